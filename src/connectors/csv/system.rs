@@ -1,0 +1,80 @@
+//! The CSV system: reads an entity from a CSV file.
+
+use std::path::PathBuf;
+
+use super::format::CsvOptions;
+use super::reader::CsvReader;
+use crate::connectors::{Capabilities, ConnectionInfo, Connector, EntitySource, RecordSink};
+use crate::error::{Error, Result};
+use crate::records::{Schema, value_from};
+
+/// A CSV file, or a folder of CSV files (one per entity).
+#[derive(Debug, Clone)]
+pub struct CsvSystem {
+    path: PathBuf,
+    options: CsvOptions,
+}
+
+impl CsvSystem {
+    /// A CSV system at `path` (a file, or a folder whose entities name their `file`).
+    pub fn new(path: PathBuf, options: CsvOptions) -> Self {
+        CsvSystem { path, options }
+    }
+
+    fn file_for(&self, source: &EntitySource) -> PathBuf {
+        match &source.file {
+            Some(f) => self.path.join(f),
+            None => self.path.clone(),
+        }
+    }
+}
+
+impl Connector for CsvSystem {
+    fn check(&mut self) -> Result<ConnectionInfo> {
+        if self.path.is_dir() {
+            let mut entities = Vec::new();
+            let dir = std::fs::read_dir(&self.path).map_err(|e| Error::io(&self.path, e))?;
+            for entry in dir.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.to_ascii_lowercase().ends_with(".csv") {
+                    entities.push(name);
+                }
+            }
+            entities.sort();
+            return Ok(ConnectionInfo {
+                description: format!("folder of {} CSV files", entities.len()),
+                entities,
+            });
+        }
+        let reader = CsvReader::open(&self.path, &self.options)?;
+        Ok(ConnectionInfo {
+            description: format!(
+                "CSV file, {}, {} columns",
+                reader.format().describe(),
+                reader.headers().len()
+            ),
+            entities: vec![],
+        })
+    }
+
+    fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> Result<()> {
+        let path = self.file_for(source);
+        let mut reader = CsvReader::open(&path, &self.options)?;
+        sink.schema(&Schema::new(reader.headers().iter().cloned()))?;
+        while let Some((line, rec)) = reader.next_record()? {
+            let values = rec.iter().map(value_from).collect();
+            if !sink.record(line, values)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            read: true,
+            write: false,
+            conditional_writes: false,
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Connected systems. Each kind of system lives in its own folder behind the
+//! one [`Connector`] trait; the engine only ever talks to the trait, so adding
+//! a system never touches the engine.
+
+pub mod csv;
+pub mod postgres;
+pub mod sqlite;
+pub mod xlsx;
+
+use crate::error::Result;
+use crate::records::{Schema, Value};
+
+/// Which records of a system an entity reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntitySource {
+    /// A table (databases) or sheet (spreadsheets).
+    pub table: Option<String>,
+    /// A read-only query (databases), instead of a table.
+    pub query: Option<String>,
+    /// A file (CSV/XLSX systems whose path is a folder), relative to the system's path.
+    pub file: Option<String>,
+}
+
+/// Receives records while a connector reads an entity.
+pub trait RecordSink {
+    /// Called once, before any record, with the entity's field names.
+    fn schema(&mut self, schema: &Schema) -> Result<()>;
+    /// Called for each record with its position in the source (line or row
+    /// number). Return `false` to stop reading early.
+    fn record(&mut self, origin: u64, values: Vec<Value>) -> Result<bool>;
+}
+
+/// What a connection check found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConnectionInfo {
+    /// A one-line description of what was reached (file format, server version).
+    pub description: String,
+    /// The entities (tables, sheets) the system offers, when it can list them.
+    pub entities: Vec<String>,
+}
+
+/// Capabilities of a system as a push target.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Capabilities {
+    /// Can read records.
+    pub read: bool,
+    /// Can write records.
+    pub write: bool,
+    /// Writes can be made conditional on the current values (no lost update).
+    pub conditional_writes: bool,
+}
+
+/// One kind of connected system (CSV, XLSX, SQLite, PostgreSQL, ...).
+pub trait Connector {
+    /// Checks that the system can be reached and describes it.
+    fn check(&mut self) -> Result<ConnectionInfo>;
+
+    /// Reads every record of an entity into `sink`, schema first.
+    fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> Result<()>;
+
+    /// What this system can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Reads the current values of one record, by its id fields, or `None`
+    /// when it does not exist. Used to re-read before a write or a retry.
+    fn read_one(&mut self, source: &EntitySource, id: &[Field]) -> Result<Option<Vec<Field>>> {
+        let _ = (source, id);
+        Err(crate::Error::Invalid("this system cannot read single records".into()))
+    }
+
+    /// Applies one change. Updates and deletes are conditional: when
+    /// `expected` is not empty, the change applies only if the record's
+    /// current values equal `expected`; otherwise nothing is written and the
+    /// outcome is [`WriteOutcome::Conflict`] with the current values.
+    fn write(&mut self, source: &EntitySource, change: &WriteChange) -> Result<WriteOutcome> {
+        let _ = (source, change);
+        Err(crate::Error::Invalid("this system is read-only".into()))
+    }
+}
+
+/// A named value: one field of a record.
+pub type Field = (String, Value);
+
+/// What a write does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteKind {
+    /// Create a new record with `values` (and `id` when the caller chooses it).
+    Insert,
+    /// Change `values` of the record identified by `id`.
+    Update,
+    /// Delete the record identified by `id`.
+    Delete,
+}
+
+/// One change to send to a system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteChange {
+    /// Insert, update or delete.
+    pub kind: WriteKind,
+    /// The record's id fields (empty for an insert whose id the system assigns).
+    pub id: Vec<Field>,
+    /// The fields to set.
+    pub values: Vec<Field>,
+    /// The values the record must still have for the change to apply.
+    pub expected: Vec<Field>,
+}
+
+/// What happened to one change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Written; the id fields of the record (assigned by the system for inserts).
+    Applied {
+        /// The record's id fields after the write.
+        id: Vec<Field>,
+    },
+    /// Not written: the record moved since it was pulled.
+    Conflict {
+        /// The record's current values of the expected fields.
+        current: Vec<Field>,
+    },
+    /// Not written: no record has this id.
+    NotFound,
+}
+
+/// A sink that collects the schema and the first `limit` records.
+#[derive(Debug, Default)]
+pub struct Sample {
+    /// The entity's schema, once read.
+    pub schema: Option<Schema>,
+    /// The records read, with their origin.
+    pub rows: Vec<(u64, Vec<Value>)>,
+    /// How many records to keep.
+    pub limit: usize,
+}
+
+impl RecordSink for Sample {
+    fn schema(&mut self, schema: &Schema) -> Result<()> {
+        self.schema = Some(schema.clone());
+        Ok(())
+    }
+
+    fn record(&mut self, origin: u64, values: Vec<Value>) -> Result<bool> {
+        if self.rows.len() < self.limit {
+            self.rows.push((origin, values));
+        }
+        Ok(self.rows.len() < self.limit)
+    }
+}

@@ -1,0 +1,21 @@
+//! # Trueup: keeps business records true across systems
+//!
+//! The core library: every stage of the flow, with no GUI dependency.
+//!
+//! ```text
+//! pull ─► cache (snapshots) ─► map ─► match ─► compare (3-way vs baseline)
+//!     ─► proposals ─► review (approve / reject / correct) ─► export
+//! ```
+//!
+//! - [`connectors`]: the systems records come from (CSV, XLSX, SQLite, PostgreSQL).
+//! - [`records`]: the shape of a record as every stage sees it.
+//!
+//! The `trueup` command line and the desktop shell are thin layers over this
+//! crate.
+#![deny(missing_docs)]
+
+pub mod connectors;
+pub mod error;
+pub mod records;
+
+pub use error::{Error, ErrorCode, Result};
