@@ -7,15 +7,34 @@
 //!     ─► proposals ─► review (approve / reject / correct) ─► export
 //! ```
 //!
+//! - [`workspace`]: a folder with `trueup.toml` and the cache; the entry point.
+//! - [`config`]: the configuration format.
 //! - [`connectors`]: the systems records come from (CSV, XLSX, SQLite, PostgreSQL).
-//! - [`records`]: the shape of a record as every stage sees it.
+//! - [`cache`]: snapshots, records, baselines, proposals, decisions, run history.
+//! - [`pull`]: systems → cache.
+//! - [`mapping`]: target fields from source fields; suggestions.
+//! - [`matching`]: which left record goes with which right record.
+//! - [`reconcile`]: three-way comparison into proposals.
+//! - [`review`]: decisions (approve, reject, correct).
+//! - [`export`]: CSV exports.
 //!
 //! The `trueup` command line and the desktop shell are thin layers over this
 //! crate.
 #![deny(missing_docs)]
 
+pub mod cache;
+pub mod config;
 pub mod connectors;
 pub mod error;
+pub mod export;
+pub mod mapping;
+pub mod matching;
+pub mod progress;
+pub mod pull;
+pub mod reconcile;
 pub mod records;
+pub mod review;
+pub mod workspace;
 
 pub use error::{Error, ErrorCode, Result};
+pub use workspace::Workspace;

@@ -1,0 +1,102 @@
+//! The cache schema, as additive migrations. Never edit a released
+//! migration: add a new one. `tests/cache.rs` opens a database made by the
+//! first migration and checks it upgrades.
+
+use rusqlite_migration::{M, Migrations};
+
+/// All migrations, oldest first.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+const V1: &str = r#"
+CREATE TABLE snapshots (
+    id            INTEGER PRIMARY KEY,
+    entity        TEXT NOT NULL,
+    system        TEXT NOT NULL,
+    started_at    TEXT NOT NULL,
+    finished_at   TEXT,
+    status        TEXT NOT NULL,
+    record_count  INTEGER NOT NULL DEFAULT 0,
+    added         INTEGER NOT NULL DEFAULT 0,
+    changed       INTEGER NOT NULL DEFAULT 0,
+    removed       INTEGER NOT NULL DEFAULT 0,
+    errors        TEXT NOT NULL DEFAULT '[]',
+    fields        TEXT NOT NULL DEFAULT '[]',
+    origin        TEXT NOT NULL DEFAULT 'cli'
+);
+CREATE INDEX snapshots_entity ON snapshots(entity, id);
+
+CREATE TABLE records (
+    id      INTEGER PRIMARY KEY,
+    entity  TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    hash    INTEGER NOT NULL,
+    vals    TEXT NOT NULL,
+    origin  INTEGER NOT NULL DEFAULT 0,
+    seq     INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX records_entity_key ON records(entity, key);
+
+CREATE TABLE baselines (
+    recon      TEXT NOT NULL,
+    match_key  TEXT NOT NULL,
+    vals       TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    origin     TEXT NOT NULL,
+    PRIMARY KEY (recon, match_key)
+) WITHOUT ROWID;
+
+CREATE TABLE proposals (
+    id          INTEGER PRIMARY KEY,
+    recon       TEXT NOT NULL,
+    run_id      INTEGER NOT NULL,
+    match_key   TEXT NOT NULL,
+    left_keys   TEXT NOT NULL,
+    right_keys  TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    reasons     TEXT NOT NULL,
+    fields      TEXT NOT NULL,
+    input_hash  TEXT NOT NULL,
+    search      TEXT NOT NULL
+);
+CREATE UNIQUE INDEX proposals_recon_key ON proposals(recon, match_key);
+CREATE INDEX proposals_recon_kind ON proposals(recon, kind, id);
+
+CREATE TABLE decisions (
+    id           INTEGER PRIMARY KEY,
+    recon        TEXT NOT NULL,
+    match_key    TEXT NOT NULL,
+    verdict      TEXT NOT NULL,
+    vals         TEXT NOT NULL,
+    values_hash  TEXT NOT NULL,
+    input_hash   TEXT NOT NULL,
+    who          TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    origin       TEXT NOT NULL,
+    state        TEXT NOT NULL DEFAULT 'current'
+);
+CREATE INDEX decisions_recon_key ON decisions(recon, match_key, id);
+
+CREATE TABLE links (
+    recon      TEXT NOT NULL,
+    left_key   TEXT NOT NULL,
+    right_key  TEXT NOT NULL,
+    who        TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (recon, left_key)
+) WITHOUT ROWID;
+
+CREATE TABLE runs (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    started_at   TEXT NOT NULL,
+    finished_at  TEXT,
+    status       TEXT NOT NULL,
+    counts       TEXT NOT NULL DEFAULT '{}',
+    failures     INTEGER NOT NULL DEFAULT 0,
+    message      TEXT,
+    origin       TEXT NOT NULL DEFAULT 'cli'
+);
+"#;

@@ -1,0 +1,63 @@
+//! A progress bar on standard error, shown only on a terminal.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A progress bar that also carries the Ctrl-C flag.
+pub struct Bar {
+    bar: Option<ProgressBar>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Bar {
+    /// A bar; invisible unless `visible`.
+    pub fn new(cancel: Arc<AtomicBool>, visible: bool) -> Self {
+        Bar {
+            bar: visible.then(ProgressBar::hidden),
+            cancel,
+        }
+    }
+
+    pub fn set_stage(&self, name: &str, total: Option<u64>) {
+        if let Some(b) = &self.bar {
+            b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            b.reset();
+            match total {
+                Some(t) => {
+                    b.set_length(t);
+                    b.set_style(
+                        ProgressStyle::with_template("{msg:12} [{bar:30}] {pos}/{len} {per_sec}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                    );
+                }
+                None => {
+                    b.unset_length();
+                    b.set_style(
+                        ProgressStyle::with_template("{msg:12} {spinner} {pos} records {per_sec}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                }
+            }
+            b.set_message(name.to_string());
+        }
+    }
+
+    pub fn inc(&self, n: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(n);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,207 @@
+//! Mapping: how each target field is computed from a left (source) record.
+//!
+//! A reconciliation's field mappings are compiled once against the left and
+//! right schemas (an unknown column is an error naming the mapping), then
+//! applied to every left record. A value missing from a value map, or a
+//! value a transform cannot parse, is a *mapping issue* on that record: it
+//! becomes a conflict, never a silent pass-through.
+
+mod suggest;
+mod transforms;
+mod value_maps;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use suggest::{FieldSuggestion, suggest};
+pub use transforms::{apply as apply_transform, collapse_spaces, email, number, phone};
+pub use value_maps::{ValueMap, add_entry as add_value_map_entry};
+
+use crate::config::{FieldMapping, ReconciliationConfig};
+use crate::error::{Error, Result};
+use crate::records::{Schema, Value};
+
+/// Why a target value could not be computed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingIssue {
+    /// The target field.
+    pub field: String,
+    /// The source value at fault.
+    pub value: String,
+    /// `unmapped_value` (absent from value map `map`) or `transform_failed`.
+    pub kind: String,
+    /// The value map, for unmapped values.
+    pub map: Option<String>,
+    /// A sentence for people.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledField {
+    config: FieldMapping,
+    sources: Vec<usize>,
+    value_map: Option<(String, ValueMap)>,
+}
+
+/// A reconciliation's mapping, ready to apply.
+#[derive(Debug, Clone)]
+pub struct CompiledMapping {
+    /// Target field names, in mapping order.
+    pub targets: Vec<String>,
+    /// Where each target field sits in the right schema.
+    pub right_idx: Vec<usize>,
+    /// Positions (in `targets`) of the key fields.
+    pub key_idx: Vec<usize>,
+    fields: Vec<CompiledField>,
+    country_code: Option<String>,
+}
+
+impl CompiledMapping {
+    /// Compiles the mapping of reconciliation `name` against the two schemas.
+    pub fn compile(
+        name: &str,
+        config: &ReconciliationConfig,
+        left: &Schema,
+        right: &Schema,
+        base: &Path,
+    ) -> Result<CompiledMapping> {
+        let mut fields = Vec::new();
+        let mut right_idx = Vec::new();
+        for f in &config.fields {
+            let ri = right.index(&f.target).ok_or_else(|| {
+                Error::NotFound(format!(
+                    "reconciliation {name}: target field {:?} is not a column of {} (columns: {})",
+                    f.target,
+                    config.right,
+                    right.fields.join(", ")
+                ))
+            })?;
+            right_idx.push(ri);
+            let mut names: Vec<&String> = f.source.iter().collect();
+            names.extend(f.sources.iter());
+            let sources = names
+                .iter()
+                .map(|s| {
+                    left.index(s).ok_or_else(|| {
+                        Error::NotFound(format!(
+                            "reconciliation {name}, field {:?}: source column {s:?} is not a column of {} (columns: {})",
+                            f.target,
+                            config.left,
+                            left.fields.join(", ")
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let value_map = match &f.value_map {
+                Some(m) => {
+                    let cfg = config.value_maps.get(m).ok_or_else(|| {
+                        Error::NotFound(format!("reconciliation {name}: no value map named {m:?}"))
+                    })?;
+                    Some((m.clone(), ValueMap::load(cfg, base)?))
+                }
+                None => None,
+            };
+            fields.push(CompiledField {
+                config: f.clone(),
+                sources,
+                value_map,
+            });
+        }
+        let targets: Vec<String> = config.fields.iter().map(|f| f.target.clone()).collect();
+        let key_idx = config
+            .key
+            .iter()
+            .map(|k| targets.iter().position(|t| t == k).expect("validated"))
+            .collect();
+        Ok(CompiledMapping {
+            targets,
+            right_idx,
+            key_idx,
+            fields,
+            country_code: config.default_country_code.clone(),
+        })
+    }
+
+    /// The mapping configuration of target field `i`.
+    pub fn field(&self, i: usize) -> &FieldMapping {
+        &self.fields[i].config
+    }
+
+    /// Computes the target values of a left record, with any mapping issues.
+    pub fn map_left(&self, left: &[Value]) -> (Vec<Value>, Vec<MappingIssue>) {
+        let mut out = Vec::with_capacity(self.fields.len());
+        let mut issues = Vec::new();
+        for f in &self.fields {
+            let raw: Option<String> = match f.sources.len() {
+                0 => None,
+                1 => left[f.sources[0]].clone(),
+                _ => {
+                    let sep = f.config.separator.as_deref().unwrap_or(" ");
+                    let parts: Vec<&str> = f
+                        .sources
+                        .iter()
+                        .filter_map(|&i| left[i].as_deref())
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    if parts.is_empty() {
+                        None
+                    } else {
+                        Some(parts.join(sep))
+                    }
+                }
+            };
+            let mut value = raw;
+            if let Some(v) = &value {
+                let mut s = v.clone();
+                let mut failed = false;
+                for t in &f.config.transforms {
+                    match transforms::apply(t, &s, self.country_code.as_deref()) {
+                        Ok(x) => s = x,
+                        Err(reason) => {
+                            issues.push(MappingIssue {
+                                field: f.config.target.clone(),
+                                value: v.clone(),
+                                kind: "transform_failed".into(),
+                                map: None,
+                                reason,
+                            });
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
+                value = if failed {
+                    Some(v.clone())
+                } else {
+                    crate::records::value_from(&s)
+                };
+                if !failed && let (Some((name, map)), Some(code)) = (&f.value_map, &value) {
+                    match map.get(code) {
+                        Some(t) => value = crate::records::value_from(t),
+                        None => {
+                            issues.push(MappingIssue {
+                                field: f.config.target.clone(),
+                                value: code.clone(),
+                                kind: "unmapped_value".into(),
+                                map: Some(name.clone()),
+                                reason: format!("{code:?} is not in value map {name:?}"),
+                            });
+                        }
+                    }
+                }
+            }
+            if value.is_none() {
+                value = f.config.default.clone();
+            }
+            out.push(value);
+        }
+        (out, issues)
+    }
+
+    /// The target values of a right record, in mapping order.
+    pub fn pick_right(&self, right: &[Value]) -> Vec<Value> {
+        self.right_idx.iter().map(|&i| right[i].clone()).collect()
+    }
+}

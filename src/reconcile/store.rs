@@ -1,0 +1,344 @@
+//! Storing and querying proposals, baselines and links in the cache.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::compare::Baseline;
+use super::proposal::{Kind, Proposal};
+use crate::error::{Error, Result};
+use crate::progress::Actor;
+use crate::workspace::Workspace;
+
+pub(crate) fn load_links(ws: &Workspace, recon: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = ws
+        .cache
+        .conn
+        .prepare("SELECT left_key, right_key FROM links WHERE recon = ?1")
+        .map_err(|e| ws.cache.err(e))?;
+    let rows = stmt
+        .query_map([recon], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(|e| ws.cache.err(e))?;
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(|e| ws.cache.err(e))
+}
+
+pub(crate) fn load_baselines(ws: &Workspace, recon: &str) -> Result<HashMap<String, Baseline>> {
+    let mut stmt = ws
+        .cache
+        .conn
+        .prepare("SELECT match_key, vals FROM baselines WHERE recon = ?1")
+        .map_err(|e| ws.cache.err(e))?;
+    let mut rows = stmt.query([recon]).map_err(|e| ws.cache.err(e))?;
+    let mut out = HashMap::new();
+    while let Some(r) = rows.next().map_err(|e| ws.cache.err(e))? {
+        let k: String = r.get(0).map_err(|e| ws.cache.err(e))?;
+        let v: String = r.get(1).map_err(|e| ws.cache.err(e))?;
+        out.insert(k, serde_json::from_str(&v).map_err(|e| ws.cache.err(e))?);
+    }
+    Ok(out)
+}
+
+/// Replaces the proposals of `recon`, updates baselines, marks stale
+/// decisions; one transaction. Returns how many decisions became stale.
+pub(crate) fn save(
+    ws: &mut Workspace,
+    recon: &str,
+    run: i64,
+    proposals: &[Proposal],
+    baselines: &[(String, Baseline)],
+    now: &str,
+    actor: &Actor,
+) -> Result<u64> {
+    let path = ws.cache.path().to_path_buf();
+    let e = |x: rusqlite::Error| Error::cache(&path, x);
+    let tx = ws
+        .cache
+        .conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(e)?;
+    tx.execute("DELETE FROM proposals WHERE recon = ?1", [recon])
+        .map_err(e)?;
+    {
+        let mut ins = tx
+            .prepare(
+                "INSERT INTO proposals (recon, run_id, match_key, left_keys, right_keys, kind, reasons, fields, input_hash, search) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .map_err(e)?;
+        for p in proposals {
+            let mut search = crate::records::display_key(&p.match_key).to_lowercase();
+            for f in &p.fields {
+                for v in [&f.left, &f.right].into_iter().flatten() {
+                    search.push(' ');
+                    search.push_str(&v.to_lowercase());
+                }
+            }
+            ins.execute((
+                recon,
+                run,
+                &p.match_key,
+                serde_json::to_string(&p.left_keys).unwrap_or_default(),
+                serde_json::to_string(&p.right_keys).unwrap_or_default(),
+                p.kind.as_str(),
+                serde_json::to_string(&p.reasons).unwrap_or_default(),
+                serde_json::to_string(&p.fields).unwrap_or_default(),
+                &p.input_hash,
+                search,
+            ))
+            .map_err(e)?;
+        }
+        let mut up = tx
+            .prepare(
+                "INSERT INTO baselines (recon, match_key, vals, updated_at, origin) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (recon, match_key) DO UPDATE SET vals = excluded.vals, updated_at = excluded.updated_at, origin = excluded.origin",
+            )
+            .map_err(e)?;
+        for (k, v) in baselines {
+            up.execute((
+                recon,
+                k,
+                serde_json::to_string(v).unwrap_or_default(),
+                now,
+                format!("reconcile:{}", actor.origin),
+            ))
+            .map_err(e)?;
+        }
+    }
+    // A current decision stays valid only while its proposal's inputs are unchanged.
+    let stale = tx
+        .execute(
+            "UPDATE decisions SET state = 'stale' WHERE recon = ?1 AND state = 'current' AND NOT EXISTS \
+             (SELECT 1 FROM proposals p WHERE p.recon = decisions.recon AND p.match_key = decisions.match_key \
+              AND p.input_hash = decisions.input_hash)",
+            [recon],
+        )
+        .map_err(e)? as u64;
+    tx.commit().map_err(e)?;
+    Ok(stale)
+}
+
+/// Which proposals to list or act on.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct Filter {
+    /// Only these kinds (empty: all).
+    #[serde(default)]
+    pub kinds: Vec<Kind>,
+    /// Only proposals where this field differs.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Only proposals whose key or values contain this text (case-insensitive).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Only proposals with this decision state: `undecided`, `approved`, `rejected`, `stale`.
+    #[serde(default)]
+    pub decision: Option<String>,
+    /// Only conflicts with this reason code.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A page of proposals, with the decision on each.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProposalPage {
+    /// How many match the filter.
+    pub total: u64,
+    /// The proposals on this page.
+    pub items: Vec<ProposalRow>,
+}
+
+/// A proposal with its current decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProposalRow {
+    /// Row id (stable until the next reconcile).
+    pub id: i64,
+    /// The proposal.
+    #[serde(flatten)]
+    pub proposal: Proposal,
+    /// The latest decision: approve, reject, correct; or `stale`/none.
+    pub decision: Option<String>,
+    /// Decision state: current or stale.
+    pub decision_state: Option<String>,
+}
+
+fn where_clause(filter: &Filter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value as V;
+    let mut sql = String::from("p.recon = ?1");
+    let mut params: Vec<V> = vec![];
+    if !filter.kinds.is_empty() {
+        let list: Vec<String> = filter
+            .kinds
+            .iter()
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect();
+        sql.push_str(&format!(" AND p.kind IN ({})", list.join(",")));
+    }
+    if let Some(t) = &filter.text {
+        params.push(V::Text(format!("%{}%", t.to_lowercase())));
+        sql.push_str(&format!(" AND p.search LIKE ?{}", params.len() + 1));
+    }
+    if let Some(f) = &filter.field {
+        params.push(V::Text(f.clone()));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM json_each(p.fields) j WHERE json_extract(j.value, '$.field') = ?{} \
+               AND json_extract(j.value, '$.status') IN ('update', 'conflict'))",
+            params.len() + 1
+        ));
+    }
+    if let Some(r) = &filter.reason {
+        params.push(V::Text(r.clone()));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM json_each(p.reasons) j WHERE json_extract(j.value, '$.code') = ?{})",
+            params.len() + 1
+        ));
+    }
+    let latest = "(SELECT d.verdict || ':' || d.state FROM decisions d WHERE d.recon = p.recon AND d.match_key = p.match_key AND d.state != 'undone' ORDER BY d.id DESC LIMIT 1)";
+    match filter.decision.as_deref() {
+        Some("undecided") => sql.push_str(&format!(
+            " AND ({latest} IS NULL OR {latest} LIKE '%:stale')"
+        )),
+        Some("approved") => sql.push_str(&format!(
+            " AND {latest} IN ('approve:current', 'correct:current')"
+        )),
+        Some("rejected") => sql.push_str(&format!(" AND {latest} = 'reject:current'")),
+        Some("stale") => sql.push_str(&format!(" AND {latest} LIKE '%:stale'")),
+        _ => {}
+    }
+    (sql, params)
+}
+
+fn row_to_proposal(r: &rusqlite::Row) -> rusqlite::Result<ProposalRow> {
+    let parse = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+    let conv = |e: serde_json::Error| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    };
+    Ok(ProposalRow {
+        id: r.get(0)?,
+        proposal: Proposal {
+            match_key: r.get(1)?,
+            left_keys: serde_json::from_str(&parse(2)?).map_err(conv)?,
+            right_keys: serde_json::from_str(&parse(3)?).map_err(conv)?,
+            kind: Kind::parse(&parse(4)?).unwrap_or(Kind::Conflict),
+            reasons: serde_json::from_str(&parse(5)?).map_err(conv)?,
+            fields: serde_json::from_str(&parse(6)?).map_err(conv)?,
+            input_hash: r.get(7)?,
+        },
+        decision: r.get(8)?,
+        decision_state: r.get(9)?,
+    })
+}
+
+const SELECT: &str = "SELECT p.id, p.match_key, p.left_keys, p.right_keys, p.kind, p.reasons, p.fields, p.input_hash, \
+    (SELECT d.verdict FROM decisions d WHERE d.recon = p.recon AND d.match_key = p.match_key AND d.state != 'undone' ORDER BY d.id DESC LIMIT 1), \
+    (SELECT d.state FROM decisions d WHERE d.recon = p.recon AND d.match_key = p.match_key AND d.state != 'undone' ORDER BY d.id DESC LIMIT 1) \
+    FROM proposals p";
+
+impl Workspace {
+    /// Lists proposals of `recon` matching `filter`, `limit` from `offset` (in key order).
+    pub fn proposals(
+        &self,
+        recon: &str,
+        filter: &Filter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<ProposalPage> {
+        self.reconciliation(recon)?;
+        let (w, params) = where_clause(filter);
+        let mut all: Vec<rusqlite::types::Value> = vec![rusqlite::types::Value::Text(recon.into())];
+        all.extend(params);
+        let total: i64 = self
+            .cache
+            .conn
+            .query_row(
+                &format!("SELECT count(*) FROM proposals p WHERE {w}"),
+                rusqlite::params_from_iter(all.iter()),
+                |r| r.get(0),
+            )
+            .map_err(|e| self.cache.err(e))?;
+        let mut stmt = self
+            .cache
+            .conn
+            .prepare(&format!(
+                "{SELECT} WHERE {w} ORDER BY p.id LIMIT {limit} OFFSET {offset}"
+            ))
+            .map_err(|e| self.cache.err(e))?;
+        let items = stmt
+            .query_map(rusqlite::params_from_iter(all.iter()), row_to_proposal)
+            .map_err(|e| self.cache.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.cache.err(e))?;
+        Ok(ProposalPage {
+            total: total as u64,
+            items,
+        })
+    }
+
+    /// Visits every proposal matching `filter`, streaming from the cache.
+    pub fn for_each_proposal(
+        &self,
+        recon: &str,
+        filter: &Filter,
+        mut each: impl FnMut(&ProposalRow) -> Result<()>,
+    ) -> Result<u64> {
+        let (w, params) = where_clause(filter);
+        let mut all: Vec<rusqlite::types::Value> = vec![rusqlite::types::Value::Text(recon.into())];
+        all.extend(params);
+        let mut stmt = self
+            .cache
+            .conn
+            .prepare(&format!("{SELECT} WHERE {w} ORDER BY p.id"))
+            .map_err(|e| self.cache.err(e))?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(all.iter()))
+            .map_err(|e| self.cache.err(e))?;
+        let mut n = 0;
+        while let Some(r) = rows.next().map_err(|e| self.cache.err(e))? {
+            let p = row_to_proposal(r).map_err(|e| self.cache.err(e))?;
+            each(&p)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// One proposal by its match key (as shown, parts joined by " / ", or raw).
+    pub fn proposal(&self, recon: &str, key: &str) -> Result<ProposalRow> {
+        let raw = crate::matching::normalise_part(key).replace(" / ", "\u{1f}");
+        let mut stmt = self
+            .cache
+            .conn
+            .prepare(&format!(
+                "{SELECT} WHERE p.recon = ?1 AND (p.match_key = ?2 OR p.match_key = ?3)"
+            ))
+            .map_err(|e| self.cache.err(e))?;
+        let mut rows = stmt
+            .query_map((recon, key, &raw), row_to_proposal)
+            .map_err(|e| self.cache.err(e))?;
+        match rows.next() {
+            Some(r) => r.map_err(|e| self.cache.err(e)),
+            None => Err(Error::NotFound(format!(
+                "reconciliation {recon} has no proposal with key {key:?} (it may be in sync; reconcile again after a pull)"
+            ))),
+        }
+    }
+
+    /// Records a confirmed match between a left and a right record.
+    pub fn link(
+        &self,
+        recon: &str,
+        left_key: &str,
+        right_key: &str,
+        now: &str,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.reconciliation(recon)?;
+        self.cache
+            .conn
+            .execute(
+                "INSERT INTO links (recon, left_key, right_key, who, at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (recon, left_key) DO UPDATE SET right_key = excluded.right_key, who = excluded.who, at = excluded.at",
+                (recon, left_key, right_key, &actor.who, now),
+            )
+            .map_err(|e| self.cache.err(e))?;
+        Ok(())
+    }
+}

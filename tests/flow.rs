@@ -1,0 +1,378 @@
+//! The whole flow on real files and a real SQLite cache: pull, reconcile,
+//! review, export; three-way cases, value maps, duplicate keys, stale decisions.
+
+mod support;
+
+use support::{TWO_CSV, TempWorkspace, fails, ok, trueup};
+
+fn two_csv(left: &str, right: &str) -> TempWorkspace {
+    TempWorkspace::new(
+        TWO_CSV,
+        &[
+            ("left.csv", left),
+            ("right.csv", right),
+            ("status.csv", "source,target\nA,active\nI,inactive\n"),
+        ],
+    )
+}
+
+fn proposals_json(ws: &TempWorkspace, args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["--json", "proposals", "c", "--limit", "1000"];
+    a.extend_from_slice(args);
+    serde_json::from_str(&ok(ws.run(&a))).expect("proposals JSON")
+}
+
+fn kind_of(page: &serde_json::Value, key: &str) -> Option<String> {
+    page["items"]
+        .as_array()?
+        .iter()
+        .find(|p| p["match_key"] == key)
+        .map(|p| p["kind"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn demo_workspace_reconciles_with_every_kind_of_proposal() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("demo");
+    ok(trueup(
+        dir.path(),
+        &["init", "--demo", ws.to_str().unwrap()],
+    ));
+    let out = ok(trueup(&ws, &["--json", "reconcile", "--pull", "customers"]));
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let counts = &summary[0]["counts"];
+    for kind in ["in_sync", "create", "update", "orphan", "conflict"] {
+        assert!(
+            counts[kind].as_u64().unwrap_or(0) > 0,
+            "the demo should show {kind} proposals: {counts}"
+        );
+    }
+    let total: u64 = ["in_sync", "create", "update", "orphan", "conflict"]
+        .iter()
+        .map(|k| counts[k].as_u64().unwrap_or(0))
+        .sum();
+    assert!(
+        total >= 3000,
+        "every ERP customer and CRM contact is accounted for: {total}"
+    );
+    let reasons = &summary[0]["conflict_reasons"];
+    for r in ["duplicate_key", "unmapped_value", "manual", "validation"] {
+        assert!(
+            reasons[r].as_u64().unwrap_or(0) > 0,
+            "the demo has real {r} conflicts: {reasons}"
+        );
+    }
+    // Reconciling again without changes gives the same counts and keeps decisions.
+    ok(trueup(
+        &ws,
+        &["approve", "customers", "--all", "--kind", "update"],
+    ));
+    let again: serde_json::Value =
+        serde_json::from_str(&ok(trueup(&ws, &["--json", "reconcile", "customers"]))).unwrap();
+    assert_eq!(
+        again[0]["counts"], *counts,
+        "nothing changed, same proposals"
+    );
+    assert_eq!(
+        again[0]["stale_decisions"], 0,
+        "unchanged records keep their decisions"
+    );
+    // The export reads back through a CSV reader with the same rows.
+    let path = ws.join("diff.csv");
+    ok(trueup(
+        &ws,
+        &[
+            "export",
+            "customers",
+            "--what",
+            "diff",
+            "--bom",
+            "-o",
+            path.to_str().unwrap(),
+        ],
+    ));
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "--bom writes a UTF-8 BOM"
+    );
+    let (headers, rows) = trueup::connectors::csv::read_all(&path, &Default::default()).unwrap();
+    assert_eq!(headers[0], "key");
+    assert!(
+        rows.len() > 500,
+        "the diff lists changed fields: {}",
+        rows.len()
+    );
+}
+
+#[test]
+fn three_way_comparison_against_the_baseline() {
+    let ws = two_csv(
+        "id,no,name,status\n1,N1,Ann,A\n2,N2,Bob,A\n3,N3,Cy,A\n",
+        "rid,no,name,status\n10,N1,Ann,active\n20,N2,Bob,active\n30,N3,Cy,active\n",
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    let page = proposals_json(&ws, &[]);
+    assert_eq!(page["total"], 0, "all in sync on first reconcile: {page}");
+    // Left changes N1; right changes N2; both change N3.
+    ws.write(
+        "left.csv",
+        "id,no,name,status\n1,N1,Anna,A\n2,N2,Bob,A\n3,N3,Cyrus,A\n",
+    );
+    ws.write(
+        "right.csv",
+        "rid,no,name,status\n10,N1,Ann,active\n20,N2,Bobby,active\n30,N3,Cyril,active\n",
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    let page = proposals_json(&ws, &[]);
+    assert_eq!(
+        kind_of(&page, "n1").as_deref(),
+        Some("update"),
+        "changed on the source only"
+    );
+    assert_eq!(
+        kind_of(&page, "n3").as_deref(),
+        Some("conflict"),
+        "changed on both sides"
+    );
+    let n3 = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["match_key"] == "n3")
+        .unwrap();
+    assert_eq!(n3["reasons"][0]["code"], "both_changed");
+    let name = n3["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "name")
+        .unwrap();
+    assert_eq!(
+        name["baseline"], "Cy",
+        "the baseline is the last agreed value"
+    );
+    assert_eq!(
+        name["proposed"], "Cyril",
+        "a conflict proposes to keep the target"
+    );
+    // Changed on the target only, left owns: the owner's value is proposed again.
+    assert_eq!(kind_of(&page, "n2").as_deref(), Some("update"));
+}
+
+#[test]
+fn creates_orphans_and_duplicate_keys() {
+    let ws = two_csv(
+        "id,no,name,status\n1,N1,Ann,A\n2,N2,Bob,A\n3,N2,Bobby,A\n4,N4,Dee,I\n",
+        "rid,no,name,status\n10,N1,Ann,active\n20,N2,Bob,active\n50,N5,Eve,active\n",
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    let page = proposals_json(&ws, &[]);
+    assert_eq!(
+        kind_of(&page, "n4").as_deref(),
+        Some("create"),
+        "only in the source"
+    );
+    assert_eq!(
+        kind_of(&page, "n5").as_deref(),
+        Some("orphan"),
+        "only in the target"
+    );
+    let dup = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["match_key"] == "n2")
+        .unwrap();
+    assert_eq!(
+        dup["kind"], "conflict",
+        "a duplicate key is never an arbitrary pick"
+    );
+    assert_eq!(
+        dup["left_keys"],
+        serde_json::json!(["2", "3"]),
+        "names which records"
+    );
+    let msg = dup["reasons"][0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("2 records") && msg.contains("left"),
+        "says how many and where: {msg}"
+    );
+    // An orphan is never deleted by approval.
+    let err = fails(ws.run(&["approve", "c", "N5"]));
+    assert!(err.contains("never deleted by approval"), "{err}");
+    ok(ws.run(&["approve-delete", "c", "N5"]));
+    let err = fails(ws.run(&["approve-delete", "c", "N4"]));
+    assert!(err.contains("only orphans can be deleted"), "{err}");
+}
+
+#[test]
+fn unmapped_values_are_conflicts_until_mapped() {
+    let ws = two_csv(
+        "id,no,name,status\n1,N1,Ann,X\n2,N2,Bob,X\n3,N3,Cy,A\n",
+        "rid,no,name,status\n10,N1,Ann,active\n20,N2,Bob,inactive\n30,N3,Cy,active\n",
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    let page = proposals_json(&ws, &["--reason", "unmapped_value"]);
+    assert_eq!(page["total"], 2, "both records with code X: {page}");
+    let f = page["items"][0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "status")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        f["proposed"], f["right"],
+        "an unmapped value is never passed through"
+    );
+    // Map it once; every record with it updates.
+    ok(ws.run(&["map-value", "c", "status", "X", "inactive"]));
+    ok(ws.run(&["reconcile", "c"]));
+    let page = proposals_json(&ws, &[]);
+    assert_eq!(page["total"], 1, "N1 now updates, N2 is in sync: {page}");
+    assert_eq!(kind_of(&page, "n1").as_deref(), Some("update"));
+}
+
+#[test]
+fn decisions_go_stale_when_records_change() {
+    let ws = two_csv(
+        "id,no,name,status\n1,N1,Ann,A\n2,N2,Bob,A\n",
+        "rid,no,name,status\n10,N1,Anne,active\n20,N2,Bobby,active\n",
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    ok(ws.run(&["approve", "c", "N1"]));
+    ok(ws.run(&["approve", "c", "N2"]));
+    // Only N2's target record changes.
+    ws.write(
+        "right.csv",
+        "rid,no,name,status\n10,N1,Anne,active\n20,N2,Robert,active\n",
+    );
+    let out: serde_json::Value =
+        serde_json::from_str(&ok(ws.run(&["--json", "reconcile", "--pull", "c"]))).unwrap();
+    assert_eq!(
+        out[0]["stale_decisions"], 1,
+        "exactly the changed record's decision: {out}"
+    );
+    let page = proposals_json(&ws, &["--decision", "stale"]);
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["match_key"], "n2");
+    let page = proposals_json(&ws, &["--decision", "approved"]);
+    assert_eq!(
+        page["items"][0]["match_key"], "n1",
+        "the unchanged decision survives"
+    );
+}
+
+#[test]
+fn decisions_record_who_when_and_the_exact_values() {
+    let ws = two_csv(
+        "id,no,name,status\n1,N1,Ann,A\n",
+        "rid,no,name,status\n10,N1,Anne,active\n",
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    let d: serde_json::Value = serde_json::from_str(&ok(ws.run(&[
+        "--json",
+        "--as",
+        "maria",
+        "correct",
+        "c",
+        "N1",
+        "name=Ann-Marie",
+    ])))
+    .unwrap();
+    assert_eq!(d["who"], "maria");
+    assert_eq!(d["values"], serde_json::json!([["name", "Ann-Marie"]]));
+    let expected = trueup::review::values_hash(&[("name".into(), Some("Ann-Marie".into()))]);
+    assert_eq!(
+        d["values_hash"], expected,
+        "the hash is of the approved values"
+    );
+    let csv = ok(ws.run(&["export", "c", "--what", "decisions"]));
+    assert!(
+        csv.contains("maria") && csv.contains("name=Ann-Marie") && csv.contains(&expected),
+        "{csv}"
+    );
+    // Undo takes it back.
+    ok(ws.run(&["--as", "maria", "undo", "c"]));
+    let page = proposals_json(&ws, &["--decision", "undecided"]);
+    assert_eq!(page["total"], 1);
+}
+
+#[test]
+fn validation_rules_block_approval_until_corrected() {
+    let config = TWO_CSV.replace(
+        "target = \"name\"\nsource = \"name\"",
+        "target = \"name\"\nsource = \"name\"\nvalidate = { required = true, max_length = 5 }",
+    );
+    let ws = TempWorkspace::new(
+        &config,
+        &[
+            ("left.csv", "id,no,name,status\n1,N1,Alexandra,A\n"),
+            ("right.csv", "rid,no,name,status\n10,N1,Alex,active\n"),
+            ("status.csv", "source,target\nA,active\n"),
+        ],
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    let page = proposals_json(&ws, &[]);
+    assert_eq!(page["items"][0]["kind"], "conflict");
+    assert_eq!(page["items"][0]["reasons"][0]["code"], "validation");
+    let err = fails(ws.run(&["approve", "c", "N1"]));
+    assert!(err.contains("cannot be approved"), "{err}");
+    let err = fails(ws.run(&["correct", "c", "N1", "name=Alexandra"]));
+    assert!(
+        err.contains("at most 5"),
+        "corrections are validated too: {err}"
+    );
+    ok(ws.run(&["correct", "c", "N1", "name=Alexa"]));
+}
+
+#[test]
+fn exports_neutralise_formulas_and_round_trip() {
+    let ws = two_csv(
+        "id,no,name,status\n1,N1,=HYPERLINK(\"x\"),A\n2,N2,\"multi\nline, \"\"quoted\"\"\",A\n",
+        "rid,no,name,status\n10,N1,Ann,active\n20,N2,Bob,active\n",
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    let path = ws.path().join("out.csv");
+    ok(ws.run(&["export", "c", "-o", path.to_str().unwrap()]));
+    let (_, rows) = trueup::connectors::csv::read_all(&path, &Default::default()).unwrap();
+    let left: Vec<&str> = rows.iter().map(|(_, r)| r[5].as_str()).collect();
+    assert!(
+        left.contains(&"'=HYPERLINK(\"x\")"),
+        "formula neutralised: {left:?}"
+    );
+    assert!(
+        left.contains(&"multi\nline, \"quoted\""),
+        "quotes and newlines survive: {left:?}"
+    );
+    assert!(
+        !std::fs::read(&path).unwrap().starts_with(b"\xEF\xBB\xBF"),
+        "no BOM unless asked"
+    );
+}
+
+#[test]
+fn history_lists_runs_with_counts() {
+    let ws = two_csv(
+        "id,no,name,status\n1,N1,Ann,A\n",
+        "rid,no,name,status\n10,N1,Ann,active\n",
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    let runs: serde_json::Value =
+        serde_json::from_str(&ok(ws.run(&["--json", "history"]))).unwrap();
+    let kinds: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["reconcile", "pull", "pull"], "newest first");
+    assert_eq!(runs[0]["counts"]["in_sync"], 1);
+    assert!(
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "ok" && r["finished_at"].is_string())
+    );
+}
