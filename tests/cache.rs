@@ -1,0 +1,32 @@
+//! The cache: migrations apply to an older database; WAL; the schema version.
+
+use trueup::cache::{Cache, migrations};
+
+#[test]
+fn migrations_are_valid_and_an_older_database_upgrades() {
+    migrations().validate().expect("migrations are valid");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trueup.db");
+    // A database at the first schema version, with data in it.
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        migrations().to_version(&mut conn, 1).unwrap();
+        conn.execute(
+            "INSERT INTO runs (kind, subject, started_at, status) VALUES ('pull', 'x', '2026-01-01', 'ok')",
+            [],
+        )
+        .unwrap();
+    }
+    let cache = Cache::open(&path).expect("an older database opens");
+    assert_eq!(
+        cache.runs(10).unwrap().len(),
+        1,
+        "its data survives the upgrade"
+    );
+    assert_eq!(cache.integrity_check().unwrap(), "ok");
+    let mode: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
