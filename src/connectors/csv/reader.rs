@@ -86,7 +86,12 @@ impl CsvReader {
             .read_record(&mut header)
             .map_err(|e| csv_error(path, e))?;
         if !got {
-            return Err(Error::input(path, Some(1), None, "the file is empty: no header row"));
+            return Err(Error::input(
+                path,
+                Some(1),
+                None,
+                "the file is empty: no header row",
+            ));
         }
         let mut headers: Vec<String> = Vec::with_capacity(header.len());
         for (i, h) in header.iter().enumerate() {
@@ -155,7 +160,10 @@ impl CsvReader {
             }
             let end_line = self.inner.position().line();
             let at_end = self.inner.is_done();
-            if self.quotes.get() % 2 == 1 && (at_end || self.peek_at_end()) && end_line > start_line + 1 {
+            if self.quotes.get() % 2 == 1
+                && (at_end || self.peek_at_end())
+                && end_line > start_line + 1
+            {
                 return Err(Error::input(
                     &self.path,
                     Some(start_line),
@@ -218,7 +226,10 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> Error {
 }
 
 /// Reads a whole CSV file into its header and records with their lines.
-pub fn read_all(path: &Path, options: &CsvOptions) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>)> {
+pub fn read_all(
+    path: &Path,
+    options: &CsvOptions,
+) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>)> {
     let mut reader = CsvReader::open(path, options)?;
     let headers = reader.headers().to_vec();
     let mut rows = Vec::new();
