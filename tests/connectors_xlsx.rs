@@ -41,7 +41,7 @@ fn workbook() -> (tempfile::TempDir, PathBuf) {
     sheet.write_string(1, 1, "Zoë Ångström").unwrap();
     sheet.write_number(1, 2, 1234.5).unwrap();
     sheet
-        .write_datetime_with_format(1, 3, &ExcelDateTime::from_ymd(2024, 3, 1).unwrap(), &date)
+        .write_datetime_with_format(1, 3, ExcelDateTime::from_ymd(2024, 3, 1).unwrap(), &date)
         .unwrap();
     let call = ExcelDateTime::from_ymd(2025, 12, 31)
         .unwrap()
@@ -51,7 +51,7 @@ fn workbook() -> (tempfile::TempDir, PathBuf) {
         .write_datetime_with_format(1, 4, &call, &moment)
         .unwrap();
     sheet
-        .write_datetime_with_format(1, 5, &ExcelDateTime::from_hms(9, 15, 0).unwrap(), &time)
+        .write_datetime_with_format(1, 5, ExcelDateTime::from_hms(9, 15, 0).unwrap(), &time)
         .unwrap();
     sheet.write_boolean(1, 6, true).unwrap();
 
