@@ -58,7 +58,10 @@ pub fn classify(place: &Place<'_>, err: &postgres::Error) -> Error {
         {
             (
                 ErrorCode::Network,
-                format!("cannot reach PostgreSQL server at {}: {text}", place.address),
+                format!(
+                    "cannot reach PostgreSQL server at {}: {text}",
+                    place.address
+                ),
             )
         } else {
             (
@@ -86,12 +89,17 @@ pub fn scrub(message: String, password: Option<&str>) -> String {
 pub fn connection_lost(err: &postgres::Error) -> bool {
     let text = err.to_string();
     err.is_closed()
-        || ["error communicating", "error connecting", "timeout", "connection closed"]
-            .iter()
-            .any(|start| text.starts_with(start))
-        || err
-            .as_db_error()
-            .is_some_and(|db| db.code().code().starts_with("57P") || db.code().code().starts_with("08"))
+        || [
+            "error communicating",
+            "error connecting",
+            "timeout",
+            "connection closed",
+        ]
+        .iter()
+        .any(|start| text.starts_with(start))
+        || err.as_db_error().is_some_and(|db| {
+            db.code().code().starts_with("57P") || db.code().code().starts_with("08")
+        })
 }
 
 #[cfg(test)]
@@ -102,6 +110,10 @@ mod tests {
     fn the_password_is_scrubbed() {
         let out = scrub("failed for secret-pw here".into(), Some("secret-pw"));
         assert!(!out.contains("secret-pw"), "{out}");
-        assert_eq!(scrub("plain".into(), Some("")), "plain", "an empty password scrubs nothing");
+        assert_eq!(
+            scrub("plain".into(), Some("")),
+            "plain",
+            "an empty password scrubs nothing"
+        );
     }
 }

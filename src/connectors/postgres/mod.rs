@@ -97,7 +97,11 @@ fn collect_rows(
         .iter()
         .map(|row| {
             (0..row.len())
-                .map(|i| row.get::<_, Option<String>>(i).as_deref().and_then(value_from))
+                .map(|i| {
+                    row.get::<_, Option<String>>(i)
+                        .as_deref()
+                        .and_then(value_from)
+                })
                 .collect()
         })
         .collect())
@@ -240,7 +244,11 @@ impl PostgresSystem {
     /// The columns of a query, checked to be unique.
     fn query_columns(&mut self, query: &str) -> Result<Vec<String>> {
         let stmt = self.with_client(|c| c.prepare(query))?;
-        let names: Vec<String> = stmt.columns().iter().map(|c| c.name().to_string()).collect();
+        let names: Vec<String> = stmt
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
         for (i, n) in names.iter().enumerate() {
             if names[..i].contains(n) {
                 return Err(self.error(
@@ -290,7 +298,10 @@ impl Connector for PostgresSystem {
                  ORDER BY table_schema <> 'public', table_schema, table_name",
                 &[],
             )?;
-            Ok((version, rows.iter().map(|r| r.get(0)).collect::<Vec<String>>()))
+            Ok((
+                version,
+                rows.iter().map(|r| r.get(0)).collect::<Vec<String>>(),
+            ))
         })?;
         Ok(ConnectionInfo {
             description: format!(
@@ -347,7 +358,11 @@ impl Connector for PostgresSystem {
                 while let Some(row) = rows.next()? {
                     origin += 1;
                     let values: Vec<Value> = (0..width)
-                        .map(|i| row.get::<_, Option<String>>(i).as_deref().and_then(value_from))
+                        .map(|i| {
+                            row.get::<_, Option<String>>(i)
+                                .as_deref()
+                                .and_then(value_from)
+                        })
                         .collect();
                     match sink.record(origin, values) {
                         Ok(true) => {}
@@ -414,7 +429,10 @@ impl Connector for PostgresSystem {
                     })
                     .collect::<Vec<_>>()
                     .join(" AND ");
-                (names, format!("SELECT {list} FROM ({query}) AS q WHERE {cond} LIMIT 2"))
+                (
+                    names,
+                    format!("SELECT {list} FROM ({query}) AS q WHERE {cond} LIMIT 2"),
+                )
             }
             (None, None) => {
                 return Err(self.error(
@@ -507,7 +525,11 @@ impl PostgresSystem {
                     .values
                     .iter()
                     .map(|(n, v)| {
-                        format!("{} = {}", quote_ident(n), sql::cast_param(info, n, v, &mut params))
+                        format!(
+                            "{} = {}",
+                            quote_ident(n),
+                            sql::cast_param(info, n, v, &mut params)
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join(", ");

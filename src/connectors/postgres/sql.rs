@@ -131,7 +131,12 @@ pub fn expected_condition(expected: &[Field], params: &mut Params) -> String {
 }
 
 /// `$n::text::type` for a value written into a column.
-pub fn cast_param(info: &TableInfo, name: &str, value: &Option<String>, params: &mut Params) -> String {
+pub fn cast_param(
+    info: &TableInfo,
+    name: &str,
+    value: &Option<String>,
+    params: &mut Params,
+) -> String {
     let ty = info.type_of(name).unwrap_or("text");
     format!("{}::text::{ty}", params.push(value))
 }
