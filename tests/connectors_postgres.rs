@@ -512,3 +512,60 @@ fn missing_database_is_not_found() {
     assert_eq!(err.code(), ErrorCode::NotFound, "{err}");
     assert!(err.to_string().contains("no_such_db"), "{err}");
 }
+
+#[test]
+fn stopping_a_read_early_keeps_the_connection_usable() {
+    let Some((config, mut client)) = database("early_stop") else {
+        return;
+    };
+    client
+        .batch_execute("INSERT INTO orders SELECT g, g, 'n' FROM generate_series(1, 5000) g")
+        .unwrap();
+    let mut sys = system(&config);
+    let mut first = Sample {
+        limit: 2,
+        ..Default::default()
+    };
+    sys.read(&table("orders"), &mut first).unwrap();
+    assert_eq!(
+        first.rows.len(),
+        2,
+        "the sink stopped the read after two records"
+    );
+    let all = read_all(&mut sys, &table("orders"));
+    assert_eq!(
+        all.rows.len(),
+        5003,
+        "the next read on the same connection sees everything"
+    );
+    let sales = EntitySource {
+        table: Some("sales.leads".into()),
+        ..Default::default()
+    };
+    client
+        .batch_execute("CREATE SCHEMA sales; CREATE TABLE sales.leads (id int PRIMARY KEY, who text); INSERT INTO sales.leads VALUES (1, 'x')")
+        .unwrap();
+    let leads = read_all(&mut sys, &sales);
+    assert_eq!(
+        leads.rows,
+        vec![(1, vec![s("1"), s("x")])],
+        "schema-qualified tables read"
+    );
+    let outcome = sys
+        .write(
+            &sales,
+            &WriteChange {
+                kind: WriteKind::Update,
+                id: vec![f("id", Some("1"))],
+                values: vec![f("who", Some("y"))],
+                expected: vec![f("who", Some("x"))],
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        outcome,
+        WriteOutcome::Applied {
+            id: vec![f("id", Some("1"))]
+        }
+    );
+}

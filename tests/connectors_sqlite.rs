@@ -468,3 +468,40 @@ fn a_locked_database_is_a_clear_error_naming_the_file() {
     sys.read(&table("customers"), &mut sample)
         .expect("reads once the lock is gone");
 }
+
+#[test]
+fn an_id_field_with_no_value_matches_null_and_empty_text() {
+    let (_dir, path) = database();
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("INSERT INTO orders VALUES (NULL, 1), ('', 2)")
+        .unwrap();
+    let mut sys = system(&path);
+    let change = WriteChange {
+        kind: WriteKind::Update,
+        id: vec![f("customer", None)],
+        values: vec![f("total", Some("3"))],
+        expected: vec![],
+    };
+    let err = sys.write(&table("orders"), &change).unwrap_err();
+    assert_eq!(
+        err.code(),
+        ErrorCode::Validation,
+        "NULL and '' both read as no value, so this id names two records: {err}"
+    );
+    conn.execute_batch("DELETE FROM orders WHERE customer = ''")
+        .unwrap();
+    let outcome = sys.write(&table("orders"), &change).unwrap();
+    assert_eq!(
+        outcome,
+        WriteOutcome::Applied {
+            id: vec![f("customer", None)]
+        }
+    );
+    assert_eq!(
+        value_of(
+            &conn,
+            "SELECT group_concat(total, ',') FROM orders WHERE customer IS NULL"
+        ),
+        s("3")
+    );
+}

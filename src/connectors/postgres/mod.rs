@@ -27,7 +27,7 @@ use std::fmt;
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, GenericClient, NoTls};
+use postgres::{Client, GenericClient, NoTls, Statement};
 
 use crate::connectors::{
     Capabilities, ConnectionInfo, Connector, EntitySource, Field, RecordSink, WriteChange,
@@ -74,6 +74,8 @@ pub struct PostgresSystem {
     config: PgConfig,
     client: Option<Client>,
     tables: HashMap<String, TableInfo>,
+    /// Prepared write and lookup statements of the current connection, by SQL text.
+    statements: HashMap<String, Statement>,
 }
 
 impl fmt::Debug for PostgresSystem {
@@ -89,7 +91,7 @@ impl fmt::Debug for PostgresSystem {
 /// Reads every row of a statement as text values.
 fn collect_rows(
     client: &mut impl GenericClient,
-    sql: &str,
+    sql: &Statement,
     params: &Params,
 ) -> std::result::Result<Vec<Vec<Value>>, postgres::Error> {
     let rows = client.query(sql, &params.as_sql())?;
@@ -116,6 +118,7 @@ impl PostgresSystem {
             config,
             client: None,
             tables: HashMap::new(),
+            statements: HashMap::new(),
         }
     }
 
@@ -144,8 +147,9 @@ impl PostgresSystem {
         if connection_lost(&err) {
             self.client = None;
         }
-        // The table may have changed: re-read its columns next time.
+        // The table may have changed: re-read its columns and re-prepare next time.
         self.tables.clear();
+        self.statements.clear();
         out
     }
 
@@ -171,7 +175,10 @@ impl PostgresSystem {
     fn client(&mut self) -> Result<&mut Client> {
         if self.client.is_none() {
             match self.connect() {
-                Ok(client) => self.client = Some(client),
+                Ok(client) => {
+                    self.statements.clear();
+                    self.client = Some(client);
+                }
                 Err(e) => return Err(self.fail(e)),
             }
         }
@@ -188,6 +195,19 @@ impl PostgresSystem {
             Ok(v) => Ok(v),
             Err(e) => Err(self.fail(e)),
         }
+    }
+
+    /// A prepared statement for `sql`, prepared once per connection.
+    fn prepared(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(stmt) = self.statements.get(sql) {
+            return Ok(stmt.clone());
+        }
+        let stmt = self.with_client(|c| c.prepare(sql))?;
+        if self.statements.len() >= 256 {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
     }
 
     fn table_info(&mut self, table: &str) -> Result<TableInfo> {
@@ -441,7 +461,8 @@ impl Connector for PostgresSystem {
                 ));
             }
         };
-        let mut rows = self.with_client(|c| collect_rows(c, &sql, &params))?;
+        let stmt = self.prepared(&sql)?;
+        let mut rows = self.with_client(|c| collect_rows(c, &stmt, &params))?;
         match rows.len() {
             0 => Ok(None),
             1 => Ok(Some(names.into_iter().zip(rows.remove(0)).collect())),
@@ -499,7 +520,8 @@ impl PostgresSystem {
                 values.join(", ")
             )
         };
-        let rows = self.with_client(|c| collect_rows(c, &sql, &params))?;
+        let stmt = self.prepared(&sql)?;
+        let rows = self.with_client(|c| collect_rows(c, &stmt, &params))?;
         let id = match rows.into_iter().next() {
             Some(row) => id_names.into_iter().zip(row).collect(),
             None => Vec::new(),
@@ -548,12 +570,13 @@ impl PostgresSystem {
             info.select_list(&id_names)
         );
         let single = info.is_key(&change.id);
+        let stmt = self.prepared(&sql)?;
         let rows = self.with_client(|c| {
             if single {
-                return collect_rows(c, &sql, &params).map(Some);
+                return collect_rows(c, &stmt, &params).map(Some);
             }
             let mut tx = c.transaction()?;
-            let rows = collect_rows(&mut tx, &sql, &params)?;
+            let rows = collect_rows(&mut tx, &stmt, &params)?;
             if rows.len() > 1 {
                 tx.rollback()?;
                 return Ok(None);
@@ -590,7 +613,8 @@ impl PostgresSystem {
             info.select_list(&names)
         };
         let sql = format!("SELECT {list} FROM {} WHERE {cond} LIMIT 2", info.quoted);
-        let mut rows = self.with_client(|c| collect_rows(c, &sql, &params))?;
+        let stmt = self.prepared(&sql)?;
+        let mut rows = self.with_client(|c| collect_rows(c, &stmt, &params))?;
         match rows.len() {
             0 => Ok(WriteOutcome::NotFound),
             1 => {

@@ -107,13 +107,25 @@ impl SqliteSystem {
     }
 }
 
-/// Builds `"a" IS ?1 AND "b" IS ?2`, numbering parameters from `first`.
-fn id_condition(id: &[Field], first: usize) -> String {
+/// Builds `"a" = ? AND ("b" IS NULL OR "b" = '')`: a field with no value
+/// matches `NULL` and empty text, as [`value::render`] reads both as no
+/// value. The parameters are [`id_params`].
+fn id_condition(id: &[Field]) -> String {
     id.iter()
-        .enumerate()
-        .map(|(i, (name, _))| format!("{} IS ?{}", quote_ident(name), first + i))
+        .map(|(name, value)| {
+            let col = quote_ident(name);
+            match value {
+                Some(_) => format!("{col} = ?"),
+                None => format!("({col} IS NULL OR {col} = '')"),
+            }
+        })
         .collect::<Vec<_>>()
         .join(" AND ")
+}
+
+/// The parameters of [`id_condition`], in order.
+fn id_params(id: &[Field]) -> impl Iterator<Item = &String> {
+    id.iter().filter_map(|(_, v)| v.as_ref())
 }
 
 /// The record's id after an update that may set id fields.
@@ -137,15 +149,15 @@ fn rows_by_id(conn: &Connection, table: &str, id: &[Field]) -> rusqlite::Result<
     let sql = format!(
         "SELECT * FROM {} WHERE {} LIMIT 2",
         quote_ident(table),
-        id_condition(id, 1)
+        id_condition(id)
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let names: Vec<String> = stmt
         .column_names()
         .into_iter()
         .map(str::to_string)
         .collect();
-    let mut rows = stmt.query(params_from_iter(id.iter().map(|(_, v)| v)))?;
+    let mut rows = stmt.query(params_from_iter(id_params(id)))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let mut fields = Vec::with_capacity(names.len());
@@ -265,7 +277,7 @@ impl Connector for SqliteSystem {
                 // A query entity: wrap it as a subquery and filter by id.
                 let query = source.query.as_deref().unwrap_or_default();
                 let query = query.trim().trim_end_matches(';');
-                let sql = format!("SELECT * FROM ({query}) AS q WHERE {}", id_condition(id, 1));
+                let sql = format!("SELECT * FROM ({query}) AS q WHERE {}", id_condition(id));
                 let conn = self.connection()?;
                 let mut stmt = conn.prepare(&sql).map_err(fail)?;
                 if !stmt.readonly() {
@@ -280,9 +292,7 @@ impl Connector for SqliteSystem {
                     .into_iter()
                     .map(str::to_string)
                     .collect();
-                let mut rows = stmt
-                    .query(params_from_iter(id.iter().map(|(_, v)| v)))
-                    .map_err(fail)?;
+                let mut rows = stmt.query(params_from_iter(id_params(id))).map_err(fail)?;
                 let mut found = Vec::new();
                 while let Some(row) = rows.next().map_err(fail)? {
                     let mut fields = Vec::with_capacity(names.len());
@@ -345,17 +355,22 @@ impl Connector for SqliteSystem {
                         let sets = change
                             .values
                             .iter()
-                            .enumerate()
-                            .map(|(i, (n, _))| format!("{} = ?{}", quote_ident(n), i + 1))
+                            .map(|(n, _)| format!("{} = ?", quote_ident(n)))
                             .collect::<Vec<_>>()
                             .join(", ");
                         let sql = format!(
                             "UPDATE {} SET {sets} WHERE {}",
                             quote_ident(&table),
-                            id_condition(&change.id, change.values.len() + 1)
+                            id_condition(&change.id)
                         );
-                        let params = change.values.iter().chain(&change.id).map(|(_, v)| v);
-                        tx.execute(&sql, params_from_iter(params)).map_err(fail)?;
+                        let params = change
+                            .values
+                            .iter()
+                            .map(|(_, v)| v.as_ref())
+                            .chain(id_params(&change.id).map(Some));
+                        tx.prepare_cached(&sql)
+                            .and_then(|mut stmt| stmt.execute(params_from_iter(params)))
+                            .map_err(fail)?;
                     }
                     WriteOutcome::Applied {
                         id: id_after(change),
@@ -364,9 +379,10 @@ impl Connector for SqliteSystem {
                     let sql = format!(
                         "DELETE FROM {} WHERE {}",
                         quote_ident(&table),
-                        id_condition(&change.id, 1)
+                        id_condition(&change.id)
                     );
-                    tx.execute(&sql, params_from_iter(change.id.iter().map(|(_, v)| v)))
+                    tx.prepare_cached(&sql)
+                        .and_then(|mut stmt| stmt.execute(params_from_iter(id_params(&change.id))))
                         .map_err(fail)?;
                     WriteOutcome::Applied {
                         id: change.id.clone(),
@@ -430,7 +446,7 @@ fn insert(conn: &Connection, table: &str, change: &WriteChange) -> rusqlite::Res
             quote_ident(table)
         )
     };
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(fields.iter().map(|(_, v)| v)))?;
     let row = rows.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     let mut id = Vec::with_capacity(id_names.len());
