@@ -505,3 +505,21 @@ fn an_id_field_with_no_value_matches_null_and_empty_text() {
         s("3")
     );
 }
+
+#[test]
+fn an_update_that_changes_the_id_returns_the_new_id_as_stored() {
+    let (_dir, path) = database();
+    let change = WriteChange {
+        kind: WriteKind::Update,
+        id: vec![f("id", Some("2"))],
+        values: vec![f("id", Some("0200"))],
+        expected: vec![f("name", Some("Émile Zola"))],
+    };
+    let outcome = system(&path).write(&table("customers"), &change).unwrap();
+    assert_eq!(
+        outcome,
+        WriteOutcome::Applied {
+            id: vec![f("id", Some("200"))]
+        }
+    );
+}

@@ -348,6 +348,8 @@ impl Connector for PostgresSystem {
                 (names, format!("SELECT {list} FROM ({query}) AS q"))
             }
             (Some(table), None) => {
+                // A read is long next to one lookup: always see the current columns.
+                self.tables.remove(table.as_str());
                 let info = self.table_info(table)?;
                 if info.columns.is_empty() {
                     return Err(self.error(

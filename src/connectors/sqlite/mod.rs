@@ -128,19 +128,39 @@ fn id_params(id: &[Field]) -> impl Iterator<Item = &String> {
     id.iter().filter_map(|(_, v)| v.as_ref())
 }
 
-/// The record's id after an update that may set id fields.
-fn id_after(change: &WriteChange) -> Vec<Field> {
-    change
+/// Sets the values of the one record with the change's id and returns its
+/// id fields as stored afterwards (an update may change them).
+fn update(conn: &Connection, table: &str, change: &WriteChange) -> rusqlite::Result<WriteOutcome> {
+    let sets = change
+        .values
+        .iter()
+        .map(|(n, _)| format!("{} = ?", quote_ident(n)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let returning = change
         .id
         .iter()
-        .map(|(name, value)| {
-            let new = change.values.iter().find(|(n, _)| n == name);
-            (
-                name.clone(),
-                new.map_or_else(|| value.clone(), |(_, v)| v.clone()),
-            )
-        })
-        .collect()
+        .map(|(n, _)| quote_ident(n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE {} SET {sets} WHERE {} RETURNING {returning}",
+        quote_ident(table),
+        id_condition(&change.id)
+    );
+    let params = change
+        .values
+        .iter()
+        .map(|(_, v)| v.as_ref())
+        .chain(id_params(&change.id).map(Some));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    let row = rows.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let mut id = Vec::with_capacity(change.id.len());
+    for (i, (n, _)) in change.id.iter().enumerate() {
+        id.push((n.clone(), render(row.get_ref(i)?)));
+    }
+    Ok(WriteOutcome::Applied { id })
 }
 
 /// Reads the rows of `table` whose id fields match (at most two: enough to
@@ -351,29 +371,12 @@ impl Connector for SqliteSystem {
                     return Ok(WriteOutcome::Conflict { current });
                 }
                 if change.kind == WriteKind::Update {
-                    if !change.values.is_empty() {
-                        let sets = change
-                            .values
-                            .iter()
-                            .map(|(n, _)| format!("{} = ?", quote_ident(n)))
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        let sql = format!(
-                            "UPDATE {} SET {sets} WHERE {}",
-                            quote_ident(&table),
-                            id_condition(&change.id)
-                        );
-                        let params = change
-                            .values
-                            .iter()
-                            .map(|(_, v)| v.as_ref())
-                            .chain(id_params(&change.id).map(Some));
-                        tx.prepare_cached(&sql)
-                            .and_then(|mut stmt| stmt.execute(params_from_iter(params)))
-                            .map_err(fail)?;
-                    }
-                    WriteOutcome::Applied {
-                        id: id_after(change),
+                    if change.values.is_empty() {
+                        WriteOutcome::Applied {
+                            id: change.id.clone(),
+                        }
+                    } else {
+                        update(&tx, &table, change).map_err(fail)?
                     }
                 } else {
                     let sql = format!(
