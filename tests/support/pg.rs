@@ -177,14 +177,41 @@ fn start() -> Option<PgServer> {
     );
     let _ = std::fs::remove_file(&pwfile);
 
-    let port = free_port();
+    // SAFETY: registering a plain extern "C" function.
+    unsafe {
+        libc::atexit(stop_at_exit);
+    }
+    // The free port may be taken by someone else before the server binds
+    // it: try a few ports.
+    for attempt in 1..=3 {
+        let port = free_port();
+        let pid = spawn_server(&bin, &data, &dir, port, user);
+        let server = PgServer {
+            dir: dir.clone(),
+            port,
+            pid,
+        };
+        match server.wait_ready() {
+            Ok(()) => return Some(server),
+            Err(log) if attempt < 3 && log.contains("could not bind") => continue,
+            Err(log) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                panic!("PostgreSQL exited while starting: {log}");
+            }
+        }
+    }
+    unreachable!("the last attempt returns or panics")
+}
+
+/// Starts `postgres` on `port` and returns its process id.
+fn spawn_server(bin: &Path, data: &Path, dir: &Path, port: u16, user: Option<(u32, u32)>) -> i32 {
     let log = std::fs::File::create(dir.join("server.log")).unwrap();
     let mut cmd = Command::new(bin.join("postgres"));
     as_user(&mut cmd, user)
-        .args(["-D", path(&data), "-p", &port.to_string(), "-k", path(&dir)])
+        .args(["-D", path(data), "-p", &port.to_string(), "-k", path(dir)])
         .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
         .args(["-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log);
@@ -207,14 +234,7 @@ fn start() -> Option<PgServer> {
             std::thread::park();
         }
     });
-    let pid = rx.recv().unwrap().expect("start postgres") as i32;
-    let server = PgServer { dir, port, pid };
-    // SAFETY: registering a plain extern "C" function.
-    unsafe {
-        libc::atexit(stop_at_exit);
-    }
-    server.wait_ready();
-    Some(server)
+    rx.recv().unwrap().expect("start postgres") as i32
 }
 
 fn path(p: &Path) -> &str {
@@ -249,16 +269,18 @@ impl PgServer {
         unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) != 0 }
     }
 
-    fn wait_ready(&self) {
+    /// Waits until the server accepts connections; the server's log when it
+    /// exited instead.
+    fn wait_ready(&self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             match self.superuser_client("postgres") {
-                Ok(_) => return,
+                Ok(_) => return Ok(()),
                 Err(e) => {
                     let log =
                         std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
                     if self.exited() {
-                        panic!("PostgreSQL exited while starting: {log}");
+                        return Err(log);
                     }
                     if Instant::now() > deadline {
                         panic!("PostgreSQL did not accept connections within 60 s: {e}\n{log}");
