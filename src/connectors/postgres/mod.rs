@@ -1,45 +1,635 @@
-//! PostgreSQL system (interim; replaced by the full connector).
+//! The PostgreSQL system: reads a table or a query, and writes single
+//! records with conditional (no lost update) semantics.
+//!
+//! - Values travel as text both ways (see [`sql`]): every column is read with
+//!   `::text`, every parameter is sent as text and cast to its column's type.
+//! - Each session uses `DateStyle = ISO, YMD`, `TimeZone = UTC` and
+//!   `extra_float_digits = 3` (shortest exact floats), so the same data always
+//!   reads as the same text.
+//! - An entity's query runs in a read-only transaction.
+//! - An update or delete with expected values is one statement:
+//!   `UPDATE ... WHERE id = ... AND col::text = expected ...`; when it
+//!   changes nothing, the record is re-read to tell a conflict (with the
+//!   current values) from a missing record. When the id fields are not the
+//!   primary key, the write runs in a transaction and is rolled back if it
+//!   would touch more than one record.
+//! - Errors are classified: connection refused or lost → `Network`, bad
+//!   password (SQLSTATE 28P01) → `Auth`, missing table or column →
+//!   `NotFound`, rejected values or constraints → `Validation`; the message is
+//!   the server's own, and never contains the password.
+//! - Connections are made without TLS.
 
-use crate::connectors::{Capabilities, ConnectionInfo, Connector, EntitySource, RecordSink};
-use crate::error::{Error, Result};
+mod error;
+pub mod sql;
 
-/// How to reach a PostgreSQL server.
-#[derive(Debug, Clone)]
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, GenericClient, NoTls, Statement};
+
+use crate::connectors::{
+    Capabilities, ConnectionInfo, Connector, EntitySource, Field, RecordSink, WriteChange,
+    WriteKind, WriteOutcome,
+};
+use crate::error::{Error, ErrorCode, Result};
+use crate::records::{Schema, Value, value_from};
+use error::{Place, classify, connection_lost};
+use sql::{Params, TableInfo, quote_ident, quote_table};
+
+/// How long to wait for a server to accept a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where a PostgreSQL database is and who connects to it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PgConfig {
-    /// Host.
+    /// Host name or address, or the directory of a Unix socket (starting with `/`).
     pub host: String,
-    /// Port.
+    /// TCP port (also names the Unix socket file).
     pub port: u16,
-    /// User.
+    /// The role to connect as.
     pub user: String,
-    /// Database.
+    /// The database name.
     pub database: String,
-    /// Password, resolved from its secret reference.
+    /// The password, when the server asks for one. Never printed.
     pub password: Option<String>,
 }
 
+impl fmt::Debug for PgConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("database", &self.database)
+            .field("password", &self.password.as_ref().map(|_| "********"))
+            .finish()
+    }
+}
+
 /// A PostgreSQL database.
-#[derive(Debug)]
 pub struct PostgresSystem {
-    #[allow(dead_code)]
     name: String,
+    config: PgConfig,
+    client: Option<Client>,
+    tables: HashMap<String, TableInfo>,
+    /// Prepared write and lookup statements of the current connection, by SQL text.
+    statements: HashMap<String, Statement>,
+}
+
+impl fmt::Debug for PostgresSystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresSystem")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .field("connected", &self.client.is_some())
+            .finish()
+    }
+}
+
+/// Reads every row of a statement as text values.
+fn collect_rows(
+    client: &mut impl GenericClient,
+    sql: &Statement,
+    params: &Params,
+) -> std::result::Result<Vec<Vec<Value>>, postgres::Error> {
+    let rows = client.query(sql, &params.as_sql())?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| {
+                    row.get::<_, Option<String>>(i)
+                        .as_deref()
+                        .and_then(value_from)
+                })
+                .collect()
+        })
+        .collect())
 }
 
 impl PostgresSystem {
-    /// A system named `name`.
-    pub fn new(name: String, _config: PgConfig) -> Self {
-        PostgresSystem { name }
+    /// The database described by `config`, known in the workspace as `name`.
+    /// Nothing is opened until the first call.
+    pub fn new(name: String, config: PgConfig) -> Self {
+        PostgresSystem {
+            name,
+            config,
+            client: None,
+            tables: HashMap::new(),
+            statements: HashMap::new(),
+        }
     }
+
+    fn place(&self) -> Place<'_> {
+        Place {
+            system: &self.name,
+            address: format!(
+                "{}:{}/{}",
+                self.config.host, self.config.port, self.config.database
+            ),
+            password: self.config.password.as_deref(),
+        }
+    }
+
+    fn error(&self, code: ErrorCode, message: String) -> Error {
+        Error::System {
+            system: self.name.clone(),
+            code,
+            message,
+        }
+    }
+
+    /// Converts a driver error, forgetting a connection that is lost.
+    fn fail(&mut self, err: postgres::Error) -> Error {
+        let out = classify(&self.place(), &err);
+        if connection_lost(&err) {
+            self.client = None;
+        }
+        // The table may have changed: re-read its columns and re-prepare next time.
+        self.tables.clear();
+        self.statements.clear();
+        out
+    }
+
+    fn connect(&self) -> std::result::Result<Client, postgres::Error> {
+        let mut config = postgres::Config::new();
+        config
+            .host(&self.config.host)
+            .port(self.config.port)
+            .user(&self.config.user)
+            .dbname(&self.config.database)
+            .application_name("trueup")
+            .connect_timeout(CONNECT_TIMEOUT);
+        if let Some(password) = &self.config.password {
+            config.password(password);
+        }
+        let mut client = config.connect(NoTls)?;
+        client.batch_execute(
+            "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET extra_float_digits = 3",
+        )?;
+        Ok(client)
+    }
+
+    fn client(&mut self) -> Result<&mut Client> {
+        if self.client.is_none() {
+            match self.connect() {
+                Ok(client) => {
+                    self.statements.clear();
+                    self.client = Some(client);
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        Ok(self.client.as_mut().expect("connected above"))
+    }
+
+    /// Runs `f` with the client, converting its error.
+    fn with_client<T>(
+        &mut self,
+        f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let client = self.client()?;
+        match f(client) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// A prepared statement for `sql`, prepared once per connection.
+    fn prepared(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(stmt) = self.statements.get(sql) {
+            return Ok(stmt.clone());
+        }
+        let stmt = self.with_client(|c| c.prepare(sql))?;
+        if self.statements.len() >= 256 {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
+    }
+
+    fn table_info(&mut self, table: &str) -> Result<TableInfo> {
+        if let Some(info) = self.tables.get(table) {
+            return Ok(info.clone());
+        }
+        let quoted = quote_table(table);
+        let q = quoted.clone();
+        let rows = self.with_client(|c| c.query(sql::TABLE_INFO, &[&q]))?;
+        let mut info = TableInfo {
+            quoted,
+            columns: Vec::with_capacity(rows.len()),
+            key: Vec::new(),
+        };
+        for row in rows {
+            let name: String = row.get(0);
+            if row.get::<_, bool>(2) {
+                info.key.push(name.clone());
+            }
+            info.columns.push((name, row.get(1)));
+        }
+        self.tables.insert(table.to_string(), info.clone());
+        Ok(info)
+    }
+
+    /// The table's info, checked to have every named column.
+    fn table_with<'a>(
+        &mut self,
+        table: &str,
+        names: impl Iterator<Item = &'a str> + Clone,
+    ) -> Result<TableInfo> {
+        let mut info = self.table_info(table)?;
+        if info.missing(names.clone()).is_some() {
+            // Columns may have been added since we looked: look again once.
+            self.tables.remove(table);
+            info = self.table_info(table)?;
+        }
+        if let Some(column) = info.missing(names) {
+            return Err(self.error(
+                ErrorCode::NotFound,
+                format!(
+                    "PostgreSQL table {table:?} has no column {column:?} (its columns are {})",
+                    info.columns
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        Ok(info)
+    }
+
+    /// The columns of a query, checked to be unique.
+    fn query_columns(&mut self, query: &str) -> Result<Vec<String>> {
+        let stmt = self.with_client(|c| c.prepare(query))?;
+        let names: Vec<String> = stmt
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        for (i, n) in names.iter().enumerate() {
+            if names[..i].contains(n) {
+                return Err(self.error(
+                    ErrorCode::Validation,
+                    format!("the query returns column {n:?} twice; give one an alias (AS ...)"),
+                ));
+            }
+        }
+        Ok(names)
+    }
+
+    fn table_of<'s>(&self, source: &'s EntitySource) -> Result<&'s str> {
+        source.table.as_deref().ok_or_else(|| {
+            self.error(
+                ErrorCode::Validation,
+                "writing needs a table; this entity is read with a query".into(),
+            )
+        })
+    }
+
+    fn not_unique(&self, id: &[Field]) -> Error {
+        let id = id
+            .iter()
+            .map(|(n, v)| format!("{n}={}", v.as_deref().unwrap_or("NULL")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.error(
+            ErrorCode::Validation,
+            format!("more than one record has the id {id}; the id fields must be unique"),
+        )
+    }
+}
+
+fn trim_query(query: &str) -> &str {
+    query.trim().trim_end_matches(';').trim_end()
 }
 
 impl Connector for PostgresSystem {
     fn check(&mut self) -> Result<ConnectionInfo> {
-        Err(Error::Invalid("postgres: not yet".into()))
+        let (version, tables) = self.with_client(|c| {
+            let version: String = c.query_one("SHOW server_version", &[])?.get(0);
+            let rows = c.query(
+                "SELECT CASE WHEN table_schema = 'public' THEN table_name::text \
+                 ELSE table_schema || '.' || table_name END \
+                 FROM information_schema.tables \
+                 WHERE table_schema NOT IN ('pg_catalog', 'information_schema') \
+                 ORDER BY table_schema <> 'public', table_schema, table_name",
+                &[],
+            )?;
+            Ok((
+                version,
+                rows.iter().map(|r| r.get(0)).collect::<Vec<String>>(),
+            ))
+        })?;
+        Ok(ConnectionInfo {
+            description: format!(
+                "PostgreSQL {version} at {}:{}, database {}, {} tables and views",
+                self.config.host,
+                self.config.port,
+                self.config.database,
+                tables.len()
+            ),
+            entities: tables,
+        })
     }
-    fn read(&mut self, _source: &EntitySource, _sink: &mut dyn RecordSink) -> Result<()> {
-        Err(Error::Invalid("postgres: not yet".into()))
+
+    fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> Result<()> {
+        let (names, sql) = match (&source.table, &source.query) {
+            (_, Some(query)) => {
+                let query = trim_query(query);
+                let names = self.query_columns(query)?;
+                let list = names
+                    .iter()
+                    .map(|n| format!("q.{q}::text AS {q}", q = quote_ident(n)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                (names, format!("SELECT {list} FROM ({query}) AS q"))
+            }
+            (Some(table), None) => {
+                // A read is long next to one lookup: always see the current columns.
+                self.tables.remove(table.as_str());
+                let info = self.table_info(table)?;
+                if info.columns.is_empty() {
+                    return Err(self.error(
+                        ErrorCode::NotFound,
+                        format!("PostgreSQL table {table:?} has no columns"),
+                    ));
+                }
+                let names: Vec<String> = info.columns.iter().map(|(n, _)| n.clone()).collect();
+                let sql = format!("SELECT {} FROM {}", info.select_list(&names), info.quoted);
+                (names, sql)
+            }
+            (None, None) => {
+                return Err(self.error(
+                    ErrorCode::Config,
+                    "the entity names neither a table nor a query".into(),
+                ));
+            }
+        };
+        let width = names.len();
+        sink.schema(&Schema::new(names))?;
+        let client = self.client()?;
+        let mut sink_error = None;
+        let result = (|| {
+            let mut tx = client.build_transaction().read_only(true).start()?;
+            {
+                let mut rows = tx.query_raw(sql.as_str(), std::iter::empty::<String>())?;
+                let mut origin = 0u64;
+                while let Some(row) = rows.next()? {
+                    origin += 1;
+                    let values: Vec<Value> = (0..width)
+                        .map(|i| {
+                            row.get::<_, Option<String>>(i)
+                                .as_deref()
+                                .and_then(value_from)
+                        })
+                        .collect();
+                    match sink.record(origin, values) {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(e) => {
+                            sink_error = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
+            tx.commit()
+        })();
+        if let Some(e) = sink_error {
+            return Err(e);
+        }
+        result.map_err(|e| self.fail(e))
     }
+
     fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
+        Capabilities {
+            read: true,
+            write: true,
+            conditional_writes: true,
+        }
+    }
+
+    fn read_one(&mut self, source: &EntitySource, id: &[Field]) -> Result<Option<Vec<Field>>> {
+        if id.is_empty() {
+            return Err(self.error(
+                ErrorCode::Validation,
+                "reading one record needs its id fields".into(),
+            ));
+        }
+        let mut params = Params::default();
+        let (names, sql) = match (&source.table, &source.query) {
+            (Some(table), None) => {
+                let info = self.table_with(table, id.iter().map(|(n, _)| n.as_str()))?;
+                let names: Vec<String> = info.columns.iter().map(|(n, _)| n.clone()).collect();
+                let cond = sql::id_condition(&info, id, &mut params);
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE {cond} LIMIT 2",
+                    info.select_list(&names),
+                    info.quoted
+                );
+                (names, sql)
+            }
+            (_, Some(query)) => {
+                let query = trim_query(query);
+                let names = self.query_columns(query)?;
+                let list = names
+                    .iter()
+                    .map(|n| format!("q.{q}::text AS {q}", q = quote_ident(n)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let cond = id
+                    .iter()
+                    .map(|(n, v)| {
+                        let col = format!("q.{}", quote_ident(n));
+                        match v {
+                            None => format!("({col} IS NULL OR {col}::text = '')"),
+                            Some(_) => format!("{col}::text = {}::text", params.push(v)),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                (
+                    names,
+                    format!("SELECT {list} FROM ({query}) AS q WHERE {cond} LIMIT 2"),
+                )
+            }
+            (None, None) => {
+                return Err(self.error(
+                    ErrorCode::Config,
+                    "the entity names neither a table nor a query".into(),
+                ));
+            }
+        };
+        let stmt = self.prepared(&sql)?;
+        let mut rows = self.with_client(|c| collect_rows(c, &stmt, &params))?;
+        match rows.len() {
+            0 => Ok(None),
+            1 => Ok(Some(names.into_iter().zip(rows.remove(0)).collect())),
+            _ => Err(self.not_unique(id)),
+        }
+    }
+
+    fn write(&mut self, source: &EntitySource, change: &WriteChange) -> Result<WriteOutcome> {
+        let table = self.table_of(source)?.to_string();
+        let all_names = change
+            .id
+            .iter()
+            .chain(&change.values)
+            .chain(&change.expected)
+            .map(|(n, _)| n.as_str());
+        let info = self.table_with(&table, all_names)?;
+        match change.kind {
+            WriteKind::Insert => self.insert(&info, change),
+            WriteKind::Update | WriteKind::Delete => self.change(&info, change),
+        }
+    }
+}
+
+impl PostgresSystem {
+    fn insert(&mut self, info: &TableInfo, change: &WriteChange) -> Result<WriteOutcome> {
+        let mut params = Params::default();
+        let mut columns = Vec::new();
+        let mut values = Vec::new();
+        for (name, value) in change.id.iter().chain(
+            change
+                .values
+                .iter()
+                .filter(|(n, _)| !change.id.iter().any(|(i, _)| i == n)),
+        ) {
+            columns.push(quote_ident(name));
+            values.push(sql::cast_param(info, name, value, &mut params));
+        }
+        let id_names: Vec<String> = if change.id.is_empty() {
+            info.key.clone()
+        } else {
+            change.id.iter().map(|(n, _)| n.clone()).collect()
+        };
+        let returning = if id_names.is_empty() {
+            String::new()
+        } else {
+            format!(" RETURNING {}", info.select_list(&id_names))
+        };
+        let sql = if columns.is_empty() {
+            format!("INSERT INTO {} DEFAULT VALUES{returning}", info.quoted)
+        } else {
+            format!(
+                "INSERT INTO {} ({}) VALUES ({}){returning}",
+                info.quoted,
+                columns.join(", "),
+                values.join(", ")
+            )
+        };
+        let stmt = self.prepared(&sql)?;
+        let rows = self.with_client(|c| collect_rows(c, &stmt, &params))?;
+        let id = match rows.into_iter().next() {
+            Some(row) => id_names.into_iter().zip(row).collect(),
+            None => Vec::new(),
+        };
+        Ok(WriteOutcome::Applied { id })
+    }
+
+    fn change(&mut self, info: &TableInfo, change: &WriteChange) -> Result<WriteOutcome> {
+        if change.id.is_empty() {
+            return Err(self.error(
+                ErrorCode::Validation,
+                "an update or delete needs the record's id fields".into(),
+            ));
+        }
+        if change.kind == WriteKind::Update && change.values.is_empty() {
+            // Nothing to set: report whether the record is there as expected.
+            return self.conflict_or_missing(info, change, true);
+        }
+        let mut params = Params::default();
+        let head = match change.kind {
+            WriteKind::Update => {
+                let sets = change
+                    .values
+                    .iter()
+                    .map(|(n, v)| {
+                        format!(
+                            "{} = {}",
+                            quote_ident(n),
+                            sql::cast_param(info, n, v, &mut params)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("UPDATE {} SET {sets}", info.quoted)
+            }
+            _ => format!("DELETE FROM {}", info.quoted),
+        };
+        let mut cond = sql::id_condition(info, &change.id, &mut params);
+        if !change.expected.is_empty() {
+            cond.push_str(" AND ");
+            cond.push_str(&sql::expected_condition(&change.expected, &mut params));
+        }
+        let id_names: Vec<String> = change.id.iter().map(|(n, _)| n.clone()).collect();
+        let sql = format!(
+            "{head} WHERE {cond} RETURNING {}",
+            info.select_list(&id_names)
+        );
+        let single = info.is_key(&change.id);
+        let stmt = self.prepared(&sql)?;
+        let rows = self.with_client(|c| {
+            if single {
+                return collect_rows(c, &stmt, &params).map(Some);
+            }
+            let mut tx = c.transaction()?;
+            let rows = collect_rows(&mut tx, &stmt, &params)?;
+            if rows.len() > 1 {
+                tx.rollback()?;
+                return Ok(None);
+            }
+            tx.commit()?;
+            Ok(Some(rows))
+        })?;
+        let Some(mut rows) = rows else {
+            return Err(self.not_unique(&change.id));
+        };
+        if rows.is_empty() {
+            return self.conflict_or_missing(info, change, false);
+        }
+        Ok(WriteOutcome::Applied {
+            id: id_names.into_iter().zip(rows.remove(0)).collect(),
+        })
+    }
+
+    /// After a conditional write changed nothing: re-reads the record to
+    /// tell a conflict from a missing record. With `applied_if_same`, a
+    /// record whose values are as expected counts as applied.
+    fn conflict_or_missing(
+        &mut self,
+        info: &TableInfo,
+        change: &WriteChange,
+        applied_if_same: bool,
+    ) -> Result<WriteOutcome> {
+        let mut params = Params::default();
+        let cond = sql::id_condition(info, &change.id, &mut params);
+        let names: Vec<String> = change.expected.iter().map(|(n, _)| n.clone()).collect();
+        let list = if names.is_empty() {
+            "1::text".to_string()
+        } else {
+            info.select_list(&names)
+        };
+        let sql = format!("SELECT {list} FROM {} WHERE {cond} LIMIT 2", info.quoted);
+        let stmt = self.prepared(&sql)?;
+        let mut rows = self.with_client(|c| collect_rows(c, &stmt, &params))?;
+        match rows.len() {
+            0 => Ok(WriteOutcome::NotFound),
+            1 => {
+                let current: Vec<Field> = names.into_iter().zip(rows.remove(0)).collect();
+                if applied_if_same && current == change.expected {
+                    Ok(WriteOutcome::Applied {
+                        id: change.id.clone(),
+                    })
+                } else {
+                    Ok(WriteOutcome::Conflict { current })
+                }
+            }
+            _ => Err(self.not_unique(&change.id)),
+        }
     }
 }

@@ -1,80 +1,525 @@
-//! SQLite database system (interim reader; replaced by the full connector).
+//! The SQLite system: reads a table or a query from a SQLite database file,
+//! and writes single records with conditional (no lost update) semantics.
+//!
+//! - Values of every SQLite type are read as text (see [`value::render`]).
+//! - The file must exist: opening never creates a database.
+//! - A busy timeout (5 s by default) rides out short locks; a database that
+//!   stays locked gives an error naming the file.
+//! - Writes run in an immediate transaction: the record is read by its id
+//!   fields, its current values are compared with the expected ones exactly
+//!   as they were read (same text rendering, `NULL`-safe), and only then is
+//!   it changed. The write lock is held from the comparison to the commit,
+//!   so nothing can slip in between.
 
-use std::path::PathBuf;
+pub mod value;
 
-use crate::connectors::{Capabilities, ConnectionInfo, Connector, EntitySource, RecordSink};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params_from_iter};
+
+use crate::connectors::{
+    Capabilities, ConnectionInfo, Connector, EntitySource, Field, RecordSink, WriteChange,
+    WriteKind, WriteOutcome,
+};
 use crate::error::{Error, ErrorCode, Result};
-use crate::records::Schema;
+use crate::records::{Schema, Value};
+use value::{quote_ident, render};
+
+/// The busy timeout used unless [`SqliteSystem::with_busy_timeout`] says otherwise.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A SQLite database file.
 #[derive(Debug)]
 pub struct SqliteSystem {
     name: String,
     path: PathBuf,
+    busy_timeout: Duration,
+    conn: Option<Connection>,
 }
 
 impl SqliteSystem {
-    /// A system named `name` reading the database at `path`.
+    /// The SQLite database at `path`, known in the workspace as `name`.
+    /// Nothing is opened until the first call.
     pub fn new(name: String, path: PathBuf) -> Self {
-        SqliteSystem { name, path }
-    }
-    fn err(&self, e: impl std::fmt::Display) -> Error {
-        Error::System {
-            system: self.name.clone(),
-            code: ErrorCode::System,
-            message: format!("{}: {e}", self.path.display()),
+        SqliteSystem {
+            name,
+            path,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            conn: None,
         }
     }
+
+    /// Sets how long to wait for another process's lock before failing.
+    pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connection(&mut self) -> Result<&mut Connection> {
+        if self.conn.is_none() {
+            let conn = self.open()?;
+            self.conn = Some(conn);
+        }
+        Ok(self.conn.as_mut().expect("opened above"))
+    }
+
+    fn open(&self) -> Result<Connection> {
+        if !self.path.is_file() {
+            let reason = if self.path.exists() {
+                "is not a file"
+            } else {
+                "does not exist"
+            };
+            return Err(self.error(
+                ErrorCode::NotFound,
+                format!("database file {} {reason}", self.path.display()),
+            ));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)
+            .map_err(|e| sqlite_error(&self.name, &self.path, self.busy_timeout, e))?;
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(|e| sqlite_error(&self.name, &self.path, self.busy_timeout, e))?;
+        Ok(conn)
+    }
+
+    fn error(&self, code: ErrorCode, message: String) -> Error {
+        Error::System {
+            system: self.name.clone(),
+            code,
+            message,
+        }
+    }
+
+    fn table_of<'s>(&self, source: &'s EntitySource, what: &str) -> Result<&'s str> {
+        source.table.as_deref().ok_or_else(|| {
+            self.error(
+                ErrorCode::Validation,
+                format!("{what} needs a table; this entity is read with a query"),
+            )
+        })
+    }
+}
+
+/// Builds `"a" = ? AND ("b" IS NULL OR "b" = '')`: a field with no value
+/// matches `NULL` and empty text, as [`value::render`] reads both as no
+/// value. The parameters are [`id_params`].
+fn id_condition(id: &[Field]) -> String {
+    id.iter()
+        .map(|(name, value)| {
+            let col = quote_ident(name);
+            match value {
+                Some(_) => format!("{col} = ?"),
+                None => format!("({col} IS NULL OR {col} = '')"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// The parameters of [`id_condition`], in order.
+fn id_params(id: &[Field]) -> impl Iterator<Item = &String> {
+    id.iter().filter_map(|(_, v)| v.as_ref())
+}
+
+/// Sets the values of the one record with the change's id and returns its
+/// id fields as stored afterwards (an update may change them).
+fn update(conn: &Connection, table: &str, change: &WriteChange) -> rusqlite::Result<WriteOutcome> {
+    let sets = change
+        .values
+        .iter()
+        .map(|(n, _)| format!("{} = ?", quote_ident(n)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let returning = change
+        .id
+        .iter()
+        .map(|(n, _)| quote_ident(n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE {} SET {sets} WHERE {} RETURNING {returning}",
+        quote_ident(table),
+        id_condition(&change.id)
+    );
+    let params = change
+        .values
+        .iter()
+        .map(|(_, v)| v.as_ref())
+        .chain(id_params(&change.id).map(Some));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    let row = rows.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let mut id = Vec::with_capacity(change.id.len());
+    for (i, (n, _)) in change.id.iter().enumerate() {
+        id.push((n.clone(), render(row.get_ref(i)?)));
+    }
+    Ok(WriteOutcome::Applied { id })
+}
+
+/// Reads the rows of `table` whose id fields match (at most two: enough to
+/// tell "one" from "more than one").
+fn rows_by_id(conn: &Connection, table: &str, id: &[Field]) -> rusqlite::Result<Vec<Vec<Field>>> {
+    let sql = format!(
+        "SELECT * FROM {} WHERE {} LIMIT 2",
+        quote_ident(table),
+        id_condition(id)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let names: Vec<String> = stmt
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let mut rows = stmt.query(params_from_iter(id_params(id)))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut fields = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            fields.push((name.clone(), render(row.get_ref(i)?)));
+        }
+        out.push(fields);
+    }
+    Ok(out)
 }
 
 impl Connector for SqliteSystem {
     fn check(&mut self) -> Result<ConnectionInfo> {
+        let (name, path, timeout) = (self.name.clone(), self.path.clone(), self.busy_timeout);
+        let conn = self.connection()?;
+        let tables: rusqlite::Result<Vec<String>> = (|| {
+            let mut stmt = conn.prepare(
+                "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') \
+                 AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )?;
+            let names = stmt.query_map([], |r| r.get(0))?;
+            names.collect()
+        })();
+        let entities = tables.map_err(|e| sqlite_error(&name, &path, timeout, e))?;
         Ok(ConnectionInfo {
-            description: "SQLite".into(),
-            entities: vec![],
+            description: format!(
+                "SQLite {} database {}, {} tables and views",
+                rusqlite::version(),
+                path.display(),
+                entities.len()
+            ),
+            entities,
         })
     }
+
     fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> Result<()> {
-        let conn = rusqlite::Connection::open_with_flags(
-            &self.path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .map_err(|e| self.err(e))?;
         let sql = match (&source.table, &source.query) {
-            (_, Some(q)) => q.clone(),
-            (Some(t), None) => format!("SELECT * FROM \"{}\"", t.replace('"', "\"\"")),
-            _ => return Err(self.err("give a table or a query")),
-        };
-        let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-        sink.schema(&Schema::new(names.clone()))?;
-        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-        let mut n = 0u64;
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            n += 1;
-            let mut vals = Vec::with_capacity(names.len());
-            for i in 0..names.len() {
-                use rusqlite::types::ValueRef;
-                let v = match row.get_ref(i).map_err(|e| self.err(e))? {
-                    ValueRef::Null => None,
-                    ValueRef::Integer(i) => Some(i.to_string()),
-                    ValueRef::Real(f) => Some(f.to_string()),
-                    ValueRef::Text(t) => crate::records::value_from(&String::from_utf8_lossy(t)),
-                    ValueRef::Blob(b) => Some(b.iter().map(|x| format!("{x:02x}")).collect()),
-                };
-                vals.push(v);
+            (_, Some(query)) => query.trim().trim_end_matches(';').to_string(),
+            (Some(table), None) => format!("SELECT * FROM {}", quote_ident(table)),
+            (None, None) => {
+                return Err(self.error(
+                    ErrorCode::Config,
+                    "the entity names neither a table nor a query".into(),
+                ));
             }
-            if !sink.record(n, vals)? {
+        };
+        let name = self.name.clone();
+        let path = self.path.clone();
+        let timeout = self.busy_timeout;
+        let fail = |e| sqlite_error(&name, &path, timeout, e);
+        let conn = self.connection()?;
+        let mut stmt = conn.prepare(&sql).map_err(fail)?;
+        if !stmt.readonly() {
+            return Err(Error::System {
+                system: name.clone(),
+                code: ErrorCode::Validation,
+                message: format!(
+                    "database {}: the entity's query must only read (a SELECT), not change data",
+                    path.display()
+                ),
+            });
+        }
+        let names: Vec<String> = stmt
+            .column_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        for (i, n) in names.iter().enumerate() {
+            if names[..i].contains(n) {
+                return Err(Error::System {
+                    system: name.clone(),
+                    code: ErrorCode::Validation,
+                    message: format!(
+                        "database {}: the query returns column {n:?} twice; give one an alias (AS ...)",
+                        path.display()
+                    ),
+                });
+            }
+        }
+        let width = names.len();
+        sink.schema(&Schema::new(names))?;
+        let mut rows = stmt.query([]).map_err(fail)?;
+        let mut origin = 0u64;
+        while let Some(row) = rows.next().map_err(fail)? {
+            origin += 1;
+            let mut values: Vec<Value> = Vec::with_capacity(width);
+            for i in 0..width {
+                values.push(render(row.get_ref(i).map_err(fail)?));
+            }
+            if !sink.record(origin, values)? {
                 break;
             }
         }
         Ok(())
     }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             read: true,
-            write: false,
-            conditional_writes: false,
+            write: true,
+            conditional_writes: true,
         }
+    }
+
+    fn read_one(&mut self, source: &EntitySource, id: &[Field]) -> Result<Option<Vec<Field>>> {
+        if id.is_empty() {
+            return Err(self.error(
+                ErrorCode::Validation,
+                "reading one record needs its id fields".into(),
+            ));
+        }
+        let (name, path, timeout) = (self.name.clone(), self.path.clone(), self.busy_timeout);
+        let fail = |e| sqlite_error(&name, &path, timeout, e);
+        let table = match (&source.table, &source.query) {
+            (Some(table), None) => table.clone(),
+            _ => {
+                // A query entity: wrap it as a subquery and filter by id.
+                let query = source.query.as_deref().unwrap_or_default();
+                let query = query.trim().trim_end_matches(';');
+                let sql = format!("SELECT * FROM ({query}) AS q WHERE {}", id_condition(id));
+                let conn = self.connection()?;
+                let mut stmt = conn.prepare(&sql).map_err(fail)?;
+                if !stmt.readonly() {
+                    return Err(Error::System {
+                        system: name.clone(),
+                        code: ErrorCode::Validation,
+                        message: "the entity's query must only read".into(),
+                    });
+                }
+                let names: Vec<String> = stmt
+                    .column_names()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect();
+                let mut rows = stmt.query(params_from_iter(id_params(id))).map_err(fail)?;
+                let mut found = Vec::new();
+                while let Some(row) = rows.next().map_err(fail)? {
+                    let mut fields = Vec::with_capacity(names.len());
+                    for (i, n) in names.iter().enumerate() {
+                        fields.push((n.clone(), render(row.get_ref(i).map_err(fail)?)));
+                    }
+                    found.push(fields);
+                }
+                return one_of(&name, found, id);
+            }
+        };
+        let conn = self.connection()?;
+        let found = rows_by_id(conn, &table, id).map_err(fail)?;
+        one_of(&name, found, id)
+    }
+
+    fn write(&mut self, source: &EntitySource, change: &WriteChange) -> Result<WriteOutcome> {
+        let table = self.table_of(source, "writing")?.to_string();
+        let (name, path, timeout) = (self.name.clone(), self.path.clone(), self.busy_timeout);
+        let fail = |e| sqlite_error(&name, &path, timeout, e);
+        let conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let outcome = match change.kind {
+            WriteKind::Insert => insert(&tx, &table, change).map_err(fail)?,
+            WriteKind::Update | WriteKind::Delete => {
+                if change.id.is_empty() {
+                    return Err(Error::System {
+                        system: name.clone(),
+                        code: ErrorCode::Validation,
+                        message: "an update or delete needs the record's id fields".into(),
+                    });
+                }
+                let mut found = rows_by_id(&tx, &table, &change.id).map_err(fail)?;
+                if found.is_empty() {
+                    return Ok(WriteOutcome::NotFound);
+                }
+                if found.len() > 1 {
+                    return Err(not_unique(&name, &change.id));
+                }
+                let current_row = found.remove(0);
+                let mut current = Vec::with_capacity(change.expected.len());
+                for (field, _) in &change.expected {
+                    let Some((_, value)) = current_row.iter().find(|(n, _)| n == field) else {
+                        return Err(Error::System {
+                            system: name.clone(),
+                            code: ErrorCode::NotFound,
+                            message: format!("table {table:?} has no column {field:?}"),
+                        });
+                    };
+                    current.push((field.clone(), value.clone()));
+                }
+                if current != change.expected {
+                    // Dropping the transaction rolls it back: nothing written.
+                    return Ok(WriteOutcome::Conflict { current });
+                }
+                if change.kind == WriteKind::Update {
+                    if change.values.is_empty() {
+                        WriteOutcome::Applied {
+                            id: change.id.clone(),
+                        }
+                    } else {
+                        update(&tx, &table, change).map_err(fail)?
+                    }
+                } else {
+                    let sql = format!(
+                        "DELETE FROM {} WHERE {}",
+                        quote_ident(&table),
+                        id_condition(&change.id)
+                    );
+                    tx.prepare_cached(&sql)
+                        .and_then(|mut stmt| stmt.execute(params_from_iter(id_params(&change.id))))
+                        .map_err(fail)?;
+                    WriteOutcome::Applied {
+                        id: change.id.clone(),
+                    }
+                }
+            }
+        };
+        tx.commit().map_err(fail)?;
+        Ok(outcome)
+    }
+}
+
+/// Inserts a record and returns its id fields as stored: the given id
+/// fields, else the table's primary key, else its rowid.
+fn insert(conn: &Connection, table: &str, change: &WriteChange) -> rusqlite::Result<WriteOutcome> {
+    let mut fields: Vec<&Field> = change.id.iter().collect();
+    for field in &change.values {
+        if !change.id.iter().any(|(n, _)| n == &field.0) {
+            fields.push(field);
+        }
+    }
+    let id_names: Vec<String> = if !change.id.is_empty() {
+        change.id.iter().map(|(n, _)| n.clone()).collect()
+    } else {
+        let mut stmt = conn.prepare(&format!("PRAGMA table_info({})", quote_ident(table)))?;
+        let mut pk: Vec<(i64, String)> = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>("pk")?, r.get::<_, String>("name")?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        pk.retain(|(k, _)| *k > 0);
+        pk.sort();
+        if pk.is_empty() {
+            vec!["rowid".to_string()]
+        } else {
+            pk.into_iter().map(|(_, n)| n).collect()
+        }
+    };
+    let returning = id_names
+        .iter()
+        .map(|n| quote_ident(n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = if fields.is_empty() {
+        format!(
+            "INSERT INTO {} DEFAULT VALUES RETURNING {returning}",
+            quote_ident(table)
+        )
+    } else {
+        let columns = fields
+            .iter()
+            .map(|(n, _)| quote_ident(n))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let marks = (1..=fields.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO {} ({columns}) VALUES ({marks}) RETURNING {returning}",
+            quote_ident(table)
+        )
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(fields.iter().map(|(_, v)| v)))?;
+    let row = rows.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let mut id = Vec::with_capacity(id_names.len());
+    for (i, n) in id_names.iter().enumerate() {
+        id.push((n.clone(), render(row.get_ref(i)?)));
+    }
+    Ok(WriteOutcome::Applied { id })
+}
+
+fn one_of(system: &str, mut found: Vec<Vec<Field>>, id: &[Field]) -> Result<Option<Vec<Field>>> {
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => Err(not_unique(system, id)),
+    }
+}
+
+fn not_unique(system: &str, id: &[Field]) -> Error {
+    let id = id
+        .iter()
+        .map(|(n, v)| format!("{n}={}", v.as_deref().unwrap_or("NULL")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Error::System {
+        system: system.to_string(),
+        code: ErrorCode::Validation,
+        message: format!("more than one record has the id {id}; the id fields must be unique"),
+    }
+}
+
+/// Classifies a driver error and says it with the database file named.
+fn sqlite_error(system: &str, path: &Path, busy_timeout: Duration, err: rusqlite::Error) -> Error {
+    use rusqlite::ffi::ErrorCode as C;
+    let text = err.to_string();
+    let file = path.display();
+    let (code, message) = match err.sqlite_error_code() {
+        Some(C::DatabaseBusy | C::DatabaseLocked) => (
+            ErrorCode::System,
+            format!(
+                "database {file} is locked by another program (still busy after {:.1} s): {text}; \
+                 close the other program or try again",
+                busy_timeout.as_secs_f64()
+            ),
+        ),
+        Some(C::NotADatabase) => (
+            ErrorCode::System,
+            format!("{file} is not a SQLite database: {text}"),
+        ),
+        Some(C::CannotOpen) => (
+            ErrorCode::System,
+            format!("cannot open database {file}: {text}"),
+        ),
+        Some(C::ReadOnly | C::PermissionDenied) => (
+            ErrorCode::System,
+            format!("database {file} cannot be written: {text}"),
+        ),
+        Some(C::ConstraintViolation | C::TypeMismatch) => {
+            (ErrorCode::Validation, format!("database {file}: {text}"))
+        }
+        _ if text.contains("no such table")
+            || text.contains("no such column")
+            || text.contains("has no column named") =>
+        {
+            (ErrorCode::NotFound, format!("database {file}: {text}"))
+        }
+        _ => (ErrorCode::System, format!("database {file}: {text}")),
+    };
+    Error::System {
+        system: system.to_string(),
+        code,
+        message,
     }
 }
