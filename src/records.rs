@@ -85,9 +85,112 @@ pub fn display_key(key: &str) -> String {
     key.replace('\u{1f}', " / ")
 }
 
+/// Appends one value to a packed row: a LEB128 length (0 for no value,
+/// otherwise byte length + 1), then the UTF-8 bytes.
+pub fn pack_value(out: &mut Vec<u8>, value: Option<&str>) {
+    let mut n = match value {
+        None => 0u64,
+        Some(s) => s.len() as u64 + 1,
+    };
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    if let Some(s) = value {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Packs a row's values into the compact form the cache stores.
+pub fn pack<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    for v in values {
+        pack_value(&mut out, v);
+    }
+    out
+}
+
+/// Iterates over the values of a packed row without allocating.
+#[derive(Debug, Clone)]
+pub struct Unpack<'a> {
+    rest: &'a [u8],
+}
+
+/// Reads a packed row. Malformed bytes end the iteration early.
+pub fn unpack(row: &[u8]) -> Unpack<'_> {
+    Unpack { rest: row }
+}
+
+impl<'a> Iterator for Unpack<'a> {
+    type Item = Option<&'a str>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let mut n = 0u64;
+        let mut shift = 0;
+        let mut i = 0;
+        loop {
+            let b = *self.rest.get(i)?;
+            n |= u64::from(b & 0x7f) << shift;
+            i += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        if n == 0 {
+            self.rest = &self.rest[i..];
+            return Some(None);
+        }
+        let len = (n - 1) as usize;
+        let bytes = self.rest.get(i..i + len)?;
+        self.rest = &self.rest[i + len..];
+        Some(Some(std::str::from_utf8(bytes).unwrap_or("\u{fffd}")))
+    }
+}
+
+/// Unpacks into owned values.
+pub fn unpack_owned(row: &[u8]) -> Vec<Value> {
+    unpack(row).map(|v| v.map(str::to_string)).collect()
+}
+
+/// The row hash of a packed row (the same bytes always give the same hash).
+pub fn packed_hash(row: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(row)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_rows_round_trip() {
+        let vals = [
+            Some("a"),
+            None,
+            Some(""),
+            Some("Zoë, \"quoted\""),
+            Some(&"x".repeat(300)[..]),
+        ];
+        let packed = pack(vals.iter().copied());
+        let back: Vec<Option<&str>> = unpack(&packed).collect();
+        assert_eq!(
+            back,
+            vals.to_vec(),
+            "every value, empty and missing, survives"
+        );
+        assert_ne!(
+            packed_hash(&pack([Some("ab"), Some("c")])),
+            packed_hash(&pack([Some("a"), Some("bc")]))
+        );
+    }
 
     #[test]
     fn row_hash_distinguishes_boundaries_and_nulls() {

@@ -27,16 +27,39 @@ CREATE TABLE snapshots (
 );
 CREATE INDEX snapshots_entity ON snapshots(entity, id);
 
+-- Current records. `vals` is the packed row (see records::pack); `seq` the
+-- snapshot that last changed it.
 CREATE TABLE records (
     id      INTEGER PRIMARY KEY,
     entity  TEXT NOT NULL,
     key     TEXT NOT NULL,
     hash    INTEGER NOT NULL,
-    vals    TEXT NOT NULL,
+    vals    BLOB NOT NULL,
     origin  INTEGER NOT NULL DEFAULT 0,
     seq     INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX records_entity_key ON records(entity, key);
+
+-- Earlier values of changed or removed records: valid from `valid_from` up
+-- to (not including) snapshot `valid_to`. Used for baselines.
+CREATE TABLE versions (
+    entity      TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    valid_from  INTEGER NOT NULL,
+    valid_to    INTEGER NOT NULL,
+    vals        BLOB NOT NULL,
+    PRIMARY KEY (entity, key, valid_to)
+) WITHOUT ROWID;
+
+-- What each reconciliation last saw: the newest snapshot of each side and
+-- the configuration it ran with.
+CREATE TABLE recon_state (
+    recon        TEXT PRIMARY KEY,
+    run_id       INTEGER NOT NULL,
+    left_seq     INTEGER NOT NULL,
+    right_seq    INTEGER NOT NULL,
+    config_hash  TEXT NOT NULL
+) WITHOUT ROWID;
 
 CREATE TABLE baselines (
     recon      TEXT NOT NULL,

@@ -28,6 +28,16 @@ pub trait RecordSink {
     /// Called for each record with its position in the source (line or row
     /// number). Return `false` to stop reading early.
     fn record(&mut self, origin: u64, values: Vec<Value>) -> Result<bool>;
+
+    /// Like [`RecordSink::record`], with borrowed values (no allocation per
+    /// field). Connectors that parse text (CSV) call this; sinks that store
+    /// records (the pull) implement it without copying.
+    fn record_borrowed(&mut self, origin: u64, values: &[Option<&str>]) -> Result<bool> {
+        self.record(
+            origin,
+            values.iter().map(|v| v.map(str::to_string)).collect(),
+        )
+    }
 }
 
 /// What a connection check found.

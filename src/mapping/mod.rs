@@ -10,6 +10,7 @@ mod suggest;
 mod transforms;
 mod value_maps;
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -130,60 +131,74 @@ impl CompiledMapping {
 
     /// Computes the target values of a left record, with any mapping issues.
     pub fn map_left(&self, left: &[Value]) -> (Vec<Value>, Vec<MappingIssue>) {
-        let mut out = Vec::with_capacity(self.fields.len());
+        let refs: Vec<Option<&str>> = left.iter().map(|v| v.as_deref()).collect();
         let mut issues = Vec::new();
-        for f in &self.fields {
-            let raw: Option<String> = match f.sources.len() {
-                0 => None,
-                1 => left[f.sources[0]].clone(),
-                _ => {
-                    let sep = f.config.separator.as_deref().unwrap_or(" ");
-                    let parts: Vec<&str> = f
-                        .sources
-                        .iter()
-                        .filter_map(|&i| left[i].as_deref())
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .collect();
-                    if parts.is_empty() {
-                        None
-                    } else {
-                        Some(parts.join(sep))
+        let out = (0..self.fields.len())
+            .map(|i| {
+                let (v, issue) = self.map_field(i, &refs);
+                issues.extend(issue);
+                v.map(Cow::into_owned)
+            })
+            .collect();
+        (out, issues)
+    }
+
+    /// Computes target field `i` from a left record's values. Borrows the
+    /// source value when the mapping is a plain rename.
+    pub fn map_field<'a>(
+        &self,
+        i: usize,
+        left: &[Option<&'a str>],
+    ) -> (Option<Cow<'a, str>>, Option<MappingIssue>) {
+        let f = &self.fields[i];
+        let get = |j: usize| left.get(j).copied().flatten();
+        let raw: Option<Cow<'a, str>> = match f.sources.len() {
+            0 => None,
+            1 => get(f.sources[0]).map(Cow::Borrowed),
+            _ => {
+                let sep = f.config.separator.as_deref().unwrap_or(" ");
+                let parts: Vec<&str> = f
+                    .sources
+                    .iter()
+                    .filter_map(|&j| get(j))
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                (!parts.is_empty()).then(|| Cow::Owned(parts.join(sep)))
+            }
+        };
+        let mut issue = None;
+        let mut value = raw;
+        if let Some(v) = &value
+            && (!f.config.transforms.is_empty() || f.value_map.is_some())
+        {
+            let mut s = v.to_string();
+            let mut failed = false;
+            for t in &f.config.transforms {
+                match transforms::apply(t, &s, self.country_code.as_deref()) {
+                    Ok(x) => s = x,
+                    Err(reason) => {
+                        issue = Some(MappingIssue {
+                            field: f.config.target.clone(),
+                            value: v.to_string(),
+                            kind: "transform_failed".into(),
+                            map: None,
+                            reason,
+                        });
+                        failed = true;
+                        break;
                     }
                 }
-            };
-            let mut value = raw;
-            if let Some(v) = &value {
-                let mut s = v.clone();
-                let mut failed = false;
-                for t in &f.config.transforms {
-                    match transforms::apply(t, &s, self.country_code.as_deref()) {
-                        Ok(x) => s = x,
-                        Err(reason) => {
-                            issues.push(MappingIssue {
-                                field: f.config.target.clone(),
-                                value: v.clone(),
-                                kind: "transform_failed".into(),
-                                map: None,
-                                reason,
-                            });
-                            failed = true;
-                            break;
-                        }
-                    }
-                }
-                value = if failed {
-                    Some(v.clone())
-                } else {
-                    crate::records::value_from(&s)
-                };
-                if !failed && let (Some((name, map)), Some(code)) = (&f.value_map, &value) {
+            }
+            if !failed {
+                value = (!s.is_empty()).then_some(Cow::Owned(s));
+                if let (Some((name, map)), Some(code)) = (&f.value_map, &value) {
                     match map.get(code) {
-                        Some(t) => value = crate::records::value_from(t),
+                        Some(t) => value = (!t.is_empty()).then(|| Cow::Owned(t.to_string())),
                         None => {
-                            issues.push(MappingIssue {
+                            issue = Some(MappingIssue {
                                 field: f.config.target.clone(),
-                                value: code.clone(),
+                                value: code.to_string(),
                                 kind: "unmapped_value".into(),
                                 map: Some(name.clone()),
                                 reason: format!("{code:?} is not in value map {name:?}"),
@@ -192,12 +207,11 @@ impl CompiledMapping {
                     }
                 }
             }
-            if value.is_none() {
-                value = f.config.default.clone();
-            }
-            out.push(value);
         }
-        (out, issues)
+        if value.is_none() {
+            value = f.config.default.clone().map(Cow::Owned);
+        }
+        (value, issue)
     }
 
     /// The target values of a right record, in mapping order.

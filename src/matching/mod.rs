@@ -37,6 +37,22 @@ pub fn match_key(parts: &[&Value]) -> Option<String> {
     Some(out)
 }
 
+/// Like [`match_key`], for borrowed values.
+pub fn match_key_str(parts: &[Option<&str>]) -> Option<String> {
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        let n = normalise_part((*p)?);
+        if n.is_empty() {
+            return None;
+        }
+        if i > 0 {
+            out.push('\u{1f}');
+        }
+        out.push_str(&n);
+    }
+    Some(out)
+}
+
 /// Left and right records grouped under their match keys.
 #[derive(Debug, Default)]
 pub struct Matches {

@@ -1,20 +1,23 @@
 //! Pulling an entity from its system into the cache as a snapshot.
 //!
-//! A pull streams records from the connector, hashes each row, and compares
-//! the hash with the cached one: only added, changed and removed records are
-//! written. The whole pull is one transaction, so a failure or a Ctrl-C
-//! leaves the cache exactly as it was (the snapshot is then recorded as
-//! failed or cancelled, in its own transaction).
+//! A pull streams records from the connector, packs and hashes each row, and
+//! compares the hash with the cached one: only added, changed and removed
+//! records are written (earlier values go to `versions`, for baselines).
+//! Reading and hashing run on the calling thread while a writer thread
+//! inserts into SQLite. The whole pull is one transaction, so a failure or a
+//! Ctrl-C leaves the cache exactly as it was; the run history records the
+//! failure.
 
 use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use serde::Serialize;
 
-use crate::cache::{Cache, RunKind};
+use crate::cache::RunKind;
 use crate::connectors::RecordSink;
 use crate::error::{Error, Result};
 use crate::progress::{Actor, Progress};
-use crate::records::{Schema, Value, join_key, row_hash};
+use crate::records::{Schema, Value, join_key, pack_value, packed_hash};
 use crate::workspace::Workspace;
 
 /// What a pull did.
@@ -36,29 +39,63 @@ pub struct PullSummary {
     pub errors: Vec<String>,
 }
 
-struct Cached {
+/// A cached record as the pull sees it.
+struct Known {
     id: i64,
     hash: u64,
-    seen: bool,
+    /// Origin (line/row) where this pull saw it; 0 when not seen yet.
+    seen: u64,
 }
 
+enum Op {
+    Insert {
+        key: Box<str>,
+        hash: u64,
+        vals: Vec<u8>,
+        origin: u64,
+    },
+    Update {
+        id: i64,
+        hash: u64,
+        vals: Vec<u8>,
+        origin: u64,
+    },
+    Delete {
+        id: i64,
+    },
+}
+
+const BATCH: usize = 2048;
+
 struct PullSink<'a> {
-    tx: &'a rusqlite::Transaction<'a>,
-    cache_path: &'a std::path::Path,
     entity: &'a str,
     id_fields: &'a [String],
     id_idx: Vec<usize>,
-    existing: HashMap<String, Cached>,
-    snapshot: i64,
+    known: HashMap<Box<str>, Known>,
     summary: PullSummary,
-    first_origin: HashMap<String, u64>,
     progress: &'a dyn Progress,
     fields: Vec<String>,
+    tx: SyncSender<Vec<Op>>,
+    batch: Vec<Op>,
+    buf: Vec<u8>,
 }
 
 impl PullSink<'_> {
-    fn err(&self, e: impl std::fmt::Display) -> Error {
-        Error::cache(self.cache_path, e)
+    fn send(&mut self, op: Op) -> Result<()> {
+        self.batch.push(op);
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        // The writer only hangs up after failing; its error is reported by the caller.
+        self.tx.send(batch).map_err(|_| Error::Cancelled)
     }
 }
 
@@ -82,72 +119,203 @@ impl RecordSink for PullSink<'_> {
     }
 
     fn record(&mut self, origin: u64, values: Vec<Value>) -> Result<bool> {
-        if self.summary.records.is_multiple_of(10_000) {
+        let refs: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
+        self.record_borrowed(origin, &refs)
+    }
+
+    fn record_borrowed(&mut self, origin: u64, values: &[Option<&str>]) -> Result<bool> {
+        if self.summary.records.is_multiple_of(16_384) {
             if self.progress.cancelled() {
                 return Err(Error::Cancelled);
             }
-            self.progress.advance(10_000);
+            self.progress
+                .advance(if self.summary.records == 0 { 0 } else { 16_384 });
         }
         self.summary.records += 1;
-        let parts: Vec<&str> = self
+        let empty = self
             .id_idx
             .iter()
-            .map(|&i| values[i].as_deref().unwrap_or(""))
-            .collect();
-        if parts.iter().all(|p| p.is_empty()) {
+            .all(|&i| values.get(i).copied().flatten().unwrap_or("").is_empty());
+        if empty {
             self.summary.errors.push(format!(
                 "record at {origin}: the id ({}) is empty; record skipped",
                 self.id_fields.join(", ")
             ));
             return Ok(true);
         }
-        let key = join_key(parts.iter().copied());
-        if let Some(first) = self.first_origin.get(&key) {
-            self.summary.errors.push(format!(
-                "record at {origin}: id {:?} already used by the record at {first}; record skipped",
-                crate::records::display_key(&key)
-            ));
-            return Ok(true);
+        let key = join_key(
+            self.id_idx
+                .iter()
+                .map(|&i| values.get(i).copied().flatten().unwrap_or("")),
+        );
+        self.buf.clear();
+        for v in values {
+            pack_value(&mut self.buf, *v);
         }
-        self.first_origin.insert(key.clone(), origin);
-        let hash = row_hash(&values);
-        let vals = serde_json::to_string(&values).map_err(|e| self.err(e))?;
-        match self.existing.get_mut(&key) {
-            Some(c) => {
-                c.seen = true;
-                if c.hash != hash {
-                    self.tx
-                        .prepare_cached(
-                            "UPDATE records SET hash = ?2, vals = ?3, origin = ?4, seq = ?5 WHERE id = ?1",
-                        )
-                        .and_then(|mut s| {
-                            s.execute((c.id, hash as i64, &vals, origin as i64, self.snapshot))
-                        })
-                        .map_err(|e| Error::cache(self.cache_path, e))?;
-                    self.summary.changed += 1;
+        let hash = packed_hash(&self.buf);
+        let op = match self.known.get_mut(key.as_str()) {
+            Some(k) if k.seen != 0 => {
+                self.summary.errors.push(format!(
+                    "record at {origin}: id {:?} already used by the record at {}; record skipped",
+                    crate::records::display_key(&key),
+                    k.seen
+                ));
+                return Ok(true);
+            }
+            Some(k) => {
+                k.seen = origin.max(1);
+                if k.hash == hash {
+                    return Ok(true);
+                }
+                self.summary.changed += 1;
+                Op::Update {
+                    id: k.id,
+                    hash,
+                    vals: self.buf.clone(),
+                    origin,
                 }
             }
             None => {
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO records (entity, key, hash, vals, origin, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )
-                    .and_then(|mut s| {
-                        s.execute((
-                            self.entity,
-                            &key,
-                            hash as i64,
-                            &vals,
-                            origin as i64,
-                            self.snapshot,
-                        ))
-                    })
-                    .map_err(|e| Error::cache(self.cache_path, e))?;
+                let key: Box<str> = key.into_boxed_str();
+                self.known.insert(
+                    key.clone(),
+                    Known {
+                        id: 0,
+                        hash,
+                        seen: origin.max(1),
+                    },
+                );
                 self.summary.added += 1;
+                Op::Insert {
+                    key,
+                    hash,
+                    vals: self.buf.clone(),
+                    origin,
+                }
             }
-        }
+        };
+        self.send(op)?;
         Ok(true)
     }
+}
+
+struct WriterJob<'a> {
+    conn: &'a mut rusqlite::Connection,
+    path: &'a std::path::Path,
+    entity: &'a str,
+    system: &'a str,
+    now: &'a str,
+    origin: &'a str,
+    bulk: bool,
+}
+
+/// What the reader tells the writer once reading ends.
+struct Finish {
+    summary: PullSummary,
+    fields: Vec<String>,
+}
+
+fn write(
+    job: WriterJob<'_>,
+    rx: Receiver<Vec<Op>>,
+    done: Receiver<Option<Finish>>,
+) -> Result<PullSummary> {
+    let e = |x: rusqlite::Error| Error::cache(job.path, x);
+    let tx = job
+        .conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(e)?;
+    tx.execute(
+        "INSERT INTO snapshots (entity, system, started_at, status, origin) VALUES (?1, ?2, ?3, 'running', ?4)",
+        (job.entity, job.system, job.now, job.origin),
+    )
+    .map_err(e)?;
+    let snapshot = tx.last_insert_rowid();
+    if job.bulk {
+        // A first load: building the index once at the end is much faster
+        // than keeping it up to date row by row.
+        tx.execute_batch("DROP INDEX records_entity_key")
+            .map_err(e)?;
+    }
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO records (entity, key, hash, vals, origin, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .map_err(e)?;
+        let mut keep = tx
+            .prepare(
+                "INSERT OR REPLACE INTO versions (entity, key, valid_from, valid_to, vals) \
+                 SELECT entity, key, seq, ?2, vals FROM records WHERE id = ?1",
+            )
+            .map_err(e)?;
+        let mut update = tx
+            .prepare("UPDATE records SET hash = ?2, vals = ?3, origin = ?4, seq = ?5 WHERE id = ?1")
+            .map_err(e)?;
+        let mut delete = tx.prepare("DELETE FROM records WHERE id = ?1").map_err(e)?;
+        for batch in rx {
+            for op in batch {
+                match op {
+                    Op::Insert {
+                        key,
+                        hash,
+                        vals,
+                        origin,
+                    } => {
+                        insert
+                            .execute((
+                                job.entity,
+                                &*key,
+                                hash as i64,
+                                vals,
+                                origin as i64,
+                                snapshot,
+                            ))
+                            .map_err(e)?;
+                    }
+                    Op::Update {
+                        id,
+                        hash,
+                        vals,
+                        origin,
+                    } => {
+                        keep.execute((id, snapshot)).map_err(e)?;
+                        update
+                            .execute((id, hash as i64, vals, origin as i64, snapshot))
+                            .map_err(e)?;
+                    }
+                    Op::Delete { id } => {
+                        keep.execute((id, snapshot)).map_err(e)?;
+                        delete.execute([id]).map_err(e)?;
+                    }
+                }
+            }
+        }
+    }
+    // The reader finished (or failed: then roll back by dropping `tx`).
+    let Ok(Some(finish)) = done.recv() else {
+        return Err(Error::Cancelled);
+    };
+    if job.bulk {
+        tx.execute_batch("CREATE UNIQUE INDEX records_entity_key ON records(entity, key)")
+            .map_err(e)?;
+    }
+    let mut summary = finish.summary;
+    summary.snapshot = snapshot;
+    tx.execute(
+        "UPDATE snapshots SET status = 'ok', finished_at = ?2, record_count = ?3, added = ?4, changed = ?5, removed = ?6, errors = ?7, fields = ?8 WHERE id = ?1",
+        (
+            snapshot,
+            job.now,
+            summary.records as i64 - summary.errors.len() as i64,
+            summary.added as i64,
+            summary.changed as i64,
+            summary.removed as i64,
+            serde_json::to_string(&summary.errors).unwrap_or_default(),
+            serde_json::to_string(&finish.fields).unwrap_or_default(),
+        ),
+    )
+    .map_err(e)?;
+    tx.commit().map_err(e)?;
+    Ok(summary)
 }
 
 /// Pulls one entity into the cache.
@@ -167,91 +335,97 @@ pub fn pull(
     progress.stage(&format!("pull {entity_name}"), None);
 
     let result = (|| -> Result<PullSummary> {
-        let cache: &mut Cache = &mut ws.cache;
-        let path = cache.path().to_path_buf();
-        let tx = cache
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| Error::cache(&path, e))?;
-        tx.execute(
-            "INSERT INTO snapshots (entity, system, started_at, status, origin) VALUES (?1, ?2, ?3, 'running', ?4)",
-            (entity_name, &entity.system, now, &actor.origin),
-        )
-        .map_err(|e| Error::cache(&path, e))?;
-        let snapshot = tx.last_insert_rowid();
-        let mut existing = HashMap::new();
+        let path = ws.cache.path().to_path_buf();
+        let mut known: HashMap<Box<str>, Known> = HashMap::new();
         {
-            let mut stmt = tx
+            let mut stmt = ws
+                .cache
+                .conn
                 .prepare("SELECT id, key, hash FROM records WHERE entity = ?1")
                 .map_err(|e| Error::cache(&path, e))?;
-            let rows = stmt
-                .query_map([entity_name], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                })
+            let mut rows = stmt
+                .query([entity_name])
                 .map_err(|e| Error::cache(&path, e))?;
-            for row in rows {
-                let (id, key, hash) = row.map_err(|e| Error::cache(&path, e))?;
-                existing.insert(
-                    key,
-                    Cached {
+            while let Some(r) = rows.next().map_err(|e| Error::cache(&path, e))? {
+                let id: i64 = r.get(0).map_err(|e| Error::cache(&path, e))?;
+                let key: String = r.get(1).map_err(|e| Error::cache(&path, e))?;
+                let hash: i64 = r.get(2).map_err(|e| Error::cache(&path, e))?;
+                known.insert(
+                    key.into_boxed_str(),
+                    Known {
                         id,
                         hash: hash as u64,
-                        seen: false,
+                        seen: 0,
                     },
                 );
             }
         }
-        let mut sink = PullSink {
-            tx: &tx,
-            cache_path: &path,
+        let any_records: bool = ws
+            .cache
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM records)", [], |r| r.get(0))
+            .map_err(|e| Error::cache(&path, e))?;
+        let (tx, rx) = sync_channel::<Vec<Op>>(16);
+        let (done_tx, done_rx) = sync_channel::<Option<Finish>>(1);
+        let job = WriterJob {
+            conn: &mut ws.cache.conn,
+            path: &path,
             entity: entity_name,
-            id_fields: &entity.id,
-            id_idx: vec![],
-            existing,
-            snapshot,
-            summary: PullSummary {
-                entity: entity_name.to_string(),
-                snapshot,
-                ..Default::default()
-            },
-            first_origin: HashMap::new(),
-            progress,
-            fields: vec![],
+            system: &entity.system,
+            now,
+            origin: &actor.origin,
+            bulk: !any_records,
         };
-        connector.read(&source, &mut sink)?;
-        let removed: Vec<i64> = sink
-            .existing
-            .values()
-            .filter(|c| !c.seen)
-            .map(|c| c.id)
-            .collect();
-        let mut summary = sink.summary;
-        let fields = sink.fields;
-        for id in &removed {
-            tx.execute("DELETE FROM records WHERE id = ?1", [id])
-                .map_err(|e| Error::cache(&path, e))?;
-        }
-        summary.removed = removed.len() as u64;
-        tx.execute(
-            "UPDATE snapshots SET status = 'ok', finished_at = ?2, record_count = ?3, added = ?4, changed = ?5, removed = ?6, errors = ?7, fields = ?8 WHERE id = ?1",
-            (
-                snapshot,
-                now,
-                summary.records as i64 - summary.errors.len() as i64,
-                summary.added as i64,
-                summary.changed as i64,
-                summary.removed as i64,
-                serde_json::to_string(&summary.errors).unwrap_or_default(),
-                serde_json::to_string(&fields).unwrap_or_default(),
-            ),
-        )
-        .map_err(|e| Error::cache(&path, e))?;
-        tx.commit().map_err(|e| Error::cache(&path, e))?;
-        Ok(summary)
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(move || write(job, rx, done_rx));
+            let mut sink = PullSink {
+                entity: entity_name,
+                id_fields: &entity.id,
+                id_idx: vec![],
+                known,
+                summary: PullSummary {
+                    entity: entity_name.to_string(),
+                    ..Default::default()
+                },
+                progress,
+                fields: vec![],
+                tx,
+                batch: Vec::with_capacity(BATCH),
+                buf: Vec::with_capacity(256),
+            };
+            let read = connector.read(&source, &mut sink).and_then(|()| {
+                let removed: Vec<i64> = sink
+                    .known
+                    .values()
+                    .filter(|k| k.seen == 0 && k.id != 0)
+                    .map(|k| k.id)
+                    .collect();
+                sink.summary.removed = removed.len() as u64;
+                for id in removed {
+                    sink.send(Op::Delete { id })?;
+                }
+                sink.flush()
+            });
+            let PullSink {
+                summary,
+                fields,
+                tx,
+                ..
+            } = sink;
+            drop(tx);
+            let _ = done_tx.send(read.as_ref().ok().map(|_| Finish { summary, fields }));
+            let written = writer.join().unwrap_or_else(|_| {
+                Err(Error::cache(&path, "the cache writer stopped unexpectedly"))
+            });
+            match (read, written) {
+                (Ok(()), written) => written,
+                // The writer stopped because reading failed: the reading error explains it.
+                (Err(r), Err(Error::Cancelled)) => Err(r),
+                // Reading stopped because the writer failed: the writer's error explains it.
+                (Err(_), Err(w)) => Err(w),
+                (Err(r), Ok(_)) => Err(r),
+            }
+        })
     })();
 
     match &result {

@@ -8,12 +8,13 @@
 //! proposals whose inputs changed are marked stale.
 
 mod compare;
+mod load;
 mod proposal;
 mod store;
 pub mod tolerance;
 pub mod validation;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
@@ -26,10 +27,11 @@ pub use tolerance::values_equal;
 use crate::cache::RunKind;
 use crate::error::{Error, Result};
 use crate::mapping::CompiledMapping;
-use crate::matching::{KeyMatcher, Matcher, match_key};
+use crate::matching::{KeyMatcher, Matcher, match_key_str};
 use crate::progress::{Actor, Progress, check};
-use crate::records::{Schema, Value};
+use crate::records::Value;
 use crate::workspace::Workspace;
+use load::Side;
 use validation::FieldRules;
 
 /// Counts by category after a reconcile.
@@ -49,42 +51,6 @@ pub struct ReconcileSummary {
     pub conflict_reasons: BTreeMap<String, u64>,
     /// Decisions that became stale because their records changed.
     pub stale_decisions: u64,
-}
-
-pub(crate) struct Loaded {
-    pub schema: Schema,
-    pub keys: Vec<String>,
-    pub hashes: Vec<u64>,
-    pub values: Vec<Vec<Value>>,
-}
-
-pub(crate) fn load_entity(ws: &Workspace, entity: &str) -> Result<Loaded> {
-    let fields = ws.cache.entity_fields(entity)?.ok_or_else(|| {
-        Error::NotFound(format!(
-            "entity {entity:?} has not been pulled yet; run `trueup pull {entity}` first"
-        ))
-    })?;
-    let mut stmt = ws
-        .cache
-        .conn
-        .prepare("SELECT key, hash, vals FROM records WHERE entity = ?1 ORDER BY id")
-        .map_err(|e| ws.cache.err(e))?;
-    let mut rows = stmt.query([entity]).map_err(|e| ws.cache.err(e))?;
-    let mut out = Loaded {
-        schema: Schema::new(fields),
-        keys: vec![],
-        hashes: vec![],
-        values: vec![],
-    };
-    while let Some(r) = rows.next().map_err(|e| ws.cache.err(e))? {
-        let vals: String = r.get(2).map_err(|e| ws.cache.err(e))?;
-        let vals: Vec<Value> = serde_json::from_str(&vals).map_err(|e| ws.cache.err(e))?;
-        out.keys.push(r.get(0).map_err(|e| ws.cache.err(e))?);
-        out.hashes
-            .push(r.get::<_, i64>(1).map_err(|e| ws.cache.err(e))? as u64);
-        out.values.push(vals);
-    }
-    Ok(out)
 }
 
 /// Indexes of the left and right records under one match key.
@@ -135,6 +101,277 @@ pub fn reconcile(
     result
 }
 
+/// What the previous reconcile of this reconciliation saw.
+#[derive(Debug, Clone)]
+pub(crate) struct State {
+    pub left_seq: i64,
+    pub right_seq: i64,
+    pub config_hash: String,
+}
+
+/// Everything the per-group judgement reads (shared by the worker threads).
+struct Ctx<'a> {
+    config: &'a crate::config::ReconciliationConfig,
+    mapping: &'a CompiledMapping,
+    specs: &'a [FieldSpec],
+    rules: &'a [FieldRules],
+    left: &'a Side,
+    right: &'a Side,
+    left_time_idx: Option<usize>,
+    right_time_idx: Option<usize>,
+    config_hash: &'a [u8; 16],
+    /// Baselines stored for keys that had proposals.
+    explicit: &'a HashMap<String, Baseline>,
+    /// The previous state, when the configuration is unchanged.
+    prev: Option<&'a State>,
+    /// Keys that had proposals at the previous reconcile.
+    prev_keys: &'a HashSet<String>,
+    /// Right records' values as of the previous reconcile, for those changed since.
+    right_before: &'a HashMap<Box<str>, Box<[u8]>>,
+}
+
+/// The result of judging a share of the groups.
+#[derive(Default)]
+struct Partial {
+    proposals: Vec<Proposal>,
+    upserts: Vec<(String, Baseline)>,
+    deletes: Vec<String>,
+    counts: BTreeMap<String, u64>,
+}
+
+impl Ctx<'_> {
+    fn right_target<'b>(&self, vals: &[Option<&'b str>]) -> Vec<Option<&'b str>> {
+        self.mapping
+            .right_idx
+            .iter()
+            .map(|&i| vals.get(i).copied().flatten())
+            .collect()
+    }
+
+    /// The baseline of a matched pair: stored fields over the implicit
+    /// baseline (the right's values when the pair was last in sync).
+    fn baseline(&self, key: &str, j: usize) -> Option<Baseline> {
+        let mut base: Option<Baseline> = None;
+        if let Some(prev) = self.prev
+            && !self.prev_keys.contains(key)
+        {
+            let packed: Option<&[u8]> = if self.right.seqs[j] <= prev.right_seq {
+                Some(&self.right.rows[j])
+            } else {
+                self.right_before.get(&self.right.keys[j]).map(|b| &b[..])
+            };
+            if let Some(packed) = packed {
+                let vals: Vec<Option<&str>> = crate::records::unpack(packed).collect();
+                let target = self.right_target(&vals);
+                let parts: Vec<Option<&str>> =
+                    self.mapping.key_idx.iter().map(|&k| target[k]).collect();
+                if match_key_str(&parts).as_deref() == Some(key) {
+                    base = Some(
+                        self.specs
+                            .iter()
+                            .zip(target)
+                            .map(|(s, v)| (s.name.clone(), v.map(str::to_string)))
+                            .collect(),
+                    );
+                }
+            }
+        }
+        if let Some(explicit) = self.explicit.get(key) {
+            let b = base.get_or_insert_with(Baseline::new);
+            for (k, v) in explicit {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        base
+    }
+
+    fn judge(&self, key: &str, (ls, rs): &Group, out: &mut Partial) {
+        let left_ids: Vec<String> = ls.iter().map(|&i| self.left.keys[i].to_string()).collect();
+        let right_ids: Vec<String> = rs.iter().map(|&j| self.right.keys[j].to_string()).collect();
+        let mut h = Xxh3::new();
+        h.update(self.config_hash);
+        for &i in ls {
+            h.update(&self.left.hashes[i].to_le_bytes());
+        }
+        h.update(b"|");
+        for &j in rs {
+            h.update(&self.right.hashes[j].to_le_bytes());
+        }
+        let input_hash = hash_hex(&h);
+        let mut reasons = Vec::new();
+        let map_left = |i: usize| -> (Vec<Value>, Vec<crate::mapping::MappingIssue>) {
+            let vals = self.left.values(i);
+            let mut issues = Vec::new();
+            let out = (0..self.specs.len())
+                .map(|f| {
+                    let (v, issue) = self.mapping.map_field(f, &vals);
+                    issues.extend(issue);
+                    v.map(|c| c.into_owned())
+                })
+                .collect();
+            (out, issues)
+        };
+        let right_owned = |j: usize| -> Vec<Value> {
+            let vals = self.right.values(j);
+            self.right_target(&vals)
+                .into_iter()
+                .map(|v| v.map(str::to_string))
+                .collect()
+        };
+        let (mut kind, fields) = if key.starts_with('\u{1e}') && !ls.is_empty() {
+            reasons.push(Reason {
+                code: "empty_key".into(),
+                field: None,
+                message: format!(
+                    "the key ({}) is empty on the left record; it cannot be matched",
+                    self.config.key.join(", ")
+                ),
+            });
+            (
+                Kind::Conflict,
+                side_only(self.specs, &map_left(ls[0]).0, None),
+            )
+        } else if ls.len() > 1 || rs.len() > 1 {
+            let side = if ls.len() > 1 { "left" } else { "right" };
+            let count = ls.len().max(rs.len());
+            let ids = if ls.len() > 1 { &left_ids } else { &right_ids };
+            reasons.push(Reason {
+                code: "duplicate_key".into(),
+                field: None,
+                message: format!(
+                    "key {} is used by {count} records on the {side} ({}): which one is meant?",
+                    crate::records::display_key(key),
+                    ids.iter()
+                        .map(|k| crate::records::display_key(k))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+            let l = ls.first().map(|&i| map_left(i).0);
+            let r = rs.first().map(|&j| right_owned(j));
+            let fields = match (&l, &r) {
+                (Some(l), Some(r)) => compare_pair(self.specs, l, r, None, Times::default()).1,
+                (Some(l), None) => side_only(self.specs, l, None),
+                (None, Some(r)) => side_only(self.specs, r, Some(())),
+                _ => vec![],
+            };
+            (Kind::Conflict, fields)
+        } else if ls.len() == 1 && rs.len() == 1 {
+            let (i, j) = (ls[0], rs[0]);
+            // Fast path: every mapped value equals the right's byte for byte.
+            {
+                let lvals = self.left.values(i);
+                let rvals = self.right.values(j);
+                let rt = self.right_target(&rvals);
+                let mut same = true;
+                for (f, r) in rt.iter().enumerate() {
+                    let (v, issue) = self.mapping.map_field(f, &lvals);
+                    if issue.is_some() || v.as_deref() != *r {
+                        same = false;
+                        break;
+                    }
+                }
+                if same {
+                    if self.explicit.contains_key(key) {
+                        out.deletes.push(key.to_string());
+                    }
+                    *out.counts.entry(Kind::InSync.as_str().into()).or_default() += 1;
+                    return;
+                }
+            }
+            let (lv, issues) = map_left(i);
+            let rv = right_owned(j);
+            let times = Times {
+                left: self
+                    .left_time_idx
+                    .and_then(|t| compare::parse_time(&self.left.values(i)[t].map(str::to_string))),
+                right: self.right_time_idx.and_then(|t| {
+                    compare::parse_time(&self.right.values(j)[t].map(str::to_string))
+                }),
+            };
+            let baseline = self.baseline(key, j);
+            let (mut kind, mut fields, more) =
+                compare_pair(self.specs, &lv, &rv, baseline.as_ref(), times);
+            reasons.extend(more);
+            for issue in &issues {
+                reasons.push(Reason::from(issue));
+                if let Some(f) = fields.iter_mut().find(|f| f.field == issue.field) {
+                    f.status = FieldStatus::Conflict;
+                    f.proposed = f.right.clone();
+                }
+                kind = Kind::Conflict;
+            }
+            // Fields that agree now are the new baseline for them.
+            let mut agreed: Baseline = baseline.clone().unwrap_or_default();
+            for f in &fields {
+                if f.status == FieldStatus::Same {
+                    agreed.insert(f.field.clone(), f.right.clone());
+                }
+            }
+            if kind == Kind::InSync {
+                if self.explicit.contains_key(key) {
+                    out.deletes.push(key.to_string());
+                }
+            } else if !agreed.is_empty() && self.explicit.get(key) != Some(&agreed) {
+                out.upserts.push((key.to_string(), agreed));
+            }
+            (kind, fields)
+        } else if ls.len() == 1 {
+            let (lv, issues) = map_left(ls[0]);
+            let mut kind = Kind::Create;
+            for issue in &issues {
+                reasons.push(Reason::from(issue));
+                kind = Kind::Conflict;
+            }
+            (kind, side_only(self.specs, &lv, None))
+        } else {
+            (
+                Kind::Orphan,
+                side_only(self.specs, &right_owned(rs[0]), Some(())),
+            )
+        };
+        if matches!(kind, Kind::Create | Kind::Update) {
+            let mut failures = Vec::new();
+            for (f, field) in fields.iter().enumerate() {
+                if kind == Kind::Create || field.status == FieldStatus::Update {
+                    self.rules[f].check(&field.proposed, &mut failures);
+                }
+            }
+            if !failures.is_empty() {
+                reasons.extend(failures.iter().map(Reason::from));
+                kind = Kind::Conflict;
+            }
+        }
+        *out.counts.entry(kind.as_str().into()).or_default() += 1;
+        if kind != Kind::InSync {
+            out.proposals.push(Proposal {
+                match_key: key.to_string(),
+                left_keys: left_ids,
+                right_keys: right_ids,
+                kind,
+                reasons,
+                fields,
+                input_hash,
+            });
+        }
+    }
+}
+
+/// Computes match keys for `n` records in two halves on two threads.
+fn keys_in_parallel(
+    n: usize,
+    key_of: &(dyn Fn(usize) -> Option<String> + Sync),
+) -> Vec<Option<String>> {
+    let mid = n / 2;
+    std::thread::scope(|s| {
+        let first = s.spawn(|| (0..mid).map(key_of).collect::<Vec<_>>());
+        let second: Vec<_> = (mid..n).map(key_of).collect();
+        let mut all = first.join().unwrap_or_default();
+        all.extend(second);
+        all
+    })
+}
+
 fn run_reconcile(
     ws: &mut Workspace,
     name: &str,
@@ -145,8 +382,16 @@ fn run_reconcile(
     run: i64,
 ) -> Result<ReconcileSummary> {
     progress.stage("load", None);
-    let left = load_entity(ws, &config.left)?;
-    let right = load_entity(ws, &config.right)?;
+    let path = ws.cache.path().to_path_buf();
+    let (left, right) = std::thread::scope(|s| {
+        let l = s.spawn(|| load::load_side(&path, &config.left));
+        let r = load::load_side(&path, &config.right);
+        let l = l
+            .join()
+            .unwrap_or_else(|_| Err(Error::cache(&path, "loading stopped unexpectedly")));
+        (l, r)
+    });
+    let (left, right) = (left?, right?);
     check(progress)?;
     let mapping = CompiledMapping::compile(name, config, &left.schema, &right.schema, ws.dir())?;
     let left_cfg = ws.entity(&config.left)?.clone();
@@ -159,7 +404,6 @@ fn run_reconcile(
         .updated_at
         .as_ref()
         .and_then(|f| right.schema.index(f));
-
     let specs: Vec<FieldSpec> = config
         .fields
         .iter()
@@ -174,205 +418,140 @@ fn run_reconcile(
         .iter()
         .map(|f| FieldRules::new(&f.target, &f.validate))
         .collect();
-    let mut config_hash = Xxh3::new();
-    config_hash.update(serde_json::to_string(config).unwrap_or_default().as_bytes());
-    let config_hash = config_hash.digest128();
-
-    progress.stage("map", Some(left.values.len() as u64));
-    let mut mapped = Vec::with_capacity(left.values.len());
-    for (i, vals) in left.values.iter().enumerate() {
-        if i.is_multiple_of(10_000) {
-            check(progress)?;
-            progress.advance(10_000);
+    let mut ch = Xxh3::new();
+    ch.update(serde_json::to_string(config).unwrap_or_default().as_bytes());
+    for map in config.value_maps.values() {
+        if let Some(file) = &map.file {
+            ch.update(&std::fs::read(ws.resolve(file)).unwrap_or_default());
         }
-        mapped.push(mapping.map_left(vals));
     }
-    let right_vals: Vec<Vec<Value>> = right.values.iter().map(|v| mapping.pick_right(v)).collect();
-    let key_of = |vals: &[Value]| {
-        let parts: Vec<&Value> = mapping.key_idx.iter().map(|&i| &vals[i]).collect();
-        match_key(&parts)
+    let config_hash = ch.digest128().to_le_bytes();
+    let config_hex = hash_hex(&ch);
+
+    let prev = store::load_state(ws, name)?.filter(|s| s.config_hash == config_hex);
+    let prev_keys = store::proposal_keys(ws, name)?;
+    let explicit = store::load_baselines(ws, name)?;
+    let right_before = match &prev {
+        Some(p) => store::versions_at(ws, &config.right, p.right_seq)?,
+        None => HashMap::new(),
     };
-    let left_keys: Vec<Option<String>> = mapped.iter().map(|(v, _)| key_of(v)).collect();
-    let right_keys: Vec<Option<String>> = right_vals.iter().map(|v| key_of(v)).collect();
 
-    // Stored links.
+    progress.stage("match", Some((left.keys.len() + right.keys.len()) as u64));
+    let left_keys = keys_in_parallel(left.keys.len(), &|i| {
+        let vals = left.values(i);
+        let parts: Vec<Option<String>> = mapping
+            .key_idx
+            .iter()
+            .map(|&k| mapping.map_field(k, &vals).0.map(|c| c.into_owned()))
+            .collect();
+        let refs: Vec<Option<&str>> = parts.iter().map(|p| p.as_deref()).collect();
+        match_key_str(&refs)
+    });
+    let right_keys = keys_in_parallel(right.keys.len(), &|j| {
+        let vals = right.values(j);
+        let parts: Vec<Option<&str>> = mapping
+            .key_idx
+            .iter()
+            .map(|&k| vals.get(mapping.right_idx[k]).copied().flatten())
+            .collect();
+        match_key_str(&parts)
+    });
+    check(progress)?;
     let links = store::load_links(ws, name)?;
-    let left_pos: HashMap<&str, usize> = left
-        .keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.as_str(), i))
-        .collect();
-    let right_pos: HashMap<&str, usize> = right
-        .keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.as_str(), i))
-        .collect();
-    let link_idx: Vec<(usize, usize)> = links
-        .iter()
-        .filter_map(|(l, r)| Some((*left_pos.get(l.as_str())?, *right_pos.get(r.as_str())?)))
-        .collect();
+    let link_idx: Vec<(usize, usize)> = if links.is_empty() {
+        vec![]
+    } else {
+        let left_pos: HashMap<&str, usize> = left
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (&**k, i))
+            .collect();
+        let right_pos: HashMap<&str, usize> = right
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (&**k, i))
+            .collect();
+        links
+            .iter()
+            .filter_map(|(l, r)| Some((*left_pos.get(l.as_str())?, *right_pos.get(r.as_str())?)))
+            .collect()
+    };
     let matches = KeyMatcher.group(&left_keys, &right_keys, &link_idx);
-    let baselines = store::load_baselines(ws, name)?;
+    drop(left_keys);
+    drop(right_keys);
 
-    progress.stage("compare", Some(matches.groups.len() as u64));
-    let mut proposals: Vec<Proposal> = Vec::new();
-    let mut new_baselines: Vec<(String, Baseline)> = Vec::new();
+    let mut groups: Vec<(String, Group)> = matches.groups.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    groups.extend(
+        matches
+            .left_unkeyed
+            .iter()
+            .map(|&i| (format!("\u{1e}left:{}", left.keys[i]), (vec![i], vec![]))),
+    );
+    groups.extend(
+        matches
+            .right_unkeyed
+            .iter()
+            .map(|&j| (format!("\u{1e}right:{}", right.keys[j]), (vec![], vec![j]))),
+    );
+
+    progress.stage("compare", Some(groups.len() as u64));
+    let ctx = Ctx {
+        config,
+        mapping: &mapping,
+        specs: &specs,
+        rules: &rules,
+        left: &left,
+        right: &right,
+        left_time_idx,
+        right_time_idx,
+        config_hash: &config_hash,
+        explicit: &explicit,
+        prev: prev.as_ref(),
+        prev_keys: &prev_keys,
+        right_before: &right_before,
+    };
+    let judge_all = |share: &[(String, Group)]| -> Result<Partial> {
+        let mut out = Partial::default();
+        for (n, (key, group)) in share.iter().enumerate() {
+            if n.is_multiple_of(16_384) {
+                check(progress)?;
+                progress.advance(if n == 0 { 0 } else { 16_384 });
+            }
+            ctx.judge(key, group, &mut out);
+        }
+        Ok(out)
+    };
+    let mid = groups.len() / 2;
+    let (a, b) = std::thread::scope(|s| {
+        let first = s.spawn(|| judge_all(&groups[..mid]));
+        let second = judge_all(&groups[mid..]);
+        (
+            first
+                .join()
+                .unwrap_or_else(|_| Err(Error::cache(&path, "comparing stopped unexpectedly"))),
+            second,
+        )
+    });
+    let (mut a, b) = (a?, b?);
+    a.proposals.extend(b.proposals);
+    a.upserts.extend(b.upserts);
+    a.deletes.extend(b.deletes);
+    for (k, c) in b.counts {
+        *a.counts.entry(k).or_default() += c;
+    }
     let mut summary = ReconcileSummary {
         reconciliation: name.into(),
         run,
-        left_records: left.values.len() as u64,
-        right_records: right.values.len() as u64,
+        left_records: left.keys.len() as u64,
+        right_records: right.keys.len() as u64,
+        counts: a.counts,
         ..Default::default()
     };
-    let mut groups: Vec<(&String, &Group)> = matches.groups.iter().collect();
-    groups.sort_by(|a, b| a.0.cmp(b.0));
-    let unkeyed_left: Vec<(String, Group)> = matches
-        .left_unkeyed
-        .iter()
-        .map(|&i| (format!("\u{1e}left:{}", left.keys[i]), (vec![i], vec![])))
-        .collect();
-    let unkeyed_right: Vec<(String, Group)> = matches
-        .right_unkeyed
-        .iter()
-        .map(|&j| (format!("\u{1e}right:{}", right.keys[j]), (vec![], vec![j])))
-        .collect();
-    let all: Vec<(&String, &Group)> = groups
-        .into_iter()
-        .chain(unkeyed_left.iter().map(|(k, v)| (k, v)))
-        .chain(unkeyed_right.iter().map(|(k, v)| (k, v)))
-        .collect();
-
-    for (n, (key, (ls, rs))) in all.into_iter().enumerate() {
-        if n.is_multiple_of(10_000) {
-            check(progress)?;
-            progress.advance(10_000);
-        }
-        let baseline = baselines.get(key.as_str());
-        let mut h = Xxh3::new();
-        h.update(&config_hash.to_le_bytes());
-        for &i in ls {
-            h.update(&left.hashes[i].to_le_bytes());
-        }
-        h.update(b"|");
-        for &j in rs {
-            h.update(&right.hashes[j].to_le_bytes());
-        }
-        let input_hash = hash_hex(&h);
-        let left_keys_v: Vec<String> = ls.iter().map(|&i| left.keys[i].clone()).collect();
-        let right_keys_v: Vec<String> = rs.iter().map(|&j| right.keys[j].clone()).collect();
-        let mut reasons = Vec::new();
-        let (kind, fields) = if key.starts_with('\u{1e}') && !ls.is_empty() {
-            reasons.push(Reason {
-                code: "empty_key".into(),
-                field: None,
-                message: format!(
-                    "the key ({}) is empty on the left record; it cannot be matched",
-                    config.key.join(", ")
-                ),
-            });
-            let (vals, _) = &mapped[ls[0]];
-            (Kind::Conflict, side_only(&specs, vals, None))
-        } else if ls.len() > 1 || rs.len() > 1 {
-            let side = if ls.len() > 1 { "left" } else { "right" };
-            let count = ls.len().max(rs.len());
-            let ids = if ls.len() > 1 {
-                &left_keys_v
-            } else {
-                &right_keys_v
-            };
-            reasons.push(Reason {
-                code: "duplicate_key".into(),
-                field: None,
-                message: format!(
-                    "key {} is used by {count} records on the {side} ({}): which one is meant?",
-                    crate::records::display_key(key),
-                    ids.iter()
-                        .map(|k| crate::records::display_key(k))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
-            let l = ls.first().map(|&i| mapped[i].0.clone());
-            let r = rs.first().map(|&j| right_vals[j].clone());
-            let fields = match (&l, &r) {
-                (Some(l), Some(r)) => compare_pair(&specs, l, r, None, Times::default()).1,
-                (Some(l), None) => side_only(&specs, l, None),
-                (None, Some(r)) => side_only(&specs, r, Some(())),
-                _ => vec![],
-            };
-            (Kind::Conflict, fields)
-        } else if ls.len() == 1 && rs.len() == 1 {
-            let (lv, issues) = &mapped[ls[0]];
-            let rv = &right_vals[rs[0]];
-            let times = Times {
-                left: left_time_idx.and_then(|i| compare::parse_time(&left.values[ls[0]][i])),
-                right: right_time_idx.and_then(|i| compare::parse_time(&right.values[rs[0]][i])),
-            };
-            let (mut kind, mut fields, rs_) = compare_pair(&specs, lv, rv, baseline, times);
-            reasons.extend(rs_);
-            for issue in issues {
-                reasons.push(Reason::from(issue));
-                if let Some(f) = fields.iter_mut().find(|f| f.field == issue.field) {
-                    f.status = FieldStatus::Conflict;
-                    f.proposed = f.right.clone();
-                }
-                kind = Kind::Conflict;
-            }
-            // Agreeing fields refresh the baseline.
-            let mut agreed: Baseline = baseline.cloned().unwrap_or_default();
-            for f in &fields {
-                if f.status == FieldStatus::Same {
-                    agreed.insert(f.field.clone(), f.right.clone());
-                }
-            }
-            if baseline != Some(&agreed) && !agreed.is_empty() {
-                new_baselines.push((key.clone(), agreed));
-            }
-            (kind, fields)
-        } else if ls.len() == 1 {
-            let (lv, issues) = &mapped[ls[0]];
-            let mut kind = Kind::Create;
-            for issue in issues {
-                reasons.push(Reason::from(issue));
-                kind = Kind::Conflict;
-            }
-            (kind, side_only(&specs, lv, None))
-        } else {
-            (
-                Kind::Orphan,
-                side_only(&specs, &right_vals[rs[0]], Some(())),
-            )
-        };
-        let mut kind = kind;
-        // Validation of what would be sent.
-        if matches!(kind, Kind::Create | Kind::Update) {
-            let mut failures = Vec::new();
-            for (i, f) in fields.iter().enumerate() {
-                if kind == Kind::Create || f.status == FieldStatus::Update {
-                    rules[i].check(&f.proposed, &mut failures);
-                }
-            }
-            if !failures.is_empty() {
-                reasons.extend(failures.iter().map(Reason::from));
-                kind = Kind::Conflict;
-            }
-        }
-        *summary.counts.entry(kind.as_str().into()).or_default() += 1;
-        if kind != Kind::InSync {
-            proposals.push(Proposal {
-                match_key: key.clone(),
-                left_keys: left_keys_v,
-                right_keys: right_keys_v,
-                kind,
-                reasons,
-                fields,
-                input_hash,
-            });
-        }
-    }
-    validate_unique(&rules, &mut proposals, &right_vals, &mut summary);
+    let mut proposals = a.proposals;
+    validate_unique(&rules, &mut proposals, &right, &mapping, &mut summary);
     for p in &proposals {
         if p.kind == Kind::Conflict {
             for r in &p.reasons {
@@ -382,7 +561,14 @@ fn run_reconcile(
     }
     check(progress)?;
     progress.stage("save", Some(proposals.len() as u64));
-    summary.stale_decisions = store::save(ws, name, run, &proposals, &new_baselines, now, actor)?;
+    let state = State {
+        left_seq: left.max_seq,
+        right_seq: right.max_seq,
+        config_hash: config_hex,
+    };
+    summary.stale_decisions = store::save(
+        ws, name, run, &proposals, &a.upserts, &a.deletes, &state, now, actor,
+    )?;
     Ok(summary)
 }
 
@@ -419,7 +605,8 @@ fn side_only(specs: &[FieldSpec], vals: &[Value], right_side: Option<()>) -> Vec
 fn validate_unique(
     rules: &[FieldRules],
     proposals: &mut [Proposal],
-    right_vals: &[Vec<Value>],
+    right: &Side,
+    mapping: &CompiledMapping,
     summary: &mut ReconcileSummary,
 ) {
     for (i, rule) in rules.iter().enumerate() {
@@ -428,8 +615,8 @@ fn validate_unique(
         }
         // Values the right side holds now, excluding those a proposal replaces.
         let mut seen: HashMap<String, usize> = HashMap::new();
-        for v in right_vals {
-            if let Some(s) = &v[i] {
+        for j in 0..right.keys.len() {
+            if let Some(s) = right.values(j).get(mapping.right_idx[i]).copied().flatten() {
                 *seen.entry(s.to_lowercase()).or_default() += 1;
             }
         }

@@ -1,6 +1,6 @@
 //! Storing and querying proposals, baselines and links in the cache.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -39,6 +39,66 @@ pub(crate) fn load_baselines(ws: &Workspace, recon: &str) -> Result<HashMap<Stri
     Ok(out)
 }
 
+pub(crate) fn load_state(ws: &Workspace, recon: &str) -> Result<Option<super::State>> {
+    ws.cache
+        .conn
+        .query_row(
+            "SELECT left_seq, right_seq, config_hash FROM recon_state WHERE recon = ?1",
+            [recon],
+            |r| {
+                Ok(super::State {
+                    left_seq: r.get(0)?,
+                    right_seq: r.get(1)?,
+                    config_hash: r.get(2)?,
+                })
+            },
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(|e| ws.cache.err(e))
+}
+
+pub(crate) fn proposal_keys(ws: &Workspace, recon: &str) -> Result<HashSet<String>> {
+    let mut stmt = ws
+        .cache
+        .conn
+        .prepare("SELECT match_key FROM proposals WHERE recon = ?1")
+        .map_err(|e| ws.cache.err(e))?;
+    let rows = stmt
+        .query_map([recon], |r| r.get(0))
+        .map_err(|e| ws.cache.err(e))?;
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(|e| ws.cache.err(e))
+}
+
+/// Packed values of an entity's records as they were at snapshot `seq`, for
+/// the records that changed or went since.
+pub(crate) fn versions_at(
+    ws: &Workspace,
+    entity: &str,
+    seq: i64,
+) -> Result<HashMap<Box<str>, Box<[u8]>>> {
+    let mut stmt = ws
+        .cache
+        .conn
+        .prepare(
+            "SELECT key, vals FROM versions WHERE entity = ?1 AND valid_from <= ?2 AND valid_to > ?2",
+        )
+        .map_err(|e| ws.cache.err(e))?;
+    let rows = stmt
+        .query_map((entity, seq), |r| {
+            let k: String = r.get(0)?;
+            let v: Vec<u8> = r.get(1)?;
+            Ok((k.into_boxed_str(), v.into_boxed_slice()))
+        })
+        .map_err(|e| ws.cache.err(e))?;
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(|e| ws.cache.err(e))
+}
+
 /// Replaces the proposals of `recon`, updates baselines, marks stale
 /// decisions; one transaction. Returns how many decisions became stale.
 pub(crate) fn save(
@@ -47,6 +107,8 @@ pub(crate) fn save(
     run: i64,
     proposals: &[Proposal],
     baselines: &[(String, Baseline)],
+    dropped_baselines: &[String],
+    state: &super::State,
     now: &str,
     actor: &Actor,
 ) -> Result<u64> {
@@ -104,7 +166,20 @@ pub(crate) fn save(
             ))
             .map_err(e)?;
         }
+        let mut drop = tx
+            .prepare("DELETE FROM baselines WHERE recon = ?1 AND match_key = ?2")
+            .map_err(e)?;
+        for k in dropped_baselines {
+            drop.execute((recon, k)).map_err(e)?;
+        }
     }
+    tx.execute(
+        "INSERT INTO recon_state (recon, run_id, left_seq, right_seq, config_hash) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (recon) DO UPDATE SET run_id = excluded.run_id, left_seq = excluded.left_seq, \
+         right_seq = excluded.right_seq, config_hash = excluded.config_hash",
+        (recon, run, state.left_seq, state.right_seq, &state.config_hash),
+    )
+    .map_err(e)?;
     // A current decision stays valid only while its proposal's inputs are unchanged.
     let stale = tx
         .execute(

@@ -6,7 +6,7 @@ use super::format::CsvOptions;
 use super::reader::CsvReader;
 use crate::connectors::{Capabilities, ConnectionInfo, Connector, EntitySource, RecordSink};
 use crate::error::{Error, Result};
-use crate::records::{Schema, value_from};
+use crate::records::Schema;
 
 /// A CSV file, or a folder of CSV files (one per entity).
 #[derive(Debug, Clone)]
@@ -62,8 +62,9 @@ impl Connector for CsvSystem {
         let mut reader = CsvReader::open(&path, &self.options)?;
         sink.schema(&Schema::new(reader.headers().iter().cloned()))?;
         while let Some((line, rec)) = reader.next_record()? {
-            let values = rec.iter().map(value_from).collect();
-            if !sink.record(line, values)? {
+            let values: Vec<Option<&str>> =
+                rec.iter().map(|f| (!f.is_empty()).then_some(f)).collect();
+            if !sink.record_borrowed(line, &values)? {
                 break;
             }
         }

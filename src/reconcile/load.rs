@@ -1,0 +1,98 @@
+//! Loading an entity's records from the cache for reconciling: packed rows,
+//! read on their own connection so both sides load in parallel.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::records::{Schema, unpack};
+
+/// One side of a reconciliation, as cached.
+#[derive(Debug)]
+pub(crate) struct Side {
+    pub schema: Schema,
+    /// Record ids in their system.
+    pub keys: Vec<Box<str>>,
+    /// Packed values.
+    pub rows: Vec<Box<[u8]>>,
+    /// Row hashes.
+    pub hashes: Vec<u64>,
+    /// Snapshot that last changed each record.
+    pub seqs: Vec<i64>,
+    /// The newest snapshot of this entity.
+    pub max_seq: i64,
+}
+
+impl Side {
+    /// The values of record `i`, borrowed.
+    pub fn values(&self, i: usize) -> Vec<Option<&str>> {
+        unpack(&self.rows[i]).collect()
+    }
+}
+
+/// Reads every cached record of `entity` from the cache at `path`.
+pub(crate) fn load_side(path: &Path, entity: &str) -> Result<Side> {
+    let e = |x: rusqlite::Error| Error::cache(path, x);
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(e)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(e)?;
+    let tx = conn.unchecked_transaction().map_err(e)?;
+    let snap: Option<(String, i64)> = tx
+        .query_row(
+            "SELECT fields, id FROM snapshots WHERE entity = ?1 AND status = 'ok' ORDER BY id DESC LIMIT 1",
+            [entity],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map(Some)
+        .or_else(|x| match x {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            x => Err(x),
+        })
+        .map_err(e)?;
+    let Some((fields, max_seq)) = snap else {
+        return Err(Error::NotFound(format!(
+            "entity {entity:?} has not been pulled yet; run `trueup pull {entity}` first"
+        )));
+    };
+    let fields: Vec<String> = serde_json::from_str(&fields).map_err(|x| Error::cache(path, x))?;
+    let count: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM records WHERE entity = ?1",
+            [entity],
+            |r| r.get(0),
+        )
+        .map_err(e)?;
+    let n = count as usize;
+    let mut side = Side {
+        schema: Schema::new(fields),
+        keys: Vec::with_capacity(n),
+        rows: Vec::with_capacity(n),
+        hashes: Vec::with_capacity(n),
+        seqs: Vec::with_capacity(n),
+        max_seq,
+    };
+    let mut stmt = tx
+        .prepare("SELECT key, hash, vals, seq FROM records WHERE entity = ?1 ORDER BY id")
+        .map_err(e)?;
+    let mut rows = stmt.query([entity]).map_err(e)?;
+    while let Some(r) = rows.next().map_err(e)? {
+        let key = r
+            .get_ref(0)
+            .map_err(e)?
+            .as_str()
+            .map_err(|x| Error::cache(path, x))?;
+        side.keys.push(key.into());
+        side.hashes.push(r.get::<_, i64>(1).map_err(e)? as u64);
+        let vals = r
+            .get_ref(2)
+            .map_err(e)?
+            .as_blob()
+            .map_err(|x| Error::cache(path, x))?;
+        side.rows.push(vals.into());
+        side.seqs.push(r.get(3).map_err(e)?);
+    }
+    Ok(side)
+}
