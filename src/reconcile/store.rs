@@ -101,17 +101,27 @@ pub(crate) fn versions_at(
 
 /// Replaces the proposals of `recon`, updates baselines, marks stale
 /// decisions; one transaction. Returns how many decisions became stale.
+pub(crate) struct Outcome<'a> {
+    pub proposals: &'a [Proposal],
+    pub baselines: &'a [(String, Baseline)],
+    pub dropped_baselines: &'a [String],
+    pub state: &'a super::State,
+}
+
 pub(crate) fn save(
     ws: &mut Workspace,
     recon: &str,
     run: i64,
-    proposals: &[Proposal],
-    baselines: &[(String, Baseline)],
-    dropped_baselines: &[String],
-    state: &super::State,
+    outcome: Outcome<'_>,
     now: &str,
     actor: &Actor,
 ) -> Result<u64> {
+    let Outcome {
+        proposals,
+        baselines,
+        dropped_baselines,
+        state,
+    } = outcome;
     let path = ws.cache.path().to_path_buf();
     let e = |x: rusqlite::Error| Error::cache(&path, x);
     let tx = ws
