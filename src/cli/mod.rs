@@ -41,6 +41,9 @@ struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Print how long each stage took (on standard error).
+    #[arg(long, global = true)]
+    timings: bool,
     /// Who is acting (recorded with every decision); default: the OS user.
     #[arg(long = "as", global = true, value_name = "WHO")]
     who: Option<String>,
@@ -280,7 +283,8 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
         },
         None => Actor::os_user("cli"),
     };
-    let bar = Bar::new(cancel, std::io::stderr().is_terminal() && !cli.json);
+    let bar =
+        Bar::new(cancel, std::io::stderr().is_terminal() && !cli.json).with_timings(cli.timings);
     match cli.command {
         Command::Init { dir, demo } => {
             let ws = if demo {

@@ -9,6 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub struct Bar {
     bar: Option<ProgressBar>,
     cancel: Arc<AtomicBool>,
+    /// With `--timings`: the current stage and when it started.
+    timings: Option<std::sync::Mutex<(String, std::time::Instant)>>,
 }
 
 impl Bar {
@@ -17,10 +19,34 @@ impl Bar {
         Bar {
             bar: visible.then(ProgressBar::hidden),
             cancel,
+            timings: None,
+        }
+    }
+
+    /// Prints each stage's duration on standard error.
+    pub fn with_timings(mut self, on: bool) -> Self {
+        if on {
+            self.timings = Some(std::sync::Mutex::new((
+                String::new(),
+                std::time::Instant::now(),
+            )));
+        }
+        self
+    }
+
+    fn lap(&self, next: &str) {
+        if let Some(t) = &self.timings
+            && let Ok(mut t) = t.lock()
+        {
+            if !t.0.is_empty() {
+                eprintln!("timing {:24} {:8.3} s", t.0, t.1.elapsed().as_secs_f64());
+            }
+            *t = (next.to_string(), std::time::Instant::now());
         }
     }
 
     pub fn set_stage(&self, name: &str, total: Option<u64>) {
+        self.lap(name);
         if let Some(b) = &self.bar {
             b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             b.reset();
@@ -52,6 +78,7 @@ impl Bar {
     }
 
     pub fn finish(&self) {
+        self.lap("");
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }

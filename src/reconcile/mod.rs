@@ -567,7 +567,17 @@ fn run_reconcile(
         config_hash: config_hex,
     };
     summary.stale_decisions = store::save(
-        ws, name, run, &proposals, &a.upserts, &a.deletes, &state, now, actor,
+        ws,
+        name,
+        run,
+        store::Outcome {
+            proposals: &proposals,
+            baselines: &a.upserts,
+            dropped_baselines: &a.deletes,
+            state: &state,
+        },
+        now,
+        actor,
     )?;
     Ok(summary)
 }
