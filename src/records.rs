@@ -85,30 +85,24 @@ pub fn display_key(key: &str) -> String {
     key.replace('\u{1f}', " / ")
 }
 
-/// Appends one value to a packed row: a LEB128 length (0 for no value,
-/// otherwise byte length + 1), then the UTF-8 bytes.
-pub fn pack_value(out: &mut Vec<u8>, value: Option<&str>) {
-    let mut n = match value {
-        None => 0u64,
-        Some(s) => s.len() as u64 + 1,
-    };
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            break;
+/// Appends one value to a packed row. A packed row is text: each value is
+/// its byte length in decimal, a colon and the value (`5:Zoë,`... without
+/// separators), and a missing value is `~`. Being valid UTF-8 as a whole, a
+/// row is checked once when read from the cache, not value by value.
+pub fn pack_value(out: &mut String, value: Option<&str>) {
+    use std::fmt::Write;
+    match value {
+        None => out.push('~'),
+        Some(s) => {
+            let _ = write!(out, "{}:", s.len());
+            out.push_str(s);
         }
-        out.push(byte | 0x80);
-    }
-    if let Some(s) = value {
-        out.extend_from_slice(s.as_bytes());
     }
 }
 
 /// Packs a row's values into the compact form the cache stores.
-pub fn pack<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
+pub fn pack<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> String {
+    let mut out = String::with_capacity(64);
     for v in values {
         pack_value(&mut out, v);
     }
@@ -118,11 +112,11 @@ pub fn pack<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> Vec<u8> {
 /// Iterates over the values of a packed row without allocating.
 #[derive(Debug, Clone)]
 pub struct Unpack<'a> {
-    rest: &'a [u8],
+    rest: &'a str,
 }
 
-/// Reads a packed row. Malformed bytes end the iteration early.
-pub fn unpack(row: &[u8]) -> Unpack<'_> {
+/// Reads a packed row. Malformed text ends the iteration early.
+pub fn unpack(row: &str) -> Unpack<'_> {
     Unpack { rest: row }
 }
 
@@ -130,40 +124,31 @@ impl<'a> Iterator for Unpack<'a> {
     type Item = Option<&'a str>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let mut n = 0u64;
-        let mut shift = 0;
-        let mut i = 0;
-        loop {
-            let b = *self.rest.get(i)?;
-            n |= u64::from(b & 0x7f) << shift;
-            i += 1;
-            if b & 0x80 == 0 {
-                break;
+        let bytes = self.rest.as_bytes();
+        match bytes.first()? {
+            b'~' => {
+                self.rest = &self.rest[1..];
+                Some(None)
             }
-            shift += 7;
+            _ => {
+                let colon = bytes.iter().position(|&b| b == b':')?;
+                let len: usize = self.rest[..colon].parse().ok()?;
+                let value = self.rest.get(colon + 1..colon + 1 + len)?;
+                self.rest = &self.rest[colon + 1 + len..];
+                Some(Some(value))
+            }
         }
-        if n == 0 {
-            self.rest = &self.rest[i..];
-            return Some(None);
-        }
-        let len = (n - 1) as usize;
-        let bytes = self.rest.get(i..i + len)?;
-        self.rest = &self.rest[i + len..];
-        Some(Some(std::str::from_utf8(bytes).unwrap_or("\u{fffd}")))
     }
 }
 
 /// Unpacks into owned values.
-pub fn unpack_owned(row: &[u8]) -> Vec<Value> {
+pub fn unpack_owned(row: &str) -> Vec<Value> {
     unpack(row).map(|v| v.map(str::to_string)).collect()
 }
 
-/// The row hash of a packed row (the same bytes always give the same hash).
-pub fn packed_hash(row: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(row)
+/// The row hash of a packed row (the same text always gives the same hash).
+pub fn packed_hash(row: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(row.as_bytes())
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ CREATE TABLE records (
     entity  TEXT NOT NULL,
     key     TEXT NOT NULL,
     hash    INTEGER NOT NULL,
-    vals    BLOB NOT NULL,
+    vals    TEXT NOT NULL,
     origin  INTEGER NOT NULL DEFAULT 0,
     seq     INTEGER NOT NULL
 );
@@ -47,7 +47,7 @@ CREATE TABLE versions (
     key         TEXT NOT NULL,
     valid_from  INTEGER NOT NULL,
     valid_to    INTEGER NOT NULL,
-    vals        BLOB NOT NULL,
+    vals        TEXT NOT NULL,
     PRIMARY KEY (entity, key, valid_to)
 ) WITHOUT ROWID;
 

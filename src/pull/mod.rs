@@ -51,13 +51,13 @@ enum Op {
     Insert {
         key: Box<str>,
         hash: u64,
-        vals: Vec<u8>,
+        vals: String,
         origin: u64,
     },
     Update {
         id: i64,
         hash: u64,
-        vals: Vec<u8>,
+        vals: String,
         origin: u64,
     },
     Delete {
@@ -77,7 +77,7 @@ struct PullSink<'a> {
     fields: Vec<String>,
     tx: SyncSender<Vec<Op>>,
     batch: Vec<Op>,
-    buf: Vec<u8>,
+    buf: String,
 }
 
 impl PullSink<'_> {
@@ -391,7 +391,7 @@ pub fn pull(
                 fields: vec![],
                 tx,
                 batch: Vec::with_capacity(BATCH),
-                buf: Vec::with_capacity(256),
+                buf: String::with_capacity(256),
             };
             let read = connector.read(&source, &mut sink).and_then(|()| {
                 let removed: Vec<i64> = sink

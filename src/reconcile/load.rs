@@ -6,6 +6,9 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::records::{Schema, unpack};
 
+/// A record's values, borrowed; on the stack for up to 24 fields.
+pub(crate) type Values<'a> = smallvec::SmallVec<[Option<&'a str>; 24]>;
+
 /// One side of a reconciliation, as cached.
 #[derive(Debug)]
 pub(crate) struct Side {
@@ -13,7 +16,7 @@ pub(crate) struct Side {
     /// Record ids in their system.
     pub keys: Vec<Box<str>>,
     /// Packed values.
-    pub rows: Vec<Box<[u8]>>,
+    pub rows: Vec<Box<str>>,
     /// Row hashes.
     pub hashes: Vec<u64>,
     /// Snapshot that last changed each record.
@@ -24,7 +27,7 @@ pub(crate) struct Side {
 
 impl Side {
     /// The values of record `i`, borrowed.
-    pub fn values(&self, i: usize) -> Vec<Option<&str>> {
+    pub fn values(&self, i: usize) -> Values<'_> {
         unpack(&self.rows[i]).collect()
     }
 }
@@ -89,7 +92,7 @@ pub(crate) fn load_side(path: &Path, entity: &str) -> Result<Side> {
         let vals = r
             .get_ref(2)
             .map_err(e)?
-            .as_blob()
+            .as_str()
             .map_err(|x| Error::cache(path, x))?;
         side.rows.push(vals.into());
         side.seqs.push(r.get(3).map_err(e)?);

@@ -127,7 +127,7 @@ struct Ctx<'a> {
     /// Keys that had proposals at the previous reconcile.
     prev_keys: &'a HashSet<String>,
     /// Right records' values as of the previous reconcile, for those changed since.
-    right_before: &'a HashMap<Box<str>, Box<[u8]>>,
+    right_before: &'a HashMap<Box<str>, Box<str>>,
 }
 
 /// The result of judging a share of the groups.
@@ -155,7 +155,7 @@ impl Ctx<'_> {
         if let Some(prev) = self.prev
             && !self.prev_keys.contains(key)
         {
-            let packed: Option<&[u8]> = if self.right.seqs[j] <= prev.right_seq {
+            let packed: Option<&str> = if self.right.seqs[j] <= prev.right_seq {
                 Some(&self.right.rows[j])
             } else {
                 self.right_before.get(&self.right.keys[j]).map(|b| &b[..])
@@ -185,7 +185,33 @@ impl Ctx<'_> {
         base
     }
 
+    /// True when every mapped left value equals the right's, byte for byte,
+    /// and no mapping issue arises: the common case, decided without allocating.
+    fn in_sync_fast(&self, i: usize, j: usize) -> bool {
+        let lvals = self.left.values(i);
+        let rvals = self.right.values(j);
+        for (f, &ri) in self.mapping.right_idx.iter().enumerate() {
+            let r = rvals.get(ri).copied().flatten();
+            let (v, issue) = self.mapping.map_field(f, &lvals);
+            if issue.is_some() || v.as_deref() != r {
+                return false;
+            }
+        }
+        true
+    }
+
     fn judge(&self, key: &str, (ls, rs): &Group, out: &mut Partial) {
+        if ls.len() == 1
+            && rs.len() == 1
+            && !key.starts_with('\u{1e}')
+            && self.in_sync_fast(ls[0], rs[0])
+        {
+            if self.explicit.contains_key(key) {
+                out.deletes.push(key.to_string());
+            }
+            *out.counts.entry(Kind::InSync.as_str().into()).or_default() += 1;
+            return;
+        }
         let left_ids: Vec<String> = ls.iter().map(|&i| self.left.keys[i].to_string()).collect();
         let right_ids: Vec<String> = rs.iter().map(|&j| self.right.keys[j].to_string()).collect();
         let mut h = Xxh3::new();
@@ -258,27 +284,6 @@ impl Ctx<'_> {
             (Kind::Conflict, fields)
         } else if ls.len() == 1 && rs.len() == 1 {
             let (i, j) = (ls[0], rs[0]);
-            // Fast path: every mapped value equals the right's byte for byte.
-            {
-                let lvals = self.left.values(i);
-                let rvals = self.right.values(j);
-                let rt = self.right_target(&rvals);
-                let mut same = true;
-                for (f, r) in rt.iter().enumerate() {
-                    let (v, issue) = self.mapping.map_field(f, &lvals);
-                    if issue.is_some() || v.as_deref() != *r {
-                        same = false;
-                        break;
-                    }
-                }
-                if same {
-                    if self.explicit.contains_key(key) {
-                        out.deletes.push(key.to_string());
-                    }
-                    *out.counts.entry(Kind::InSync.as_str().into()).or_default() += 1;
-                    return;
-                }
-            }
             let (lv, issues) = map_left(i);
             let rv = right_owned(j);
             let times = Times {
@@ -478,12 +483,12 @@ fn run_reconcile(
             .filter_map(|(l, r)| Some((*left_pos.get(l.as_str())?, *right_pos.get(r.as_str())?)))
             .collect()
     };
-    let matches = KeyMatcher.group(&left_keys, &right_keys, &link_idx);
-    drop(left_keys);
-    drop(right_keys);
-
-    let mut groups: Vec<(String, Group)> = matches.groups.into_iter().collect();
-    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let matches = KeyMatcher.group(left_keys, right_keys, &link_idx);
+    let mut groups: Vec<(String, Group)> = matches
+        .groups
+        .into_iter()
+        .map(|(k, l, r)| (k, (l, r)))
+        .collect();
     groups.extend(
         matches
             .left_unkeyed
@@ -551,6 +556,8 @@ fn run_reconcile(
         ..Default::default()
     };
     let mut proposals = a.proposals;
+    // Stable, readable order: by key.
+    proposals.sort_unstable_by(|x, y| x.match_key.cmp(&y.match_key));
     validate_unique(&rules, &mut proposals, &right, &mapping, &mut summary);
     for p in &proposals {
         if p.kind == Kind::Conflict {

@@ -80,7 +80,7 @@ pub(crate) fn versions_at(
     ws: &Workspace,
     entity: &str,
     seq: i64,
-) -> Result<HashMap<Box<str>, Box<[u8]>>> {
+) -> Result<HashMap<Box<str>, Box<str>>> {
     let mut stmt = ws
         .cache
         .conn
@@ -91,8 +91,8 @@ pub(crate) fn versions_at(
     let rows = stmt
         .query_map((entity, seq), |r| {
             let k: String = r.get(0)?;
-            let v: Vec<u8> = r.get(1)?;
-            Ok((k.into_boxed_str(), v.into_boxed_slice()))
+            let v: String = r.get(1)?;
+            Ok((k.into_boxed_str(), v.into_boxed_str()))
         })
         .map_err(|e| ws.cache.err(e))?;
     rows.collect::<rusqlite::Result<_>>()
