@@ -231,13 +231,10 @@ fn write(
     )
     .map_err(e)?;
     let snapshot = tx.last_insert_rowid();
-    if job.bulk {
-        // A first load: building the index once at the end is much faster
-        // than keeping it up to date row by row.
-        tx.execute_batch("DROP INDEX records_entity_key")
-            .map_err(e)?;
-    }
-    {
+    // A first load keeps its rows and inserts them in key order at the end:
+    // the key index then grows at one edge instead of at random places.
+    let mut held: Vec<(Box<str>, u64, String, u64)> = Vec::new();
+    let finish = {
         let mut insert = tx
             .prepare("INSERT INTO records (entity, key, hash, vals, origin, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
             .map_err(e)?;
@@ -254,6 +251,12 @@ fn write(
         for batch in rx {
             for op in batch {
                 match op {
+                    Op::Insert {
+                        key,
+                        hash,
+                        vals,
+                        origin,
+                    } if job.bulk => held.push((key, hash, vals, origin)),
                     Op::Insert {
                         key,
                         hash,
@@ -289,15 +292,25 @@ fn write(
                 }
             }
         }
-    }
-    // The reader finished (or failed: then roll back by dropping `tx`).
-    let Ok(Some(finish)) = done.recv() else {
-        return Err(Error::Cancelled);
+        // The reader finished (or failed: then roll back by dropping `tx`).
+        let Ok(Some(finish)) = done.recv() else {
+            return Err(Error::Cancelled);
+        };
+        held.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (key, hash, vals, origin) in held {
+            insert
+                .execute((
+                    job.entity,
+                    &*key,
+                    hash as i64,
+                    vals,
+                    origin as i64,
+                    snapshot,
+                ))
+                .map_err(e)?;
+        }
+        finish
     };
-    if job.bulk {
-        tx.execute_batch("CREATE UNIQUE INDEX records_entity_key ON records(entity, key)")
-            .map_err(e)?;
-    }
     let mut summary = finish.summary;
     summary.snapshot = snapshot;
     tx.execute(
@@ -360,11 +373,6 @@ pub fn pull(
                 );
             }
         }
-        let any_records: bool = ws
-            .cache
-            .conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM records)", [], |r| r.get(0))
-            .map_err(|e| Error::cache(&path, e))?;
         let (tx, rx) = sync_channel::<Vec<Op>>(16);
         let (done_tx, done_rx) = sync_channel::<Option<Finish>>(1);
         let job = WriterJob {
@@ -374,7 +382,7 @@ pub fn pull(
             system: &entity.system,
             now,
             origin: &actor.origin,
-            bulk: !any_records,
+            bulk: known.is_empty(),
         };
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || write(job, rx, done_rx));

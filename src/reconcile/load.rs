@@ -61,11 +61,14 @@ pub(crate) fn load_side(path: &Path, entity: &str) -> Result<Side> {
         )));
     };
     let fields: Vec<String> = serde_json::from_str(&fields).map_err(|x| Error::cache(path, x))?;
-    let count: i64 = tx
+    // An entity's records sit mostly together in rowid order: scan that
+    // range of the table instead of visiting rows through the key index
+    // (which would then need sorting or random reads).
+    let (count, lo, hi): (i64, Option<i64>, Option<i64>) = tx
         .query_row(
-            "SELECT count(*) FROM records WHERE entity = ?1",
+            "SELECT count(*), min(id), max(id) FROM records WHERE entity = ?1",
             [entity],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .map_err(e)?;
     let n = count as usize;
@@ -78,9 +81,13 @@ pub(crate) fn load_side(path: &Path, entity: &str) -> Result<Side> {
         max_seq,
     };
     let mut stmt = tx
-        .prepare("SELECT key, hash, vals, seq FROM records WHERE entity = ?1 ORDER BY id")
+        .prepare(
+            "SELECT key, hash, vals, seq FROM records NOT INDEXED WHERE id BETWEEN ?2 AND ?3 AND entity = ?1",
+        )
         .map_err(e)?;
-    let mut rows = stmt.query([entity]).map_err(e)?;
+    let mut rows = stmt
+        .query((entity, lo.unwrap_or(0), hi.unwrap_or(-1)))
+        .map_err(e)?;
     while let Some(r) = rows.next().map_err(e)? {
         let key = r
             .get_ref(0)
