@@ -21,7 +21,8 @@ fn interrupting_a_pull_keeps_the_cache_consistent() {
     ok(ws.run(&["reconcile", "--pull", "c"]));
     // A right file big enough that pulling it takes a while.
     {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(ws.path().join("right.csv")).unwrap());
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(ws.path().join("right.csv")).unwrap());
         writeln!(f, "rid,no,name,status").unwrap();
         for i in 0..1_500_000 {
             writeln!(f, "{i},N{i},Name number {i},active").unwrap();
@@ -31,11 +32,13 @@ fn interrupting_a_pull_keeps_the_cache_consistent() {
     let count = || -> i64 {
         rusqlite::Connection::open(&db)
             .unwrap()
-            .query_row("SELECT count(*) FROM records WHERE entity = 'r'", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM records WHERE entity = 'r'", [], |r| {
+                r.get(0)
+            })
             .unwrap()
     };
     assert_eq!(count(), 1);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trueup"))
+    let child = Command::new(env!("CARGO_BIN_EXE_trueup"))
         .arg("-w")
         .arg(ws.path())
         .args(["pull", "r"])
@@ -56,15 +59,28 @@ fn interrupting_a_pull_keeps_the_cache_consistent() {
         eprintln!("pull finished before the interrupt; skipping the check");
         return;
     }
-    assert_eq!(out.status.code(), Some(130), "exit status of an interrupted command: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "exit status of an interrupted command: {stderr}"
+    );
     assert!(stderr.contains("cancel"), "says it was cancelled: {stderr}");
-    assert!(started.elapsed() < Duration::from_secs(20), "stops promptly");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stops promptly"
+    );
     assert_eq!(count(), 1, "no partial pull in the cache");
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let ic: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let ic: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ic, "ok");
     let status: String = conn
-        .query_row("SELECT status FROM runs ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT status FROM runs ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(status, "cancelled", "the history says so");
 }

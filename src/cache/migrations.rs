@@ -39,6 +39,8 @@ CREATE TABLE records (
     seq     INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX records_entity_key ON records(entity, key);
+-- What changed since a snapshot (appends: seq only grows).
+CREATE INDEX records_entity_seq ON records(entity, seq);
 
 -- Earlier values of changed or removed records: valid from `valid_from` up
 -- to (not including) snapshot `valid_to`. Used for baselines.
@@ -48,6 +50,7 @@ CREATE TABLE versions (
     valid_from  INTEGER NOT NULL,
     valid_to    INTEGER NOT NULL,
     vals        TEXT NOT NULL,
+    rid         INTEGER NOT NULL,
     PRIMARY KEY (entity, key, valid_to)
 ) WITHOUT ROWID;
 
@@ -58,7 +61,8 @@ CREATE TABLE recon_state (
     run_id       INTEGER NOT NULL,
     left_seq     INTEGER NOT NULL,
     right_seq    INTEGER NOT NULL,
-    config_hash  TEXT NOT NULL
+    config_hash  TEXT NOT NULL,
+    counts       TEXT NOT NULL DEFAULT '{}'
 ) WITHOUT ROWID;
 
 CREATE TABLE baselines (

@@ -404,8 +404,15 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
                 bar.finish();
                 if !cli.json {
                     println!(
-                        "reconciled {}: {} left × {} right records",
-                        s.reconciliation, s.left_records, s.right_records
+                        "reconciled {}: {} left × {} right records{}",
+                        s.reconciliation,
+                        s.left_records,
+                        s.right_records,
+                        if s.incremental {
+                            " (incremental: only changed groups judged)"
+                        } else {
+                            ""
+                        }
                     );
                     for (k, c) in &s.counts {
                         println!("  {k:10} {c}");

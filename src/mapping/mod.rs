@@ -214,6 +214,27 @@ impl CompiledMapping {
         (value, issue)
     }
 
+    /// The normalised match key of a left record (`None` when a key part is empty).
+    pub fn left_key(&self, vals: &[Option<&str>]) -> Option<String> {
+        let parts: Vec<Option<Cow<'_, str>>> = self
+            .key_idx
+            .iter()
+            .map(|&k| self.map_field(k, vals).0)
+            .collect();
+        let refs: Vec<Option<&str>> = parts.iter().map(|p| p.as_deref()).collect();
+        crate::matching::match_key_str(&refs)
+    }
+
+    /// The normalised match key of a right record.
+    pub fn right_key(&self, vals: &[Option<&str>]) -> Option<String> {
+        let parts: Vec<Option<&str>> = self
+            .key_idx
+            .iter()
+            .map(|&k| vals.get(self.right_idx[k]).copied().flatten())
+            .collect();
+        crate::matching::match_key_str(&parts)
+    }
+
     /// The target values of a right record, in mapping order.
     pub fn pick_right(&self, right: &[Value]) -> Vec<Value> {
         self.right_idx.iter().map(|&i| right[i].clone()).collect()

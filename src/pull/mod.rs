@@ -240,8 +240,8 @@ fn write(
             .map_err(e)?;
         let mut keep = tx
             .prepare(
-                "INSERT OR REPLACE INTO versions (entity, key, valid_from, valid_to, vals) \
-                 SELECT entity, key, seq, ?2, vals FROM records WHERE id = ?1",
+                "INSERT OR REPLACE INTO versions (entity, key, valid_from, valid_to, vals, rid) \
+                 SELECT entity, key, seq, ?2, vals, id FROM records WHERE id = ?1",
             )
             .map_err(e)?;
         let mut update = tx

@@ -21,6 +21,8 @@ pub(crate) struct Side {
     pub hashes: Vec<u64>,
     /// Snapshot that last changed each record.
     pub seqs: Vec<i64>,
+    /// Row ids in the cache.
+    pub ids: Vec<i64>,
     /// The newest snapshot of this entity.
     pub max_seq: i64,
 }
@@ -78,11 +80,12 @@ pub(crate) fn load_side(path: &Path, entity: &str) -> Result<Side> {
         rows: Vec::with_capacity(n),
         hashes: Vec::with_capacity(n),
         seqs: Vec::with_capacity(n),
+        ids: Vec::with_capacity(n),
         max_seq,
     };
     let mut stmt = tx
         .prepare(
-            "SELECT key, hash, vals, seq FROM records NOT INDEXED WHERE id BETWEEN ?2 AND ?3 AND entity = ?1",
+            "SELECT key, hash, vals, seq, id FROM records NOT INDEXED WHERE id BETWEEN ?2 AND ?3 AND entity = ?1",
         )
         .map_err(e)?;
     let mut rows = stmt
@@ -103,6 +106,52 @@ pub(crate) fn load_side(path: &Path, entity: &str) -> Result<Side> {
             .map_err(|x| Error::cache(path, x))?;
         side.rows.push(vals.into());
         side.seqs.push(r.get(3).map_err(e)?);
+        side.ids.push(r.get(4).map_err(e)?);
     }
     Ok(side)
+}
+
+impl Side {
+    /// An empty side with a schema, to fill with some records.
+    pub fn partial(schema: Schema, max_seq: i64) -> Side {
+        Side {
+            schema,
+            keys: vec![],
+            rows: vec![],
+            hashes: vec![],
+            seqs: vec![],
+            ids: vec![],
+            max_seq,
+        }
+    }
+
+    /// Adds a record read from a `SELECT key, hash, vals, seq, id` row.
+    pub fn push_row(&mut self, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+        self.keys.push(r.get::<_, String>(0)?.into_boxed_str());
+        self.hashes.push(r.get::<_, i64>(1)? as u64);
+        self.rows.push(r.get::<_, String>(2)?.into_boxed_str());
+        self.seqs.push(r.get(3)?);
+        self.ids.push(r.get(4)?);
+        Ok(())
+    }
+}
+
+/// The newest successful snapshot of an entity and its fields.
+pub(crate) fn latest_snapshot(
+    conn: &rusqlite::Connection,
+    entity: &str,
+) -> rusqlite::Result<Option<(i64, Vec<String>)>> {
+    conn.query_row(
+        "SELECT id, fields FROM snapshots WHERE entity = ?1 AND status = 'ok' ORDER BY id DESC LIMIT 1",
+        [entity],
+        |r| {
+            let fields: String = r.get(1)?;
+            Ok((r.get(0)?, serde_json::from_str(&fields).unwrap_or_default()))
+        },
+    )
+    .map(Some)
+    .or_else(|e| match e {
+        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+        e => Err(e),
+    })
 }

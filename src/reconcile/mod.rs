@@ -8,6 +8,8 @@
 //! proposals whose inputs changed are marked stale.
 
 mod compare;
+mod incremental;
+mod index;
 mod load;
 mod proposal;
 mod store;
@@ -31,6 +33,7 @@ use crate::matching::{KeyMatcher, Matcher, match_key_str};
 use crate::progress::{Actor, Progress, check};
 use crate::records::Value;
 use crate::workspace::Workspace;
+use index::MatchIndex;
 use load::Side;
 use validation::FieldRules;
 
@@ -51,6 +54,8 @@ pub struct ReconcileSummary {
     pub conflict_reasons: BTreeMap<String, u64>,
     /// Decisions that became stale because their records changed.
     pub stale_decisions: u64,
+    /// True when only the groups touched by changes were judged again.
+    pub incremental: bool,
 }
 
 /// Indexes of the left and right records under one match key.
@@ -107,6 +112,8 @@ pub(crate) struct State {
     pub left_seq: i64,
     pub right_seq: i64,
     pub config_hash: String,
+    pub counts: BTreeMap<String, u64>,
+    pub run_id: i64,
 }
 
 /// Everything the per-group judgement reads (shared by the worker threads).
@@ -200,7 +207,20 @@ impl Ctx<'_> {
         true
     }
 
-    fn judge(&self, key: &str, (ls, rs): &Group, out: &mut Partial) {
+    fn judge(&self, key: &str, group: &Group, out: &mut Partial) {
+        let (ls, rs) = group;
+        // Duplicates are listed in cache order, whichever way they were gathered.
+        let sorted;
+        let (ls, rs) = if ls.len() > 1 || rs.len() > 1 {
+            let mut l = ls.clone();
+            let mut r = rs.clone();
+            l.sort_by_key(|&i| self.left.ids[i]);
+            r.sort_by_key(|&j| self.right.ids[j]);
+            sorted = (l, r);
+            (&sorted.0, &sorted.1)
+        } else {
+            (ls, rs)
+        };
         if ls.len() == 1
             && rs.len() == 1
             && !key.starts_with('\u{1e}')
@@ -307,10 +327,12 @@ impl Ctx<'_> {
                 kind = Kind::Conflict;
             }
             // Fields that agree now are the new baseline for them.
+            // Fields that agree now are their own baseline from here on.
             let mut agreed: Baseline = baseline.clone().unwrap_or_default();
-            for f in &fields {
+            for f in fields.iter_mut() {
                 if f.status == FieldStatus::Same {
                     agreed.insert(f.field.clone(), f.right.clone());
+                    f.baseline = f.right.clone();
                 }
             }
             if kind == Kind::InSync {
@@ -377,6 +399,107 @@ fn keys_in_parallel(
     })
 }
 
+/// What reconciling needs besides the records: compiled once per run.
+pub(crate) struct Prepared {
+    pub mapping: CompiledMapping,
+    pub specs: Vec<FieldSpec>,
+    pub rules: Vec<FieldRules>,
+    pub config_hash: [u8; 16],
+    pub config_hex: String,
+    pub left_time_idx: Option<usize>,
+    pub right_time_idx: Option<usize>,
+}
+
+fn prepare(
+    ws: &Workspace,
+    name: &str,
+    config: &crate::config::ReconciliationConfig,
+    left: &crate::records::Schema,
+    right: &crate::records::Schema,
+) -> Result<Prepared> {
+    let mapping = CompiledMapping::compile(name, config, left, right, ws.dir())?;
+    let left_cfg = ws.entity(&config.left)?;
+    let right_cfg = ws.entity(&config.right)?;
+    let mut ch = Xxh3::new();
+    ch.update(serde_json::to_string(config).unwrap_or_default().as_bytes());
+    ch.update(
+        serde_json::to_string(&(left_cfg, right_cfg))
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    for map in config.value_maps.values() {
+        if let Some(file) = &map.file {
+            ch.update(&std::fs::read(ws.resolve(file)).unwrap_or_default());
+        }
+    }
+    Ok(Prepared {
+        specs: config
+            .fields
+            .iter()
+            .map(|f| FieldSpec {
+                name: f.target.clone(),
+                ownership: f.ownership,
+                tolerance: f.compare.clone(),
+            })
+            .collect(),
+        rules: config
+            .fields
+            .iter()
+            .map(|f| FieldRules::new(&f.target, &f.validate))
+            .collect(),
+        config_hash: ch.digest128().to_le_bytes(),
+        config_hex: hash_hex(&ch),
+        left_time_idx: left_cfg.updated_at.as_ref().and_then(|f| left.index(f)),
+        right_time_idx: right_cfg.updated_at.as_ref().and_then(|f| right.index(f)),
+        mapping,
+    })
+}
+
+/// Judges groups on two threads.
+fn judge_groups(
+    ctx: &Ctx<'_>,
+    groups: &[(String, Group)],
+    progress: &dyn Progress,
+) -> Result<Partial> {
+    let judge_all = |share: &[(String, Group)]| -> Result<Partial> {
+        let mut out = Partial::default();
+        for (n, (key, group)) in share.iter().enumerate() {
+            if n.is_multiple_of(16_384) {
+                check(progress)?;
+                progress.advance(if n == 0 { 0 } else { 16_384 });
+            }
+            ctx.judge(key, group, &mut out);
+        }
+        Ok(out)
+    };
+    let mid = groups.len() / 2;
+    let (a, b) = std::thread::scope(|s| {
+        let first = s.spawn(|| judge_all(&groups[..mid]));
+        let second = judge_all(&groups[mid..]);
+        (
+            first
+                .join()
+                .unwrap_or_else(|_| Err(Error::Invalid("comparing stopped unexpectedly".into()))),
+            second,
+        )
+    });
+    let (mut a, b) = (a?, b?);
+    a.proposals.extend(b.proposals);
+    a.upserts.extend(b.upserts);
+    a.deletes.extend(b.deletes);
+    for (k, c) in b.counts {
+        *a.counts.entry(k).or_default() += c;
+    }
+    a.proposals
+        .sort_unstable_by(|x, y| x.match_key.cmp(&y.match_key));
+    Ok(a)
+}
+
+/// Group keys of records with no match key: one group each.
+fn unkeyed(side: &str, id: &str) -> String {
+    format!("\u{1e}{side}:{id}")
+}
+
 fn run_reconcile(
     ws: &mut Workspace,
     name: &str,
@@ -386,6 +509,11 @@ fn run_reconcile(
     progress: &dyn Progress,
     run: i64,
 ) -> Result<ReconcileSummary> {
+    if let Some(summary) =
+        incremental::try_incremental(ws, name, config, now, actor, progress, run)?
+    {
+        return Ok(summary);
+    }
     progress.stage("load", None);
     let path = ws.cache.path().to_path_buf();
     let (left, right) = std::thread::scope(|s| {
@@ -398,69 +526,20 @@ fn run_reconcile(
     });
     let (left, right) = (left?, right?);
     check(progress)?;
-    let mapping = CompiledMapping::compile(name, config, &left.schema, &right.schema, ws.dir())?;
-    let left_cfg = ws.entity(&config.left)?.clone();
-    let right_cfg = ws.entity(&config.right)?.clone();
-    let left_time_idx = left_cfg
-        .updated_at
-        .as_ref()
-        .and_then(|f| left.schema.index(f));
-    let right_time_idx = right_cfg
-        .updated_at
-        .as_ref()
-        .and_then(|f| right.schema.index(f));
-    let specs: Vec<FieldSpec> = config
-        .fields
-        .iter()
-        .map(|f| FieldSpec {
-            name: f.target.clone(),
-            ownership: f.ownership,
-            tolerance: f.compare.clone(),
-        })
-        .collect();
-    let rules: Vec<FieldRules> = config
-        .fields
-        .iter()
-        .map(|f| FieldRules::new(&f.target, &f.validate))
-        .collect();
-    let mut ch = Xxh3::new();
-    ch.update(serde_json::to_string(config).unwrap_or_default().as_bytes());
-    for map in config.value_maps.values() {
-        if let Some(file) = &map.file {
-            ch.update(&std::fs::read(ws.resolve(file)).unwrap_or_default());
-        }
-    }
-    let config_hash = ch.digest128().to_le_bytes();
-    let config_hex = hash_hex(&ch);
+    let prep = prepare(ws, name, config, &left.schema, &right.schema)?;
+    let mapping = &prep.mapping;
 
-    let prev = store::load_state(ws, name)?.filter(|s| s.config_hash == config_hex);
+    let prev = store::load_state(ws, name)?.filter(|s| s.config_hash == prep.config_hex);
     let prev_keys = store::proposal_keys(ws, name)?;
-    let explicit = store::load_baselines(ws, name)?;
+    let explicit = store::load_baselines(ws, name, None)?;
     let right_before = match &prev {
         Some(p) => store::versions_at(ws, &config.right, p.right_seq)?,
         None => HashMap::new(),
     };
 
     progress.stage("match", Some((left.keys.len() + right.keys.len()) as u64));
-    let left_keys = keys_in_parallel(left.keys.len(), &|i| {
-        let vals = left.values(i);
-        let parts: Vec<Option<String>> = mapping
-            .key_idx
-            .iter()
-            .map(|&k| mapping.map_field(k, &vals).0.map(|c| c.into_owned()))
-            .collect();
-        let refs: Vec<Option<&str>> = parts.iter().map(|p| p.as_deref()).collect();
-        match_key_str(&refs)
-    });
-    let right_keys = keys_in_parallel(right.keys.len(), &|j| {
-        let vals = right.values(j);
-        let parts: Vec<Option<&str>> = mapping
-            .key_idx
-            .iter()
-            .map(|&k| vals.get(mapping.right_idx[k]).copied().flatten())
-            .collect();
-        match_key_str(&parts)
-    });
+    let left_keys = keys_in_parallel(left.keys.len(), &|i| mapping.left_key(&left.values(i)));
+    let right_keys = keys_in_parallel(right.keys.len(), &|j| mapping.right_key(&right.values(j)));
     check(progress)?;
     let links = store::load_links(ws, name)?;
     let link_idx: Vec<(usize, usize)> = if links.is_empty() {
@@ -493,99 +572,87 @@ fn run_reconcile(
         matches
             .left_unkeyed
             .iter()
-            .map(|&i| (format!("\u{1e}left:{}", left.keys[i]), (vec![i], vec![]))),
+            .map(|&i| (unkeyed("left", &left.keys[i]), (vec![i], vec![]))),
     );
     groups.extend(
         matches
             .right_unkeyed
             .iter()
-            .map(|&j| (format!("\u{1e}right:{}", right.keys[j]), (vec![], vec![j]))),
+            .map(|&j| (unkeyed("right", &right.keys[j]), (vec![], vec![j]))),
     );
+
+    // The match index for the next, incremental, reconcile.
+    let mut index = MatchIndex {
+        run_id: run,
+        left: Vec::with_capacity(left.ids.len()),
+        right: Vec::with_capacity(right.ids.len()),
+    };
+    for (key, (ls, rs)) in &groups {
+        let h = index::key_hash(key);
+        index.left.extend(ls.iter().map(|&i| (left.ids[i], h)));
+        index.right.extend(rs.iter().map(|&j| (right.ids[j], h)));
+    }
+    index.left.sort_unstable();
+    index.right.sort_unstable();
 
     progress.stage("compare", Some(groups.len() as u64));
     let ctx = Ctx {
         config,
-        mapping: &mapping,
-        specs: &specs,
-        rules: &rules,
+        mapping,
+        specs: &prep.specs,
+        rules: &prep.rules,
         left: &left,
         right: &right,
-        left_time_idx,
-        right_time_idx,
-        config_hash: &config_hash,
+        left_time_idx: prep.left_time_idx,
+        right_time_idx: prep.right_time_idx,
+        config_hash: &prep.config_hash,
         explicit: &explicit,
         prev: prev.as_ref(),
         prev_keys: &prev_keys,
         right_before: &right_before,
     };
-    let judge_all = |share: &[(String, Group)]| -> Result<Partial> {
-        let mut out = Partial::default();
-        for (n, (key, group)) in share.iter().enumerate() {
-            if n.is_multiple_of(16_384) {
-                check(progress)?;
-                progress.advance(if n == 0 { 0 } else { 16_384 });
-            }
-            ctx.judge(key, group, &mut out);
-        }
-        Ok(out)
-    };
-    let mid = groups.len() / 2;
-    let (a, b) = std::thread::scope(|s| {
-        let first = s.spawn(|| judge_all(&groups[..mid]));
-        let second = judge_all(&groups[mid..]);
-        (
-            first
-                .join()
-                .unwrap_or_else(|_| Err(Error::cache(&path, "comparing stopped unexpectedly"))),
-            second,
-        )
-    });
-    let (mut a, b) = (a?, b?);
-    a.proposals.extend(b.proposals);
-    a.upserts.extend(b.upserts);
-    a.deletes.extend(b.deletes);
-    for (k, c) in b.counts {
-        *a.counts.entry(k).or_default() += c;
-    }
+    let mut a = judge_groups(&ctx, &groups, progress)?;
     let mut summary = ReconcileSummary {
         reconciliation: name.into(),
         run,
         left_records: left.keys.len() as u64,
         right_records: right.keys.len() as u64,
-        counts: a.counts,
+        counts: std::mem::take(&mut a.counts),
         ..Default::default()
     };
-    let mut proposals = a.proposals;
-    // Stable, readable order: by key.
-    proposals.sort_unstable_by(|x, y| x.match_key.cmp(&y.match_key));
-    validate_unique(&rules, &mut proposals, &right, &mapping, &mut summary);
-    for p in &proposals {
-        if p.kind == Kind::Conflict {
-            for r in &p.reasons {
-                *summary.conflict_reasons.entry(r.code.clone()).or_default() += 1;
-            }
-        }
-    }
+    validate_unique(&prep.rules, &mut a.proposals, &right, mapping, &mut summary);
     check(progress)?;
-    progress.stage("save", Some(proposals.len() as u64));
+    progress.stage("save", Some(a.proposals.len() as u64));
     let state = State {
         left_seq: left.max_seq,
         right_seq: right.max_seq,
-        config_hash: config_hex,
+        config_hash: prep.config_hex.clone(),
+        counts: BTreeMap::new(),
+        run_id: run,
     };
     summary.stale_decisions = store::save(
         ws,
         name,
         run,
         store::Outcome {
-            proposals: &proposals,
+            proposals: &a.proposals,
+            replace: None,
             baselines: &a.upserts,
             dropped_baselines: &a.deletes,
             state: &state,
+            counts: &summary.counts,
         },
         now,
         actor,
     )?;
+    summary.conflict_reasons = store::conflict_reasons(ws, name)?;
+    // Without links or unique rules, the next reconcile can be incremental.
+    let path = MatchIndex::path(ws.dir(), name);
+    if links.is_empty() && !prep.rules.iter().any(|r| r.unique()) {
+        index.save(&path)?;
+    } else {
+        let _ = std::fs::remove_file(&path);
+    }
     Ok(summary)
 }
 

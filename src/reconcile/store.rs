@@ -23,33 +23,77 @@ pub(crate) fn load_links(ws: &Workspace, recon: &str) -> Result<Vec<(String, Str
         .map_err(|e| ws.cache.err(e))
 }
 
-pub(crate) fn load_baselines(ws: &Workspace, recon: &str) -> Result<HashMap<String, Baseline>> {
+/// Stored baselines of `recon` (only those of `keys` when given).
+pub(crate) fn load_baselines(
+    ws: &Workspace,
+    recon: &str,
+    keys: Option<&HashSet<String>>,
+) -> Result<HashMap<String, Baseline>> {
     let mut stmt = ws
         .cache
         .conn
-        .prepare("SELECT match_key, vals FROM baselines WHERE recon = ?1")
+        .prepare(if keys.is_some() {
+            "SELECT match_key, vals FROM baselines WHERE recon = ?1 AND match_key = ?2"
+        } else {
+            "SELECT match_key, vals FROM baselines WHERE recon = ?1"
+        })
         .map_err(|e| ws.cache.err(e))?;
-    let mut rows = stmt.query([recon]).map_err(|e| ws.cache.err(e))?;
     let mut out = HashMap::new();
-    while let Some(r) = rows.next().map_err(|e| ws.cache.err(e))? {
-        let k: String = r.get(0).map_err(|e| ws.cache.err(e))?;
-        let v: String = r.get(1).map_err(|e| ws.cache.err(e))?;
-        out.insert(k, serde_json::from_str(&v).map_err(|e| ws.cache.err(e))?);
+    let mut read = |rows: &mut rusqlite::Rows<'_>| -> Result<()> {
+        while let Some(r) = rows.next().map_err(|e| ws.cache.err(e))? {
+            let k: String = r.get(0).map_err(|e| ws.cache.err(e))?;
+            let v: String = r.get(1).map_err(|e| ws.cache.err(e))?;
+            out.insert(k, serde_json::from_str(&v).map_err(|e| ws.cache.err(e))?);
+        }
+        Ok(())
+    };
+    match keys {
+        None => read(&mut stmt.query([recon]).map_err(|e| ws.cache.err(e))?)?,
+        Some(keys) => {
+            for k in keys {
+                read(&mut stmt.query((recon, k)).map_err(|e| ws.cache.err(e))?)?;
+            }
+        }
     }
     Ok(out)
+}
+
+/// Conflicts by reason code, over all current proposals of `recon`.
+pub(crate) fn conflict_reasons(
+    ws: &Workspace,
+    recon: &str,
+) -> Result<std::collections::BTreeMap<String, u64>> {
+    let mut stmt = ws
+        .cache
+        .conn
+        .prepare(
+            "SELECT json_extract(j.value, '$.code'), count(*) FROM proposals p, json_each(p.reasons) j \
+             WHERE p.recon = ?1 AND p.kind = 'conflict' GROUP BY 1",
+        )
+        .map_err(|e| ws.cache.err(e))?;
+    let rows = stmt
+        .query_map([recon], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })
+        .map_err(|e| ws.cache.err(e))?;
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(|e| ws.cache.err(e))
 }
 
 pub(crate) fn load_state(ws: &Workspace, recon: &str) -> Result<Option<super::State>> {
     ws.cache
         .conn
         .query_row(
-            "SELECT left_seq, right_seq, config_hash FROM recon_state WHERE recon = ?1",
+            "SELECT left_seq, right_seq, config_hash, counts, run_id FROM recon_state WHERE recon = ?1",
             [recon],
             |r| {
+                let counts: String = r.get(3)?;
                 Ok(super::State {
                     left_seq: r.get(0)?,
                     right_seq: r.get(1)?,
                     config_hash: r.get(2)?,
+                    counts: serde_json::from_str(&counts).unwrap_or_default(),
+                    run_id: r.get(4)?,
                 })
             },
         )
@@ -103,6 +147,10 @@ pub(crate) fn versions_at(
 /// decisions; one transaction. Returns how many decisions became stale.
 pub(crate) struct Outcome<'a> {
     pub proposals: &'a [Proposal],
+    /// Replace only the proposals of these keys (all when `None`).
+    pub replace: Option<&'a [String]>,
+    /// Totals per kind, remembered for the next incremental reconcile.
+    pub counts: &'a std::collections::BTreeMap<String, u64>,
     pub baselines: &'a [(String, Baseline)],
     pub dropped_baselines: &'a [String],
     pub state: &'a super::State,
@@ -118,6 +166,8 @@ pub(crate) fn save(
 ) -> Result<u64> {
     let Outcome {
         proposals,
+        replace,
+        counts,
         baselines,
         dropped_baselines,
         state,
@@ -129,8 +179,20 @@ pub(crate) fn save(
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(e)?;
-    tx.execute("DELETE FROM proposals WHERE recon = ?1", [recon])
-        .map_err(e)?;
+    match replace {
+        None => {
+            tx.execute("DELETE FROM proposals WHERE recon = ?1", [recon])
+                .map_err(e)?;
+        }
+        Some(keys) => {
+            let mut del = tx
+                .prepare("DELETE FROM proposals WHERE recon = ?1 AND match_key = ?2")
+                .map_err(e)?;
+            for k in keys {
+                del.execute((recon, k)).map_err(e)?;
+            }
+        }
+    }
     {
         let mut ins = tx
             .prepare(
@@ -184,10 +246,17 @@ pub(crate) fn save(
         }
     }
     tx.execute(
-        "INSERT INTO recon_state (recon, run_id, left_seq, right_seq, config_hash) VALUES (?1, ?2, ?3, ?4, ?5) \
+        "INSERT INTO recon_state (recon, run_id, left_seq, right_seq, config_hash, counts) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (recon) DO UPDATE SET run_id = excluded.run_id, left_seq = excluded.left_seq, \
-         right_seq = excluded.right_seq, config_hash = excluded.config_hash",
-        (recon, run, state.left_seq, state.right_seq, &state.config_hash),
+         right_seq = excluded.right_seq, config_hash = excluded.config_hash, counts = excluded.counts",
+        (
+            recon,
+            run,
+            state.left_seq,
+            state.right_seq,
+            &state.config_hash,
+            serde_json::to_string(counts).unwrap_or_default(),
+        ),
     )
     .map_err(e)?;
     // A current decision stays valid only while its proposal's inputs are unchanged.
