@@ -376,3 +376,67 @@ fn history_lists_runs_with_counts() {
             .all(|r| r["status"] == "ok" && r["finished_at"].is_string())
     );
 }
+
+#[test]
+fn a_confirmed_link_matches_records_whose_keys_differ() {
+    let ws = two_csv(
+        "id,no,name,status\n1,N1,Ann,A\n2,N2-OLD,Bob,A\n",
+        "rid,no,name,status\n10,N1,Ann,active\n20,N2,Bob,active\n",
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    let page = proposals_json(&ws, &[]);
+    assert_eq!(kind_of(&page, "n2-old").as_deref(), Some("create"));
+    assert_eq!(kind_of(&page, "n2").as_deref(), Some("orphan"));
+    // A person confirms left 2 is right 20.
+    ok(ws.run(&["link", "c", "2", "20"]));
+    ok(ws.run(&["reconcile", "c"]));
+    let page = proposals_json(&ws, &[]);
+    assert_eq!(
+        page["total"], 1,
+        "one linked pair, no create and no orphan: {page}"
+    );
+    let p = &page["items"][0];
+    assert_eq!(
+        p["kind"], "update",
+        "the linked pair differs in its key field only"
+    );
+    assert_eq!(p["left_keys"], serde_json::json!(["2"]));
+    assert_eq!(p["right_keys"], serde_json::json!(["20"]));
+}
+
+#[test]
+fn suggest_maps_columns_by_name_and_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("demo");
+    ok(trueup(
+        dir.path(),
+        &["init", "--demo", ws.to_str().unwrap()],
+    ));
+    let out = ok(trueup(
+        &ws,
+        &["--json", "suggest", "erp_customers", "crm_contacts"],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let source_of = |target: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["target"] == target)
+            .and_then(|s| s["source"].as_str().map(str::to_string))
+    };
+    assert_eq!(source_of("E-mail").as_deref(), Some("email"));
+    assert_eq!(source_of("Phone").as_deref(), Some("phone"));
+    assert_eq!(source_of("City").as_deref(), Some("city"));
+    assert_eq!(source_of("Customer Number").as_deref(), Some("customer_no"));
+    let phone = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["target"] == "Phone")
+        .unwrap();
+    assert_eq!(
+        phone["transforms"],
+        serde_json::json!(["phone"]),
+        "recognises phone numbers"
+    );
+}
