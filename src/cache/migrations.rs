@@ -79,6 +79,7 @@ CREATE TABLE proposals (
     recon       TEXT NOT NULL,
     run_id      INTEGER NOT NULL,
     match_key   TEXT NOT NULL,
+    label       TEXT NOT NULL DEFAULT '',
     left_keys   TEXT NOT NULL,
     right_keys  TEXT NOT NULL,
     kind        TEXT NOT NULL,

@@ -43,7 +43,11 @@ pub fn print_page(page: &ProposalPage, offset: u64) {
         println!(
             "{:9} {:28} {:14} {}{}",
             p.kind.as_str(),
-            display_key(&p.match_key),
+            if p.label.is_empty() {
+                display_key(&p.match_key)
+            } else {
+                p.label.clone()
+            },
             row.decision
                 .as_deref()
                 .map(|d| match row.decision_state.as_deref() {
@@ -70,7 +74,15 @@ pub fn print_page(page: &ProposalPage, offset: u64) {
 
 pub fn print_proposal(row: &ProposalRow) {
     let p = &row.proposal;
-    println!("{} {}", p.kind.as_str(), display_key(&p.match_key));
+    println!(
+        "{} {}",
+        p.kind.as_str(),
+        if p.label.is_empty() {
+            display_key(&p.match_key)
+        } else {
+            p.label.clone()
+        }
+    );
     println!("  left ids:  {}", p.left_keys.join(", "));
     println!("  right ids: {}", p.right_keys.join(", "));
     if let Some(d) = &row.decision {

@@ -122,7 +122,11 @@ pub fn export_to<W: Write>(
             ])
             .map_err(io)?;
             ws.for_each_proposal(recon, filter, |p| {
-                let key = crate::records::display_key(&p.proposal.match_key);
+                let key = if p.proposal.label.is_empty() {
+                    crate::records::display_key(&p.proposal.match_key)
+                } else {
+                    p.proposal.label.clone()
+                };
                 let l = p.proposal.left_keys.join(" | ");
                 let r = p.proposal.right_keys.join(" | ");
                 for f in &p.proposal.fields {
@@ -162,7 +166,11 @@ pub fn export_to<W: Write>(
             let mut f = filter.clone();
             f.kinds = vec![Kind::Conflict];
             ws.for_each_proposal(recon, &f, |p| {
-                let key = crate::records::display_key(&p.proposal.match_key);
+                let key = if p.proposal.label.is_empty() {
+                    crate::records::display_key(&p.proposal.match_key)
+                } else {
+                    p.proposal.label.clone()
+                };
                 let l = p.proposal.left_keys.join(" | ");
                 let r = p.proposal.right_keys.join(" | ");
                 for reason in &p.proposal.reasons {

@@ -207,6 +207,44 @@ impl Ctx<'_> {
         true
     }
 
+    /// The key as written in the first record (left preferred), for people.
+    fn label(&self, key: &str, ls: &[usize], rs: &[usize]) -> String {
+        let parts: Vec<String> = if let Some(&i) = ls.first() {
+            let vals = self.left.values(i);
+            self.mapping
+                .key_idx
+                .iter()
+                .map(|&k| {
+                    self.mapping
+                        .map_field(k, &vals)
+                        .0
+                        .unwrap_or_default()
+                        .into_owned()
+                })
+                .collect()
+        } else if let Some(&j) = rs.first() {
+            let vals = self.right.values(j);
+            self.mapping
+                .key_idx
+                .iter()
+                .map(|&k| {
+                    vals.get(self.mapping.right_idx[k])
+                        .copied()
+                        .flatten()
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect()
+        } else {
+            return crate::records::display_key(key);
+        };
+        if parts.iter().all(|p| p.trim().is_empty()) {
+            // An empty key: name the record instead.
+            return crate::records::display_key(key.trim_start_matches('\u{1e}'));
+        }
+        parts.join(" / ")
+    }
+
     fn judge(&self, key: &str, group: &Group, out: &mut Partial) {
         let (ls, rs) = group;
         // Duplicates are listed in cache order, whichever way they were gathered.
@@ -373,6 +411,7 @@ impl Ctx<'_> {
         if kind != Kind::InSync {
             out.proposals.push(Proposal {
                 match_key: key.to_string(),
+                label: self.label(key, ls, rs),
                 left_keys: left_ids,
                 right_keys: right_ids,
                 kind,

@@ -121,6 +121,9 @@ impl From<&RuleFailure> for Reason {
 pub struct Proposal {
     /// Stable within a reconciliation: the normalised match key.
     pub match_key: String,
+    /// The key as people wrote it (the first record's key values, not normalised).
+    #[serde(default)]
+    pub label: String,
     /// Ids of the left records (more than one: duplicate key).
     pub left_keys: Vec<String>,
     /// Ids of the right records.

@@ -196,8 +196,8 @@ pub(crate) fn save(
     {
         let mut ins = tx
             .prepare(
-                "INSERT INTO proposals (recon, run_id, match_key, left_keys, right_keys, kind, reasons, fields, input_hash, search) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO proposals (recon, run_id, match_key, left_keys, right_keys, kind, reasons, fields, input_hash, search, label) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )
             .map_err(e)?;
         for p in proposals {
@@ -219,6 +219,7 @@ pub(crate) fn save(
                 serde_json::to_string(&p.fields).unwrap_or_default(),
                 &p.input_hash,
                 search,
+                &p.label,
             ))
             .map_err(e)?;
         }
@@ -376,6 +377,7 @@ fn row_to_proposal(r: &rusqlite::Row) -> rusqlite::Result<ProposalRow> {
             reasons: serde_json::from_str(&parse(5)?).map_err(conv)?,
             fields: serde_json::from_str(&parse(6)?).map_err(conv)?,
             input_hash: r.get(7)?,
+            label: r.get(10)?,
         },
         decision: r.get(8)?,
         decision_state: r.get(9)?,
@@ -384,7 +386,8 @@ fn row_to_proposal(r: &rusqlite::Row) -> rusqlite::Result<ProposalRow> {
 
 const SELECT: &str = "SELECT p.id, p.match_key, p.left_keys, p.right_keys, p.kind, p.reasons, p.fields, p.input_hash, \
     (SELECT d.verdict FROM decisions d WHERE d.recon = p.recon AND d.match_key = p.match_key AND d.state != 'undone' ORDER BY d.id DESC LIMIT 1), \
-    (SELECT d.state FROM decisions d WHERE d.recon = p.recon AND d.match_key = p.match_key AND d.state != 'undone' ORDER BY d.id DESC LIMIT 1) \
+    (SELECT d.state FROM decisions d WHERE d.recon = p.recon AND d.match_key = p.match_key AND d.state != 'undone' ORDER BY d.id DESC LIMIT 1), \
+    p.label \
     FROM proposals p";
 
 impl Workspace {
