@@ -240,6 +240,16 @@ fn history(seed: u64) {
             bi.is_empty() && bf.is_empty(),
             "round {round}: baselines differ: incremental {bi:?}, full {bf:?}"
         );
+        for dir in [inc.path(), full.path()] {
+            let conn = rusqlite::Connection::open(dir.join("trueup.db")).unwrap();
+            let versions: i64 = conn
+                .query_row("SELECT count(*) FROM versions", [], |r| r.get(0))
+                .unwrap();
+            assert!(
+                versions <= 24,
+                "round {round}: old versions are pruned once no reconcile needs them ({versions})"
+            );
+        }
         let total: u64 = results[0].0.values().sum();
         assert!(
             total > 250,

@@ -77,7 +77,11 @@ pub fn reconcile(
     let run = ws
         .cache
         .start_run(RunKind::Reconcile, name, now, &actor.origin)?;
-    let result = run_reconcile(ws, name, &config, now, actor, progress, run);
+    let result = run_reconcile(ws, name, &config, now, actor, progress, run).and_then(|s| {
+        store::prune_versions(ws, &config.left)?;
+        store::prune_versions(ws, &config.right)?;
+        Ok(s)
+    });
     match &result {
         Ok(s) => ws.cache.finish_run(
             run,

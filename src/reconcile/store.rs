@@ -23,6 +23,33 @@ pub(crate) fn load_links(ws: &Workspace, recon: &str) -> Result<Vec<(String, Str
         .map_err(|e| ws.cache.err(e))
 }
 
+/// Drops earlier record values no reconciliation can ask for any more: those
+/// that ended before every reconciliation using `entity` last ran.
+pub(crate) fn prune_versions(ws: &Workspace, entity: &str) -> Result<u64> {
+    let mut oldest: Option<i64> = None;
+    for (name, r) in &ws.config.reconciliations {
+        let seq = if r.left == entity {
+            load_state(ws, name)?.map(|s| s.left_seq)
+        } else if r.right == entity {
+            load_state(ws, name)?.map(|s| s.right_seq)
+        } else {
+            continue;
+        };
+        // A reconciliation that never ran may still need every version.
+        let seq = seq.unwrap_or(0);
+        oldest = Some(oldest.map_or(seq, |o| o.min(seq)));
+    }
+    let Some(oldest) = oldest else { return Ok(0) };
+    ws.cache
+        .conn
+        .execute(
+            "DELETE FROM versions WHERE entity = ?1 AND valid_to <= ?2",
+            (entity, oldest),
+        )
+        .map(|n| n as u64)
+        .map_err(|e| ws.cache.err(e))
+}
+
 /// Stored baselines of `recon` (only those of `keys` when given).
 pub(crate) fn load_baselines(
     ws: &Workspace,
