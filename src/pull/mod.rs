@@ -8,7 +8,7 @@
 //! Ctrl-C leaves the cache exactly as it was; the run history records the
 //! failure.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use serde::Serialize;
@@ -349,7 +349,7 @@ pub fn pull(
 
     let result = (|| -> Result<PullSummary> {
         let path = ws.cache.path().to_path_buf();
-        let mut known: HashMap<Box<str>, Known> = HashMap::new();
+        let mut known: HashMap<Box<str>, Known> = HashMap::default();
         {
             let mut stmt = ws
                 .cache

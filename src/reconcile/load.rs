@@ -6,6 +6,46 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::records::{Schema, unpack};
 
+/// Many strings in one buffer: no allocation per record to make or free.
+#[derive(Debug, Default)]
+pub(crate) struct Arena {
+    data: String,
+    ends: Vec<usize>,
+}
+
+impl Arena {
+    fn with_capacity(n: usize) -> Arena {
+        Arena {
+            data: String::new(),
+            ends: Vec::with_capacity(n),
+        }
+    }
+
+    /// Appends a string.
+    pub fn push(&mut self, s: &str) {
+        self.data.push_str(s);
+        self.ends.push(self.data.len());
+    }
+
+    /// How many strings.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The strings in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| &self[i])
+    }
+}
+
+impl std::ops::Index<usize> for Arena {
+    type Output = str;
+    fn index(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.data[start..self.ends[i]]
+    }
+}
+
 /// A record's values, borrowed; on the stack for up to 24 fields.
 pub(crate) type Values<'a> = smallvec::SmallVec<[Option<&'a str>; 24]>;
 
@@ -14,9 +54,9 @@ pub(crate) type Values<'a> = smallvec::SmallVec<[Option<&'a str>; 24]>;
 pub(crate) struct Side {
     pub schema: Schema,
     /// Record ids in their system.
-    pub keys: Vec<Box<str>>,
+    pub keys: Arena,
     /// Packed values.
-    pub rows: Vec<Box<str>>,
+    pub rows: Arena,
     /// Row hashes.
     pub hashes: Vec<u64>,
     /// Snapshot that last changed each record.
@@ -76,8 +116,8 @@ pub(crate) fn load_side(path: &Path, entity: &str) -> Result<Side> {
     let n = count as usize;
     let mut side = Side {
         schema: Schema::new(fields),
-        keys: Vec::with_capacity(n),
-        rows: Vec::with_capacity(n),
+        keys: Arena::with_capacity(n),
+        rows: Arena::with_capacity(n),
         hashes: Vec::with_capacity(n),
         seqs: Vec::with_capacity(n),
         ids: Vec::with_capacity(n),
@@ -97,14 +137,14 @@ pub(crate) fn load_side(path: &Path, entity: &str) -> Result<Side> {
             .map_err(e)?
             .as_str()
             .map_err(|x| Error::cache(path, x))?;
-        side.keys.push(key.into());
+        side.keys.push(key);
         side.hashes.push(r.get::<_, i64>(1).map_err(e)? as u64);
         let vals = r
             .get_ref(2)
             .map_err(e)?
             .as_str()
             .map_err(|x| Error::cache(path, x))?;
-        side.rows.push(vals.into());
+        side.rows.push(vals);
         side.seqs.push(r.get(3).map_err(e)?);
         side.ids.push(r.get(4).map_err(e)?);
     }
@@ -116,8 +156,8 @@ impl Side {
     pub fn partial(schema: Schema, max_seq: i64) -> Side {
         Side {
             schema,
-            keys: vec![],
-            rows: vec![],
+            keys: Arena::default(),
+            rows: Arena::default(),
             hashes: vec![],
             seqs: vec![],
             ids: vec![],
@@ -127,9 +167,9 @@ impl Side {
 
     /// Adds a record read from a `SELECT key, hash, vals, seq, id` row.
     pub fn push_row(&mut self, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
-        self.keys.push(r.get::<_, String>(0)?.into_boxed_str());
+        self.keys.push(r.get_ref(0)?.as_str()?);
         self.hashes.push(r.get::<_, i64>(1)? as u64);
-        self.rows.push(r.get::<_, String>(2)?.into_boxed_str());
+        self.rows.push(r.get_ref(2)?.as_str()?);
         self.seqs.push(r.get(3)?);
         self.ids.push(r.get(4)?);
         Ok(())

@@ -588,18 +588,10 @@ fn run_reconcile(
     let link_idx: Vec<(usize, usize)> = if links.is_empty() {
         vec![]
     } else {
-        let left_pos: HashMap<&str, usize> = left
-            .keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (&**k, i))
-            .collect();
-        let right_pos: HashMap<&str, usize> = right
-            .keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (&**k, i))
-            .collect();
+        let left_pos: HashMap<&str, usize> =
+            left.keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+        let right_pos: HashMap<&str, usize> =
+            right.keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
         links
             .iter()
             .filter_map(|(l, r)| Some((*left_pos.get(l.as_str())?, *right_pos.get(r.as_str())?)))
