@@ -680,6 +680,7 @@ fn run_reconcile(
         now,
         actor,
     )?;
+    progress.stage("index", None);
     summary.conflict_reasons = store::conflict_reasons(ws, name)?;
     // Without links or unique rules, the next reconcile can be incremental.
     let path = MatchIndex::path(ws.dir(), name);
@@ -688,6 +689,7 @@ fn run_reconcile(
     } else {
         let _ = std::fs::remove_file(&path);
     }
+    progress.stage("release memory", None);
     Ok(summary)
 }
 
