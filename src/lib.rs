@@ -9,12 +9,16 @@
 //!
 //! - [`connectors`]: the systems records come from (CSV, XLSX, SQLite, PostgreSQL).
 //! - [`records`]: the shape of a record as every stage sees it.
+//! - [`diff`]: `trueup diff`, a keyed comparison of two exports.
+//! - [`bench`]: the benchmark data generator and its truth.
 //!
 //! The `trueup` command line and the desktop shell are thin layers over this
 //! crate.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod connectors;
+pub mod diff;
 pub mod error;
 pub mod records;
 

@@ -1,0 +1,1 @@
+//! Benchmark data: generated CSV pairs with known differences.
