@@ -135,9 +135,7 @@ impl Error {
     pub(crate) fn cache(path: impl AsRef<Path>, err: impl std::fmt::Display) -> Self {
         let message = err.to_string();
         let message = if message.contains("database is locked") || message.contains("busy") {
-            format!(
-                "{message} (another Trueup process is using this workspace; wait for it or close it)"
-            )
+            format!("{message} (another Trueup process is using this workspace; wait for it or close it)")
         } else {
             message
         };

@@ -93,10 +93,7 @@ mod tests {
     fn row_hash_distinguishes_boundaries_and_nulls() {
         let a = row_hash(&[Some("ab".into()), Some("c".into())]);
         let b = row_hash(&[Some("a".into()), Some("bc".into())]);
-        assert_ne!(
-            a, b,
-            "moving a character across a field boundary must change the hash"
-        );
+        assert_ne!(a, b, "moving a character across a field boundary must change the hash");
         let c = row_hash(&[None, Some("x".into())]);
         let d = row_hash(&[Some(String::new()), Some("x".into())]);
         assert_ne!(c, d, "NULL and empty string hash differently at this level");

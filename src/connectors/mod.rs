@@ -65,9 +65,7 @@ pub trait Connector {
     /// when it does not exist. Used to re-read before a write or a retry.
     fn read_one(&mut self, source: &EntitySource, id: &[Field]) -> Result<Option<Vec<Field>>> {
         let _ = (source, id);
-        Err(crate::Error::Invalid(
-            "this system cannot read single records".into(),
-        ))
+        Err(crate::Error::Invalid("this system cannot read single records".into()))
     }
 
     /// Applies one change. Updates and deletes are conditional: when

@@ -33,9 +33,7 @@ impl EncodingChoice {
         match l.as_str() {
             "" | "auto" => Some(EncodingChoice::Auto),
             "utf-16" | "utf16" => Some(EncodingChoice::Fixed(UTF_16LE)),
-            "latin-1" | "latin1" | "iso-8859-1" | "cp1252" => {
-                Some(EncodingChoice::Fixed(WINDOWS_1252))
-            }
+            "latin-1" | "latin1" | "iso-8859-1" | "cp1252" => Some(EncodingChoice::Fixed(WINDOWS_1252)),
             _ => Encoding::for_label(l.as_bytes()).map(EncodingChoice::Fixed),
         }
     }

@@ -11,9 +11,6 @@ mod reader;
 mod system;
 
 pub use bytes::{ByteRecords, CsvBytes, RecordParser, RecordPos};
-pub use format::{
-    CsvFormat, CsvOptions, EncodingChoice, detect_delimiter, detect_encoding, parse_delimiter,
-    sniff, sniff_bytes,
-};
+pub use format::{CsvFormat, CsvOptions, EncodingChoice, detect_delimiter, detect_encoding, parse_delimiter, sniff, sniff_bytes};
 pub use reader::{CsvReader, read_all};
 pub use system::CsvSystem;

@@ -86,12 +86,7 @@ impl CsvReader {
             .read_record(&mut header)
             .map_err(|e| csv_error(path, e))?;
         if !got {
-            return Err(Error::input(
-                path,
-                Some(1),
-                None,
-                "the file is empty: no header row",
-            ));
+            return Err(Error::input(path, Some(1), None, "the file is empty: no header row"));
         }
         let headers = header_names(path, header.iter())?;
         Ok(CsvReader {
@@ -143,10 +138,7 @@ impl CsvReader {
             }
             let end_line = self.inner.position().line();
             let at_end = self.inner.is_done();
-            if self.quotes.get() % 2 == 1
-                && (at_end || self.peek_at_end())
-                && end_line > start_line + 1
-            {
+            if self.quotes.get() % 2 == 1 && (at_end || self.peek_at_end()) && end_line > start_line + 1 {
                 return Err(Error::input(
                     &self.path,
                     Some(start_line),
@@ -183,10 +175,7 @@ impl CsvReader {
 /// Validates a header row: names are trimmed (a stray BOM dropped), blank
 /// ones become `column_N`, and a name used twice is an error on line 1.
 /// Every CSV path (record-by-record and byte-level) goes through this.
-pub(crate) fn header_names<'a>(
-    path: &Path,
-    header: impl Iterator<Item = &'a str>,
-) -> Result<Vec<String>> {
+pub(crate) fn header_names<'a>(path: &Path, header: impl Iterator<Item = &'a str>) -> Result<Vec<String>> {
     let mut headers: Vec<String> = Vec::new();
     for (i, h) in header.enumerate() {
         let name = h.trim().trim_start_matches('\u{feff}').to_string();
@@ -237,10 +226,7 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> Error {
 }
 
 /// Reads a whole CSV file into its header and records with their lines.
-pub fn read_all(
-    path: &Path,
-    options: &CsvOptions,
-) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>)> {
+pub fn read_all(path: &Path, options: &CsvOptions) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>)> {
     let mut reader = CsvReader::open(path, options)?;
     let headers = reader.headers().to_vec();
     let mut rows = Vec::new();
