@@ -58,6 +58,7 @@ pub fn normalise_value<'a>(value: &'a str, tol: &Tolerance) -> Cow<'a, str> {
 
 /// Appends [`normalise_value`] of `value` to `out` without allocating (the
 /// diff's hot path). Produces exactly the bytes of `normalise_value`.
+#[inline]
 pub fn normalise_value_into(value: &[u8], tol: &Tolerance, out: &mut Vec<u8>) {
     if !tol.trim && !tol.ignore_case {
         out.extend_from_slice(value);

@@ -538,6 +538,7 @@ pub fn diff(
         (right.path(), right.headers()),
     )?;
     let tol = &options.tolerance;
+    let timing = Timing::new();
 
     // Phase 1: scan both sides at once.
     let (l, r) = std::thread::scope(|s| {
@@ -546,6 +547,7 @@ pub fn diff(
         (lt.join().expect("the left scan does not panic"), r)
     });
     let (mut l, mut r) = (l?, r?);
+    timing.mark("scan");
 
     // Phase 2: join halves of the partitions on two threads.
     let policy = options.duplicates;
@@ -559,6 +561,7 @@ pub fn diff(
     });
     drop(l.parts);
     drop(r.parts);
+    timing.mark("join");
 
     // Duplicate keys: an error unless tolerated.
     let mut duplicate_warnings = Vec::new();
@@ -606,39 +609,89 @@ pub fn diff(
     joined.added.sort_unstable_by_key(|s| s.off);
     joined.candidates.sort_unstable_by_key(|c| c.0.off);
 
-    // Candidates whose hashes differ may still be equal under numeric or date
-    // tolerances: check them all before the counts are final.
+    let limit = options.limit.unwrap_or(usize::MAX);
     let mut lp = left.record_parser();
     let mut rp = right.record_parser();
     let mut diffs = Vec::new();
     let pair_size = |c: &(Span, Span)| c.0.len as usize + c.1.len as usize;
-    if !tol.is_textual() {
-        let mut kept = Vec::with_capacity(joined.candidates.len());
+    let span_bytes = |s: &[Span]| s.iter().map(|s| s.len as usize).sum::<usize>();
+
+    // Usually everything to report fits in memory at once: read it back in one
+    // sweep per file, both files in parallel. Otherwise stream in batches.
+    let added_shown = joined.added.len().min(limit);
+    let removed_shown = joined.removed.len().min(limit);
+    let cand_needed = if tol.is_textual() {
+        joined.candidates.len().min(limit)
+    } else {
+        joined.candidates.len()
+    };
+    let needed = span_bytes(&joined.added[..added_shown])
+        + span_bytes(&joined.removed[..removed_shown])
+        + joined.candidates[..cand_needed]
+            .iter()
+            .map(pair_size)
+            .sum::<usize>();
+    let preloaded = if needed <= BATCH_BYTES {
+        let ls: Vec<Span> = joined.removed[..removed_shown]
+            .iter()
+            .copied()
+            .chain(joined.candidates[..cand_needed].iter().map(|c| c.0))
+            .collect();
+        let rs: Vec<Span> = joined.added[..added_shown]
+            .iter()
+            .copied()
+            .chain(joined.candidates[..cand_needed].iter().map(|c| c.1))
+            .collect();
+        let (ll, rl) = std::thread::scope(|s| {
+            let t = s.spawn(|| load(left, &ls));
+            let r = load(right, &rs);
+            (t.join().expect("loading does not panic"), r)
+        });
+        Some((ll?, rl?))
+    } else {
+        None
+    };
+    timing.mark("load");
+
+    // Candidates whose hashes differ may still be equal under numeric or date
+    // tolerances: check them all before the counts are final. `changed` holds
+    // indices into `joined.candidates`.
+    let mut changed: Vec<u32> = Vec::new();
+    if tol.is_textual() {
+        changed.extend(0..joined.candidates.len() as u32);
+    } else if let Some((ll, rl)) = &preloaded {
+        for i in 0..joined.candidates.len() {
+            lp.parse(ll.get(removed_shown + i));
+            rp.parse(rl.get(added_shown + i));
+            differing(&plan, &lp, &rp, tol, &mut diffs);
+            if !diffs.is_empty() {
+                changed.push(i as u32);
+            }
+        }
+    } else {
         for range in batches(joined.candidates.len(), |i| {
             pair_size(&joined.candidates[i])
         }) {
-            let batch = &joined.candidates[range];
+            let batch = &joined.candidates[range.clone()];
             let (ll, rl) = load_pairs(left, right, batch)?;
-            for (i, pair) in batch.iter().enumerate() {
+            for i in 0..batch.len() {
                 lp.parse(ll.get(i));
                 rp.parse(rl.get(i));
                 differing(&plan, &lp, &rp, tol, &mut diffs);
-                if diffs.is_empty() {
-                    joined.unchanged += 1;
-                } else {
-                    kept.push(*pair);
+                if !diffs.is_empty() {
+                    changed.push((range.start + i) as u32);
                 }
             }
         }
-        joined.candidates = kept;
     }
+    joined.unchanged += (joined.candidates.len() - changed.len()) as u64;
 
     let summary = Summary {
         left_rows: l.rows,
         right_rows: r.rows,
         added: joined.added.len() as u64,
         removed: joined.removed.len() as u64,
-        changed: joined.candidates.len() as u64,
+        changed: changed.len() as u64,
         unchanged: joined.unchanged,
     };
     let report = Report {
@@ -653,58 +706,105 @@ pub fn diff(
         right_only: plan.right_only.clone(),
         duplicate_warnings,
     };
+    timing.mark("verify");
     let out_err = |e: std::io::Error| Error::io("<output>", e);
     sink.begin(&report).map_err(out_err)?;
-    let limit = options.limit.unwrap_or(usize::MAX);
 
     // Added and removed rows, in file order.
-    for (section, bytes, spans, keys) in [
-        (Section::Added, right, &joined.added, &plan.right_keys),
-        (Section::Removed, left, &joined.removed, &plan.left_keys),
+    for (section, bytes, spans, keys, shown, pre) in [
+        (
+            Section::Added,
+            right,
+            &joined.added,
+            &plan.right_keys,
+            added_shown,
+            preloaded.as_ref().map(|p| &p.1),
+        ),
+        (
+            Section::Removed,
+            left,
+            &joined.removed,
+            &plan.left_keys,
+            removed_shown,
+            preloaded.as_ref().map(|p| &p.0),
+        ),
     ] {
-        let shown = &spans[..spans.len().min(limit)];
-        sink.section(section, spans.len() as u64, shown.len() as u64)
+        sink.section(section, spans.len() as u64, shown as u64)
             .map_err(out_err)?;
         let mut parser = bytes.record_parser();
-        for range in batches(shown.len(), |i| shown[i].len as usize) {
-            let loaded = load(bytes, &shown[range.clone()])?;
-            for i in 0..range.len() {
-                parser.parse(loaded.get(i));
-                let view = RowView {
-                    columns: bytes.headers(),
-                    keys,
-                    fields: &parser,
-                    tol,
-                };
-                sink.row(section, &view).map_err(out_err)?;
+        let mut emit = |raw: &[u8]| {
+            parser.parse(raw);
+            let view = RowView {
+                columns: bytes.headers(),
+                keys,
+                fields: &parser,
+                tol,
+            };
+            sink.row(section, &view).map_err(out_err)
+        };
+        match pre {
+            Some(loaded) => {
+                for i in 0..shown {
+                    emit(loaded.get(i))?;
+                }
+            }
+            None => {
+                let shown = &spans[..shown];
+                for range in batches(shown.len(), |i| shown[i].len as usize) {
+                    let loaded = load(bytes, &shown[range.clone()])?;
+                    for i in 0..range.len() {
+                        emit(loaded.get(i))?;
+                    }
+                }
             }
         }
         sink.end_section(section).map_err(out_err)?;
+        timing.mark("added/removed");
     }
 
     // Changed rows, in left file order, with the differing columns.
-    let shown = &joined.candidates[..joined.candidates.len().min(limit)];
+    let shown = &changed[..changed.len().min(limit)];
     sink.section(Section::Changed, summary.changed, shown.len() as u64)
         .map_err(out_err)?;
-    for range in batches(shown.len(), |i| pair_size(&shown[i])) {
-        let batch = &shown[range];
-        let (ll, rl) = load_pairs(left, right, batch)?;
-        for i in 0..batch.len() {
-            lp.parse(ll.get(i));
-            rp.parse(rl.get(i));
-            differing(&plan, &lp, &rp, tol, &mut diffs);
-            let view = ChangeView {
-                plan: &plan,
-                left: &lp,
-                right: &rp,
-                diffs: &diffs,
-                tol,
-            };
-            sink.change(&view).map_err(out_err)?;
+    let mut emit = |l: &[u8], r: &[u8]| {
+        lp.parse(l);
+        rp.parse(r);
+        differing(&plan, &lp, &rp, tol, &mut diffs);
+        let view = ChangeView {
+            plan: &plan,
+            left: &lp,
+            right: &rp,
+            diffs: &diffs,
+            tol,
+        };
+        sink.change(&view).map_err(out_err)
+    };
+    match &preloaded {
+        Some((ll, rl)) => {
+            for &i in shown {
+                emit(
+                    ll.get(removed_shown + i as usize),
+                    rl.get(added_shown + i as usize),
+                )?;
+            }
+        }
+        None => {
+            let pairs: Vec<(Span, Span)> = shown
+                .iter()
+                .map(|&i| joined.candidates[i as usize])
+                .collect();
+            for range in batches(pairs.len(), |i| pair_size(&pairs[i])) {
+                let batch = &pairs[range];
+                let (ll, rl) = load_pairs(left, right, batch)?;
+                for i in 0..batch.len() {
+                    emit(ll.get(i), rl.get(i))?;
+                }
+            }
         }
     }
     sink.end_section(Section::Changed).map_err(out_err)?;
     sink.finish().map_err(out_err)?;
+    timing.mark("report");
     Ok(report)
 }
 
@@ -722,4 +822,24 @@ fn load_pairs(
         (t.join().expect("loading does not panic"), r)
     });
     Ok((l?, r?))
+}
+
+/// Phase timings on standard error when `TRUEUP_DIFF_TIMING` is set (for tuning).
+struct Timing(Option<std::cell::Cell<std::time::Instant>>);
+
+impl Timing {
+    fn new() -> Timing {
+        Timing(
+            std::env::var_os("TRUEUP_DIFF_TIMING")
+                .map(|_| std::cell::Cell::new(std::time::Instant::now())),
+        )
+    }
+
+    fn mark(&self, phase: &str) {
+        if let Some(t) = &self.0 {
+            let now = std::time::Instant::now();
+            eprintln!("{phase}: {:.3} s", (now - t.get()).as_secs_f64());
+            t.set(now);
+        }
+    }
 }

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 const BUFFER: usize = 1 << 20;
 
 /// Spans closer than this are read back with one read.
-const GAP: u64 = 64 << 10;
+const GAP: u64 = 8 << 10;
 
 /// Where the UTF-8 text of a CSV file lives.
 #[derive(Debug)]
@@ -341,7 +341,7 @@ impl ByteRecords<'_> {
                     ),
                 ));
             }
-            if self.validate_utf8 && std::str::from_utf8(record.as_slice()).is_err() {
+            if self.validate_utf8 && simdutf8::basic::from_utf8(record.as_slice()).is_err() {
                 let bad = record
                     .iter()
                     .position(|f| std::str::from_utf8(f).is_err())
