@@ -419,7 +419,7 @@ impl RecordParser {
                 self.core
                     .read_record(input, &mut self.buf[out_at..], &mut ends);
             input = &input[nin..];
-            self.ends.extend(ends[..nend].iter().map(|e| e + out_at));
+            self.ends.extend_from_slice(&ends[..nend]);
             out_at += nout;
             match res {
                 csv_core::ReadRecordResult::OutputFull => {
@@ -433,7 +433,7 @@ impl RecordParser {
                         let (res, _, nout, nend) =
                             self.core
                                 .read_record(&[], &mut self.buf[out_at..], &mut ends);
-                        self.ends.extend(ends[..nend].iter().map(|e| e + out_at));
+                        self.ends.extend_from_slice(&ends[..nend]);
                         let _ = nout;
                         debug_assert!(!matches!(res, csv_core::ReadRecordResult::OutputFull));
                         break;
