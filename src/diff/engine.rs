@@ -4,7 +4,7 @@
 //! cores and a few hundred bytes per row never stay in memory:
 //!
 //! 1. **Scan** (both sides in parallel, one thread each): every record is
-//!    parsed into a reused [`csv::ByteRecord`]; its normalised key is hashed
+//!    split in place (or parsed by `csv_core` when quoted); its normalised key is hashed
 //!    to 128 bits and its compared fields (normalised, in the common column
 //!    order) to 64 bits. Only a 40-byte entry is kept: the two hashes, the
 //!    record's byte span and its line. Entries are scattered into 256
@@ -317,19 +317,18 @@ struct Scanned {
 fn scan(bytes: &CsvBytes, keys: &[usize], compared: &[usize], tol: &Tolerance) -> Result<Scanned> {
     let mut parts: Vec<Vec<Entry>> = (0..PARTS).map(|_| Vec::new()).collect();
     let mut records = bytes.records()?;
-    let mut record = csv::ByteRecord::new();
     let mut key_buf: Vec<u8> = Vec::with_capacity(256);
     let mut row_buf: Vec<u8> = Vec::with_capacity(4096);
     let mut rows = 0u64;
-    while let Some(pos) = records.next_record(&mut record)? {
+    while let Some((pos, record)) = records.next_record()? {
         rows += 1;
         key_buf.clear();
-        normalise_key_into(keys.iter().map(|&i| &record[i]), tol, &mut key_buf);
+        normalise_key_into(keys.iter().map(|&i| record.get(i)), tol, &mut key_buf);
         let k = xxh3_128(&key_buf);
         row_buf.clear();
         for &i in compared {
             let start = row_buf.len();
-            normalise_value_into(&record[i], tol, &mut row_buf);
+            normalise_value_into(record.get(i), tol, &mut row_buf);
             // Length suffix: field boundaries are part of the hash.
             let n = (row_buf.len() - start) as u32;
             row_buf.extend_from_slice(&n.to_le_bytes());

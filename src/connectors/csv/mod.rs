@@ -10,7 +10,7 @@ mod format;
 mod reader;
 mod system;
 
-pub use bytes::{ByteRecords, CsvBytes, RecordParser, RecordPos};
+pub use bytes::{ByteRecords, CsvBytes, Fields, RecordParser, RecordPos};
 pub use format::{CsvFormat, CsvOptions, EncodingChoice, detect_delimiter, detect_encoding, parse_delimiter, sniff, sniff_bytes};
 pub use reader::{CsvReader, read_all};
 pub use system::CsvSystem;
