@@ -320,6 +320,7 @@ fn scan(bytes: &CsvBytes, keys: &[usize], compared: &[usize], tol: &Tolerance) -
     let mut key_buf: Vec<u8> = Vec::with_capacity(256);
     let mut row_buf: Vec<u8> = Vec::with_capacity(4096);
     let mut rows = 0u64;
+    let plain = !tol.trim && !tol.ignore_case;
     while let Some((pos, record)) = records.next_record()? {
         rows += 1;
         key_buf.clear();
@@ -328,7 +329,11 @@ fn scan(bytes: &CsvBytes, keys: &[usize], compared: &[usize], tol: &Tolerance) -
         row_buf.clear();
         for &i in compared {
             let start = row_buf.len();
-            normalise_value_into(record.get(i), tol, &mut row_buf);
+            if plain {
+                row_buf.extend_from_slice(record.get(i));
+            } else {
+                normalise_value_into(record.get(i), tol, &mut row_buf);
+            }
             // Length suffix: field boundaries are part of the hash.
             let n = (row_buf.len() - start) as u32;
             row_buf.extend_from_slice(&n.to_le_bytes());

@@ -254,8 +254,9 @@ impl CsvBytes {
             core: csv_core::ReaderBuilder::new()
                 .delimiter(self.format.delimiter)
                 .build(),
+            delimiter: self.format.delimiter,
             buf: Vec::new(),
-            ends: Vec::new(),
+            bounds: Vec::new(),
         }
     }
 }
@@ -289,11 +290,15 @@ pub struct ByteRecords<'a> {
     /// The current record's span in `buf` (fast path).
     line_at: (usize, usize),
     validate_utf8: bool,
+    /// `buf[..utf8_checked]` is known to be valid UTF-8 (or holds `bad_utf8`).
+    utf8_checked: usize,
+    /// Text offset of the first invalid UTF-8 byte seen, if any.
+    bad_utf8: Option<u64>,
     /// Whether field counts and quotes are checked (always, except in tests
     /// that compare raw parsing with the csv crate).
     checks: bool,
-    /// The last record: its line, the lines it spans, its double quotes.
-    last: Option<(u64, u64, u64)>,
+    /// The last record, and the newlines inside it.
+    last: Option<(RecordPos, u64)>,
 }
 
 impl std::fmt::Debug for ByteRecords<'_> {
@@ -379,6 +384,8 @@ impl<'a> ByteRecords<'a> {
             in_out: false,
             line_at: (0, 0),
             validate_utf8: matches!(source.text, Text::File { .. }),
+            utf8_checked: 0,
+            bad_utf8: None,
             checks: true,
             last: None,
         })
@@ -394,6 +401,7 @@ impl<'a> ByteRecords<'a> {
             self.buf.copy_within(self.pos..self.end, 0);
             self.base += self.pos as u64;
             self.end -= self.pos;
+            self.utf8_checked = self.utf8_checked.saturating_sub(self.pos);
             self.pos = 0;
         }
         if self.end == self.buf.len() {
@@ -404,14 +412,40 @@ impl<'a> ByteRecords<'a> {
             match self.input.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
+                    if self.validate_utf8 && self.bad_utf8.is_none() && self.utf8_checked < self.end
+                    {
+                        // A character cut off by the end of the file.
+                        self.bad_utf8 = Some(self.base + self.utf8_checked as u64);
+                    }
                     return Ok(false);
                 }
                 Ok(n) => {
                     self.end += n;
+                    self.validate_new_text();
                     return Ok(true);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Error::io(&self.source.path, e)),
+            }
+        }
+    }
+
+    /// Validates the UTF-8 of newly read text, in one pass over the whole
+    /// chunk (much cheaper than record by record); remembers the first bad byte.
+    fn validate_new_text(&mut self) {
+        if !self.validate_utf8 || self.bad_utf8.is_some() {
+            return;
+        }
+        let chunk = &self.buf[self.utf8_checked..self.end];
+        match simdutf8::compat::from_utf8(chunk) {
+            Ok(_) => self.utf8_checked = self.end,
+            Err(e) => {
+                let at = self.utf8_checked + e.valid_up_to();
+                match e.error_len() {
+                    // Cut at the end of the chunk: check again with the next one.
+                    None => self.utf8_checked = at,
+                    Some(_) => self.bad_utf8 = Some(self.base + at as u64),
+                }
             }
         }
     }
@@ -422,7 +456,7 @@ impl<'a> ByteRecords<'a> {
     /// as [`CsvReader`](super::CsvReader) reports them.
     pub fn next_record(&mut self) -> Result<Option<(RecordPos, Fields<'_>)>> {
         let delimiter = self.source.format.delimiter;
-        let (pos, quotes, lines) = loop {
+        let (pos, lines) = loop {
             // Fast path: a whole line with no quote and no lone CR.
             let avail = &self.buf[self.pos..self.end];
             let hit = memchr::memchr3(b'\n', b'\r', b'"', avail);
@@ -472,18 +506,18 @@ impl<'a> ByteRecords<'a> {
                         len: consumed as u32,
                     };
                     self.line += newlines;
-                    break (pos, 0, 0);
+                    break (pos, 0);
                 }
                 None => {
                     // The csv crate's parser, for quotes and odd line ends.
-                    let (pos, quotes, lines, got) = self.parse_core(start)?;
+                    let (pos, lines, got) = self.parse_core(start)?;
                     if !got {
                         return self.finish();
                     }
                     if self.bounds.len() == 1 && self.bounds[0].0 == self.bounds[0].1 {
                         continue;
                     }
-                    break (pos, quotes, lines);
+                    break (pos, lines);
                 }
             }
         };
@@ -496,7 +530,7 @@ impl<'a> ByteRecords<'a> {
         } else {
             pos
         };
-        self.last = Some((pos.line, lines, quotes));
+        self.last = Some((pos, lines));
         if self.checks {
             self.check(pos)?;
         }
@@ -515,15 +549,14 @@ impl<'a> ByteRecords<'a> {
     }
 
     /// Parses one record with `csv_core` from `self.pos`; returns its
-    /// position, its double quotes, the newlines inside it, and whether there
+    /// position, the newlines inside it, and whether there
     /// was a record.
-    fn parse_core(&mut self, start: u64) -> Result<(RecordPos, u64, u64, bool)> {
+    fn parse_core(&mut self, start: u64) -> Result<(RecordPos, u64, bool)> {
         self.core.reset();
         let first_line = self.line + 1;
         let mut out_len = 0;
         let mut nends = 0;
         let mut consumed = 0u64;
-        let mut quotes = 0u64;
         let mut newlines = 0u64;
         let got = loop {
             let input = &self.buf[self.pos..self.end];
@@ -532,9 +565,7 @@ impl<'a> ByteRecords<'a> {
                 &mut self.out[out_len..],
                 &mut self.core_ends[nends..],
             );
-            let used = &input[..nin];
-            quotes += memchr::memchr_iter(b'"', used).count() as u64;
-            let nl = memchr::memchr_iter(b'\n', used).count() as u64;
+            let nl = input[..nin].iter().filter(|&&b| b == b'\n').count() as u64;
             newlines += nl;
             self.line += nl;
             self.pos += nin;
@@ -588,7 +619,7 @@ impl<'a> ByteRecords<'a> {
             offset: start,
             len,
         };
-        Ok((pos, quotes, newlines, got))
+        Ok((pos, newlines, got))
     }
 
     /// Checks the record just read: field count and text.
@@ -622,9 +653,10 @@ impl<'a> ByteRecords<'a> {
                 ),
             ));
         }
-        if self.validate_utf8 {
-            let whole = &data[self.bounds[0].0 as usize..self.bounds[n - 1].1 as usize];
-            if simdutf8::basic::from_utf8(whole).is_err() {
+        if let Some(bad) = self.bad_utf8
+            && bad < pos.offset + pos.len as u64
+        {
+            {
                 let bad = self
                     .bounds
                     .iter()
@@ -654,57 +686,83 @@ impl<'a> ByteRecords<'a> {
     /// At the end of the text: a last record that spans several lines and
     /// holds an odd number of quotes opened a quoted field it never closed.
     fn check_last_quote(&mut self) -> Result<()> {
-        match self.last.take() {
-            Some((line, lines, quotes))
-                if lines > 0 && quotes % 2 == 1 && !self.source.rows_are_records =>
-            {
-                Err(Error::input(
-                    &self.source.path,
-                    Some(line),
-                    None,
-                    "unterminated quoted field: a quote opened on this line is never closed",
-                ))
-            }
-            _ => Ok(()),
+        let Some((pos, lines)) = self.last.take() else {
+            return Ok(());
+        };
+        if lines == 0 || self.source.rows_are_records {
+            return Ok(());
         }
+        let mut bytes = Vec::new();
+        self.source
+            .read_spans(&[(pos.offset, pos.len)], &mut bytes)?;
+        if memchr::memchr_iter(b'"', &bytes).count() % 2 == 1 {
+            return Err(Error::input(
+                &self.source.path,
+                Some(pos.line),
+                None,
+                "unterminated quoted field: a quote opened on this line is never closed",
+            ));
+        }
+        Ok(())
     }
 }
 
 /// Parses one record read back by [`CsvBytes::read_spans`], reusing its buffers.
 pub struct RecordParser {
     core: csv_core::Reader,
+    delimiter: u8,
     buf: Vec<u8>,
-    ends: Vec<usize>,
+    bounds: Vec<(u32, u32)>,
 }
 
 impl std::fmt::Debug for RecordParser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecordParser")
-            .field("fields", &self.ends.len())
+            .field("fields", &self.bounds.len())
             .finish()
     }
 }
 
 impl RecordParser {
-    /// Parses the record in `bytes` (one record, as read back from its span).
+    /// Parses the record in `bytes` (one record, as read back from its span):
+    /// split in place when it has no quote and no lone CR, else by `csv_core`.
     pub fn parse(&mut self, bytes: &[u8]) {
+        self.bounds.clear();
+        self.buf.clear();
+        let mut line = bytes;
+        if let [rest @ .., b'\n'] = line {
+            line = rest;
+        }
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        if memchr::memchr3(b'"', b'\r', b'\n', line).is_none() {
+            self.buf.extend_from_slice(line);
+            let mut start = 0u32;
+            for d in memchr::memchr_iter(self.delimiter, line) {
+                self.bounds.push((start, d as u32));
+                start = d as u32 + 1;
+            }
+            self.bounds.push((start, line.len() as u32));
+            return;
+        }
         self.core.reset();
-        self.ends.clear();
         if self.buf.len() < bytes.len() + 16 {
             self.buf.resize(bytes.len() + 16, 0);
-        }
-        if self.ends.capacity() < 64 {
-            self.ends.reserve(64);
         }
         let mut input = bytes;
         let mut out_at = 0;
         let mut ends = [0usize; 64];
+        let mut start = 0u32;
         loop {
             let (res, nin, nout, nend) =
                 self.core
                     .read_record(input, &mut self.buf[out_at..], &mut ends);
             input = &input[nin..];
-            self.ends.extend_from_slice(&ends[..nend]);
+            for &e in &ends[..nend] {
+                self.bounds.push((start, e as u32));
+                start = e as u32;
+            }
             out_at += nout;
             match res {
                 csv_core::ReadRecordResult::OutputFull => {
@@ -715,12 +773,13 @@ impl RecordParser {
                 csv_core::ReadRecordResult::InputEmpty => {
                     if input.is_empty() {
                         // End of the span: tell the parser the input is over.
-                        let (res, _, nout, nend) =
+                        let (_, _, _, nend) =
                             self.core
                                 .read_record(&[], &mut self.buf[out_at..], &mut ends);
-                        self.ends.extend_from_slice(&ends[..nend]);
-                        let _ = nout;
-                        debug_assert!(!matches!(res, csv_core::ReadRecordResult::OutputFull));
+                        for &e in &ends[..nend] {
+                            self.bounds.push((start, e as u32));
+                            start = e as u32;
+                        }
                         break;
                     }
                 }
@@ -731,23 +790,22 @@ impl RecordParser {
 
     /// How many fields the last parsed record has.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.bounds.len()
     }
 
     /// Whether the last parsed record has no fields.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.bounds.is_empty()
     }
 
     /// Field `i` of the last parsed record (empty if out of range). The text
     /// was validated when first read, so invalid UTF-8 cannot occur; it is
     /// replaced by an empty string rather than trusted.
     pub fn field(&self, i: usize) -> &str {
-        if i >= self.ends.len() {
-            return "";
+        match self.bounds.get(i) {
+            Some(&(s, e)) => std::str::from_utf8(&self.buf[s as usize..e as usize]).unwrap_or(""),
+            None => "",
         }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        std::str::from_utf8(&self.buf[start..self.ends[i]]).unwrap_or("")
     }
 }
 
@@ -872,8 +930,9 @@ mod tests {
     fn record_parser_reads_quoted_fields_back() {
         let mut rp = RecordParser {
             core: csv_core::ReaderBuilder::new().build(),
+            delimiter: b',',
             buf: Vec::new(),
-            ends: Vec::new(),
+            bounds: Vec::new(),
         };
         rp.parse(b"1,\"a, \"\"b\"\"\nc\",x\r\n");
         assert_eq!(
