@@ -565,7 +565,13 @@ impl<'a> ByteRecords<'a> {
                 &mut self.out[out_len..],
                 &mut self.core_ends[nends..],
             );
-            let nl = input[..nin].iter().filter(|&&b| b == b'\n').count() as u64;
+            let used = &input[..nin];
+            // Usually the only newline is the record's last byte.
+            let nl = match memchr::memchr(b'\n', used) {
+                None => 0,
+                Some(i) if i + 1 == nin => 1,
+                Some(_) => memchr::memchr_iter(b'\n', used).count() as u64,
+            };
             newlines += nl;
             self.line += nl;
             self.pos += nin;
