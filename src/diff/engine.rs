@@ -25,7 +25,7 @@
 
 use std::path::{Path, PathBuf};
 
-use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
+use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128};
 
 use super::compare::{
     Tolerance, normalise_key_into, normalise_value, normalise_value_into, values_equal,
@@ -318,7 +318,7 @@ fn scan(bytes: &CsvBytes, keys: &[usize], compared: &[usize], tol: &Tolerance) -
     let mut parts: Vec<Vec<Entry>> = (0..PARTS).map(|_| Vec::new()).collect();
     let mut records = bytes.records()?;
     let mut key_buf: Vec<u8> = Vec::with_capacity(256);
-    let mut row_buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut row_buf: Vec<u8> = Vec::with_capacity(256);
     let mut rows = 0u64;
     let plain = !tol.trim && !tol.ignore_case;
     while let Some((pos, record)) = records.next_record()? {
@@ -326,22 +326,22 @@ fn scan(bytes: &CsvBytes, keys: &[usize], compared: &[usize], tol: &Tolerance) -
         key_buf.clear();
         normalise_key_into(keys.iter().map(|&i| record.get(i)), tol, &mut key_buf);
         let k = xxh3_128(&key_buf);
-        row_buf.clear();
+        // Each value hashed with the previous hash as seed: no copying, and
+        // xxh3 mixes in each value's length, so boundaries count.
+        let mut row = 0u64;
         for &i in compared {
-            let start = row_buf.len();
             if plain {
-                row_buf.extend_from_slice(record.get(i));
+                row = xxh3_64_with_seed(record.get(i), row);
             } else {
+                row_buf.clear();
                 normalise_value_into(record.get(i), tol, &mut row_buf);
+                row = xxh3_64_with_seed(&row_buf, row);
             }
-            // Length suffix: field boundaries are part of the hash.
-            let n = (row_buf.len() - start) as u32;
-            row_buf.extend_from_slice(&n.to_le_bytes());
         }
         let entry = Entry {
             k0: (k >> 64) as u64,
             k1: k as u64,
-            row: xxh3_64(&row_buf),
+            row,
             span: Span {
                 off: pos.offset,
                 len: pos.len,

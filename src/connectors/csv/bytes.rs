@@ -830,44 +830,58 @@ fn split_line(line: &mut [u8], delimiter: u8, bounds: &mut Vec<(u32, u32)>) -> b
     bounds.clear();
     let n = line.len();
     let mut escaped = false;
-    let mut field = 0usize;
-    // Pass 1: find the fields, without changing anything.
-    loop {
-        if field < n && line[field] == b'"' {
-            let mut from = field + 1;
-            let close = loop {
-                match memchr::memchr(b'"', &line[from..]) {
-                    None => return false,
-                    Some(k) if from + k + 1 < n && line[from + k + 1] == b'"' => {
-                        escaped = true;
-                        from += k + 2;
-                    }
-                    Some(k) => break from + k,
-                }
-            };
-            // Quoted fields are marked by an end past their closing quote's start.
-            bounds.push((field as u32 + 1, close as u32));
-            let after = close + 1;
-            if after == n {
-                break;
-            }
-            if line[after] != delimiter {
-                return false;
-            }
-            field = after + 1;
+    // Pass 1: find the fields, without changing anything, from one SIMD
+    // scan for delimiters and quotes.
+    #[derive(Clone, Copy)]
+    enum State {
+        /// In an unquoted field that started here.
+        Plain(usize),
+        /// In a quoted field whose content starts here.
+        Quoted(usize),
+        /// Just after the closing quote at this position.
+        Closed(usize),
+    }
+    let start_field = |at: usize, line: &[u8]| {
+        if at < n && line[at] == b'"' {
+            State::Quoted(at + 1)
+        } else {
+            State::Plain(at)
+        }
+    };
+    let mut state = start_field(0, line);
+    let mut skip = usize::MAX;
+    for p in memchr::memchr2_iter(delimiter, b'"', line) {
+        if p == skip {
             continue;
         }
-        match memchr::memchr2(delimiter, b'"', &line[field..]) {
-            None => {
-                bounds.push((field as u32, n as u32));
-                break;
+        let c = line[p];
+        state = match state {
+            State::Plain(f) if c == delimiter => {
+                bounds.push((f as u32, p as u32));
+                start_field(p + 1, line)
             }
-            Some(k) if line[field + k] == b'"' => return false,
-            Some(k) => {
-                bounds.push((field as u32, (field + k) as u32));
-                field += k + 1;
+            State::Plain(_) => return false,
+            State::Quoted(cs) if c == b'"' && p + 1 == cs => State::Quoted(cs),
+            State::Quoted(cs) if c == b'"' => {
+                if p + 1 < n && line[p + 1] == b'"' {
+                    escaped = true;
+                    skip = p + 1;
+                    State::Quoted(cs)
+                } else {
+                    bounds.push((cs as u32, p as u32));
+                    State::Closed(p)
+                }
             }
-        }
+            State::Quoted(cs) => State::Quoted(cs),
+            State::Closed(q) if c == delimiter && p == q + 1 => start_field(p + 1, line),
+            State::Closed(_) => return false,
+        };
+    }
+    match state {
+        State::Plain(f) => bounds.push((f as u32, n as u32)),
+        State::Quoted(_) => return false,
+        State::Closed(q) if q + 1 == n => {}
+        State::Closed(_) => return false,
     }
     // Pass 2: unescape doubled quotes inside quoted fields.
     if escaped {
