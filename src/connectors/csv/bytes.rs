@@ -850,9 +850,9 @@ fn split_line(line: &mut [u8], delimiter: u8, bounds: &mut Vec<(u32, u32)>) -> b
     };
     let mut state = start_field(0, line);
     let mut skip = usize::MAX;
-    let whole = for_each_hit(line, delimiter, b'"', |p| {
+    for p in Hits::new(line, delimiter, b'"') {
         if p == skip {
-            return true;
+            continue;
         }
         let c = line[p];
         state = match state {
@@ -876,10 +876,6 @@ fn split_line(line: &mut [u8], delimiter: u8, bounds: &mut Vec<(u32, u32)>) -> b
             State::Closed(q) if c == delimiter && p == q + 1 => start_field(p + 1, line),
             State::Closed(_) => return false,
         };
-        true
-    });
-    if !whole {
-        return false;
     }
     match state {
         State::Plain(f) => bounds.push((f as u32, n as u32)),
@@ -907,51 +903,92 @@ fn split_line(line: &mut [u8], delimiter: u8, bounds: &mut Vec<(u32, u32)>) -> b
     true
 }
 
-/// Calls `f` with each position in `line` holding `a` or `b`, in order,
-/// until `f` returns false (then returns false). Sixteen bytes at a time.
-#[cfg(target_arch = "x86_64")]
-fn for_each_hit(line: &[u8], a: u8, b: u8, mut f: impl FnMut(usize) -> bool) -> bool {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-    };
-    let n = line.len();
-    let mut i = 0;
-    // SAFETY: SSE2 is part of the x86_64 baseline; every load reads 16 bytes
-    // inside `line` (i + 16 <= n), unaligned loads are allowed.
-    unsafe {
-        let va = _mm_set1_epi8(a as i8);
-        let vb = _mm_set1_epi8(b as i8);
-        while i + 16 <= n {
-            let v = _mm_loadu_si128(line.as_ptr().add(i) as *const __m128i);
-            let m = _mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb));
-            let mut bits = _mm_movemask_epi8(m) as u32;
-            while bits != 0 {
-                if !f(i + bits.trailing_zeros() as usize) {
-                    return false;
-                }
-                bits &= bits - 1;
-            }
-            i += 16;
-        }
-    }
-    for (j, &c) in line[i..].iter().enumerate() {
-        if (c == a || c == b) && !f(i + j) {
-            return false;
-        }
-    }
-    true
+/// The positions in a line holding either of two bytes, in order, found
+/// sixteen bytes at a time (SSE2 on x86_64, one byte at a time elsewhere).
+struct Hits<'a> {
+    line: &'a [u8],
+    /// Start of the next block to scan.
+    next: usize,
+    /// Start of the block `bits` describes.
+    block: usize,
+    bits: u32,
+    a: u8,
+    b: u8,
 }
 
-/// Calls `f` with each position in `line` holding `a` or `b`, in order,
-/// until `f` returns false (then returns false).
-#[cfg(not(target_arch = "x86_64"))]
-fn for_each_hit(line: &[u8], a: u8, b: u8, mut f: impl FnMut(usize) -> bool) -> bool {
-    for (i, &c) in line.iter().enumerate() {
-        if (c == a || c == b) && !f(i) {
-            return false;
+impl<'a> Hits<'a> {
+    fn new(line: &'a [u8], a: u8, b: u8) -> Self {
+        Hits {
+            line,
+            next: 0,
+            block: 0,
+            bits: 0,
+            a,
+            b,
         }
     }
-    true
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn block_bits(&self, at: usize) -> u32 {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline; the caller guarantees
+        // at + 16 <= len, so the unaligned 16-byte load stays inside `line`.
+        unsafe {
+            let v = _mm_loadu_si128(self.line.as_ptr().add(at) as *const __m128i);
+            let m = _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(self.a as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(self.b as i8)),
+            );
+            _mm_movemask_epi8(m) as u32
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline(always)]
+    fn block_bits(&self, at: usize) -> u32 {
+        let mut bits = 0;
+        for (j, &c) in self.line[at..at + 16].iter().enumerate() {
+            if c == self.a || c == self.b {
+                bits |= 1 << j;
+            }
+        }
+        bits
+    }
+}
+
+impl Iterator for Hits<'_> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            if self.bits != 0 {
+                let j = self.bits.trailing_zeros() as usize;
+                self.bits &= self.bits - 1;
+                return Some(self.block + j);
+            }
+            let n = self.line.len();
+            if self.next >= n {
+                return None;
+            }
+            self.block = self.next;
+            if self.next + 16 <= n {
+                self.bits = self.block_bits(self.next);
+                self.next += 16;
+            } else {
+                for (j, &c) in self.line[self.next..].iter().enumerate() {
+                    if c == self.a || c == self.b {
+                        self.bits |= 1 << j;
+                    }
+                }
+                self.next = n;
+            }
+        }
+    }
 }
 
 /// The 1-based line of byte `at` in `text`, and the 1-based field number on it.
