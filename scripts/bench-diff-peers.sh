@@ -3,6 +3,7 @@
 # pair, side by side in one run, and prints a Markdown table of medians.
 #
 #   scripts/bench-diff-peers.sh [ROWS] [RUNS]      (defaults: 1000000 5)
+#   BENCH_DIR=DIR caches the generated pairs elsewhere (default: target/bench-data)
 #
 # Peers are optional and skipped when missing:
 #   polars, duckdb:  pip install polars duckdb
@@ -20,8 +21,9 @@ TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release --bin trueup-diff --bin trueup-bench >&2
 BIN=$TARGET/release
 # Generates the pair once (cached) and checks trueup's output against the truth.
-"$BIN/trueup-bench" diff --rows "$ROWS" --runs 1 --dir "$TARGET/bench-data" >&2
-DATA=$TARGET/bench-data/rows-$ROWS-seed-42
+BENCH_DIR=${BENCH_DIR:-$TARGET/bench-data}
+"$BIN/trueup-bench" diff --rows "$ROWS" --runs 1 --dir "$BENCH_DIR" >&2
+DATA=$BENCH_DIR/rows-$ROWS-seed-42
 L=$DATA/left.csv
 R=$DATA/right.csv
 TMP=$(mktemp -d)

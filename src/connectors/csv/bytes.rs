@@ -850,32 +850,53 @@ fn split_line(line: &mut [u8], delimiter: u8, bounds: &mut Vec<(u32, u32)>) -> b
     };
     let mut state = start_field(0, line);
     let mut skip = usize::MAX;
-    for p in Hits::new(line, delimiter, b'"') {
-        if p == skip {
+    let mut at = 0;
+    while at < n {
+        let (dbits, qbits) = block_masks(line, at, delimiter);
+        if let (0, State::Plain(mut f)) = (qbits, state) {
+            // The common case: no quote in sight, every delimiter ends a field.
+            let mut bits = dbits;
+            while bits != 0 {
+                let p = at + bits.trailing_zeros() as usize;
+                bounds.push((f as u32, p as u32));
+                f = p + 1;
+                bits &= bits - 1;
+            }
+            state = start_field(f, line);
+            at += 16;
             continue;
         }
-        let c = line[p];
-        state = match state {
-            State::Plain(f) if c == delimiter => {
-                bounds.push((f as u32, p as u32));
-                start_field(p + 1, line)
+        let mut bits = dbits | qbits;
+        while bits != 0 {
+            let p = at + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if p == skip {
+                continue;
             }
-            State::Plain(_) => return false,
-            State::Quoted(cs) if c == b'"' && p + 1 == cs => State::Quoted(cs),
-            State::Quoted(cs) if c == b'"' => {
-                if p + 1 < n && line[p + 1] == b'"' {
-                    escaped = true;
-                    skip = p + 1;
-                    State::Quoted(cs)
-                } else {
-                    bounds.push((cs as u32, p as u32));
-                    State::Closed(p)
+            let c = line[p];
+            state = match state {
+                State::Plain(f) if c == delimiter => {
+                    bounds.push((f as u32, p as u32));
+                    start_field(p + 1, line)
                 }
-            }
-            State::Quoted(cs) => State::Quoted(cs),
-            State::Closed(q) if c == delimiter && p == q + 1 => start_field(p + 1, line),
-            State::Closed(_) => return false,
-        };
+                State::Plain(_) => return false,
+                State::Quoted(cs) if c == b'"' && p + 1 == cs => State::Quoted(cs),
+                State::Quoted(cs) if c == b'"' => {
+                    if p + 1 < n && line[p + 1] == b'"' {
+                        escaped = true;
+                        skip = p + 1;
+                        State::Quoted(cs)
+                    } else {
+                        bounds.push((cs as u32, p as u32));
+                        State::Closed(p)
+                    }
+                }
+                State::Quoted(cs) => State::Quoted(cs),
+                State::Closed(q) if c == delimiter && p == q + 1 => start_field(p + 1, line),
+                State::Closed(_) => return false,
+            };
+        }
+        at += 16;
     }
     match state {
         State::Plain(f) => bounds.push((f as u32, n as u32)),
@@ -903,92 +924,33 @@ fn split_line(line: &mut [u8], delimiter: u8, bounds: &mut Vec<(u32, u32)>) -> b
     true
 }
 
-/// The positions in a line holding either of two bytes, in order, found
-/// sixteen bytes at a time (SSE2 on x86_64, one byte at a time elsewhere).
-struct Hits<'a> {
-    line: &'a [u8],
-    /// Start of the next block to scan.
-    next: usize,
-    /// Start of the block `bits` describes.
-    block: usize,
-    bits: u32,
-    a: u8,
-    b: u8,
-}
-
-impl<'a> Hits<'a> {
-    fn new(line: &'a [u8], a: u8, b: u8) -> Self {
-        Hits {
-            line,
-            next: 0,
-            block: 0,
-            bits: 0,
-            a,
-            b,
-        }
-    }
-
+/// Bitmasks of the delimiters and of the double quotes in the (up to)
+/// sixteen bytes of `line` from `at`: bit j is byte `at + j`.
+#[inline(always)]
+fn block_masks(line: &[u8], at: usize, delimiter: u8) -> (u32, u32) {
     #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    fn block_bits(&self, at: usize) -> u32 {
+    if at + 16 <= line.len() {
         use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-            _mm_set1_epi8,
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
         };
-        // SAFETY: SSE2 is part of the x86_64 baseline; the caller guarantees
-        // at + 16 <= len, so the unaligned 16-byte load stays inside `line`.
+        // SAFETY: SSE2 is part of the x86_64 baseline; at + 16 <= len, so the
+        // unaligned 16-byte load stays inside `line`.
         unsafe {
-            let v = _mm_loadu_si128(self.line.as_ptr().add(at) as *const __m128i);
-            let m = _mm_or_si128(
-                _mm_cmpeq_epi8(v, _mm_set1_epi8(self.a as i8)),
-                _mm_cmpeq_epi8(v, _mm_set1_epi8(self.b as i8)),
-            );
-            _mm_movemask_epi8(m) as u32
+            let v = _mm_loadu_si128(line.as_ptr().add(at) as *const __m128i);
+            let d = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(delimiter as i8))) as u32;
+            let q = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8))) as u32;
+            return (d, q);
         }
     }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    #[inline(always)]
-    fn block_bits(&self, at: usize) -> u32 {
-        let mut bits = 0;
-        for (j, &c) in self.line[at..at + 16].iter().enumerate() {
-            if c == self.a || c == self.b {
-                bits |= 1 << j;
-            }
-        }
-        bits
-    }
-}
-
-impl Iterator for Hits<'_> {
-    type Item = usize;
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<usize> {
-        loop {
-            if self.bits != 0 {
-                let j = self.bits.trailing_zeros() as usize;
-                self.bits &= self.bits - 1;
-                return Some(self.block + j);
-            }
-            let n = self.line.len();
-            if self.next >= n {
-                return None;
-            }
-            self.block = self.next;
-            if self.next + 16 <= n {
-                self.bits = self.block_bits(self.next);
-                self.next += 16;
-            } else {
-                for (j, &c) in self.line[self.next..].iter().enumerate() {
-                    if c == self.a || c == self.b {
-                        self.bits |= 1 << j;
-                    }
-                }
-                self.next = n;
-            }
+    let (mut d, mut q) = (0, 0);
+    for (j, &c) in line[at..line.len().min(at + 16)].iter().enumerate() {
+        if c == delimiter {
+            d |= 1 << j;
+        } else if c == b'"' {
+            q |= 1 << j;
         }
     }
+    (d, q)
 }
 
 /// The 1-based line of byte `at` in `text`, and the 1-based field number on it.
