@@ -69,7 +69,7 @@ measure() {
   printf '| %s | %s | %d |\n' "$name" "$med" $((peak / 1024))
 }
 
-echo "$ROWS × $ROWS rows, $(($(stat -c %s "$L") / 1000000)) MB per file, $RUNS runs each, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$ROWS-row pair, $(($(stat -c %s "$L") / 1000000)) MB per file, $RUNS runs each, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| tool | median wall (s) | peak RSS (MiB) |"
 echo "| --- | --- | --- |"
