@@ -607,3 +607,121 @@ fn last_row_without_newline_and_wide_rows_read_back_whole() {
         "rows with more than 64 fields are read back whole"
     );
 }
+
+/// Writes a minimal XLSX workbook: one sheet per entry, cells as inline strings.
+fn write_xlsx(path: &Path, sheets: &[(&str, &[&[&str]])]) {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    let mut file = |name: &str, text: String| {
+        z.start_file(name, opts).unwrap();
+        z.write_all(text.as_bytes()).unwrap();
+    };
+    let overrides: String = (1..=sheets.len())
+        .map(|i| format!(r#"<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#))
+        .collect();
+    file(
+        "[Content_Types].xml",
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>{overrides}</Types>"#
+        ),
+    );
+    file(
+        "_rels/.rels",
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_string(),
+    );
+    let names: String = sheets
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| {
+            format!(
+                r#"<sheet name="{n}" sheetId="{}" r:id="rId{}"/>"#,
+                i + 1,
+                i + 1
+            )
+        })
+        .collect();
+    file(
+        "xl/workbook.xml",
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{names}</sheets></workbook>"#
+        ),
+    );
+    let rels: String = (1..=sheets.len())
+        .map(|i| format!(r#"<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>"#))
+        .collect();
+    file(
+        "xl/_rels/workbook.xml.rels",
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>"#
+        ),
+    );
+    for (i, (_, rows)) in sheets.iter().enumerate() {
+        let mut xml = String::new();
+        for (r, row) in rows.iter().enumerate() {
+            xml.push_str(&format!(r#"<row r="{}">"#, r + 1));
+            for (c, v) in row.iter().enumerate() {
+                let col = (b'A' + c as u8) as char;
+                xml.push_str(&format!(
+                    r#"<c r="{col}{}" t="inlineStr"><is><t>{v}</t></is></c>"#,
+                    r + 1
+                ));
+            }
+            xml.push_str("</row>");
+        }
+        file(
+            &format!("xl/worksheets/sheet{}.xml", i + 1),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{xml}</sheetData></worksheet>"#
+            ),
+        );
+    }
+    z.finish().unwrap();
+}
+
+#[test]
+fn xlsx_input_first_sheet_or_named_sheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("book.xlsx");
+    let first: &[&[&str]] = &[
+        &["id", "name"],
+        &["1", "Zoë"],
+        &["2", "Bob"],
+        &["2", "Bobby"],
+    ];
+    let second: &[&[&str]] = &[&["id", "name"], &["1", "Zoë"], &["2", "Rob"]];
+    write_xlsx(&book, &[("Old", first), ("New", second)]);
+    let csv = write(dir.path(), "new.csv", "name,id\nZoë,1\nRob,2\n");
+    let run = diff(&[&book, &csv, &"--key", &"id", &"--format", &"json"]);
+    assert_eq!(
+        run.status, 2,
+        "the first sheet has a duplicate key: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("book.xlsx") && run.stderr.contains("lines 3, 4"),
+        "spreadsheet duplicates name their row numbers: {}",
+        run.stderr
+    );
+    let run = diff(&[
+        &book,
+        &csv,
+        &"--key",
+        &"id",
+        &"--format",
+        &"json",
+        &"--sheet",
+        &"New",
+    ]);
+    assert_eq!(
+        run.status, 0,
+        "sheet New equals the CSV: {}{}",
+        run.stdout, run.stderr
+    );
+    let run = diff(&[&book, &csv, &"--key", &"id", &"--sheet", &"Nope"]);
+    assert!(
+        run.status == 2 && run.stderr.contains("Nope"),
+        "an unknown sheet is named: {}",
+        run.stderr
+    );
+}
