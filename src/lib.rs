@@ -10,7 +10,7 @@
 //! - [`connectors`]: the systems records come from (CSV, XLSX, SQLite, PostgreSQL).
 //! - [`records`]: the shape of a record as every stage sees it.
 //! - [`diff`]: `trueup diff`, a keyed comparison of two exports.
-//! - [`bench`]: the benchmark data generator and its truth.
+//! - [`bench`](mod@bench): the benchmark data generator and its truth.
 //!
 //! The `trueup` command line and the desktop shell are thin layers over this
 //! crate.
