@@ -725,3 +725,31 @@ fn xlsx_input_first_sheet_or_named_sheet() {
         run.stderr
     );
 }
+
+#[test]
+fn composite_keys_match_all_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = write(
+        dir.path(),
+        "l.csv",
+        "country,sku,qty\nFR,A,1\nDE,A,2\nFR,B,3\n",
+    );
+    let r = write(
+        dir.path(),
+        "r.csv",
+        "sku,country,qty\nA,DE,2\nA,FR,5\nB,DE,3\n",
+    );
+    let run = diff(&[&l, &r, &"--key", &"country,sku", &"--format", &"json"]);
+    let v = json(&run);
+    assert_eq!(
+        summary(&v),
+        [3, 3, 1, 1, 1, 1],
+        "FR/A changed, DE/A same, FR/B removed, DE/B added"
+    );
+    assert_eq!(
+        v["changed"][0],
+        serde_json::json!({"key": {"country": "FR", "sku": "A"}, "changes": {"qty": {"left": "1", "right": "5"}}}),
+        "the key object names every key column"
+    );
+    assert_eq!(v["removed"][0]["sku"], "B");
+}
