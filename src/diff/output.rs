@@ -26,15 +26,45 @@ fn section_name(s: Section) -> &'static str {
     }
 }
 
-/// Writes a JSON string (quoted and escaped).
-fn json_str<W: Write>(w: &mut W, s: &str) -> std::io::Result<()> {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        w.write_all(b"\"")?;
-        w.write_all(s.as_bytes())?;
-        w.write_all(b"\"")
-    } else {
-        serde_json::to_writer(&mut *w, s).map_err(std::io::Error::other)
+/// Which bytes a JSON string must escape: controls, `"` and `\`.
+static JSON_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
     }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Writes a JSON string (quoted and escaped), in one pass.
+fn json_str<W: Write>(w: &mut W, s: &str) -> std::io::Result<()> {
+    let bytes = s.as_bytes();
+    w.write_all(b"\"")?;
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !JSON_ESCAPE[b as usize] {
+            continue;
+        }
+        if start < i {
+            w.write_all(&bytes[start..i])?;
+        }
+        match b {
+            b'"' => w.write_all(b"\\\"")?,
+            b'\\' => w.write_all(b"\\\\")?,
+            b'\n' => w.write_all(b"\\n")?,
+            b'\r' => w.write_all(b"\\r")?,
+            b'\t' => w.write_all(b"\\t")?,
+            _ => write!(w, "\\u{:04x}", b)?,
+        }
+        start = i + 1;
+    }
+    if start < bytes.len() {
+        w.write_all(&bytes[start..])?;
+    }
+    w.write_all(b"\"")
 }
 
 fn json_list<W: Write>(w: &mut W, items: &[String]) -> std::io::Result<()> {
@@ -421,6 +451,22 @@ impl<W: Write> DiffSink for TableSink<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_round_trip() {
+        for s in [
+            "plain",
+            "a \"quoted\" \\ path",
+            "line\nbreak\r\ttab\u{1}\u{1f}",
+            "Zoë Żółć",
+            "",
+        ] {
+            let mut out = Vec::new();
+            json_str(&mut out, s).unwrap();
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, s, "JSON output must read back as the value written");
+        }
+    }
 
     #[test]
     fn neutralise_prefixes_formula_starts_only() {

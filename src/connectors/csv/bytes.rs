@@ -255,6 +255,7 @@ impl CsvBytes {
                 .delimiter(self.format.delimiter)
                 .build(),
             delimiter: self.format.delimiter,
+            valid: false,
             buf: Vec::new(),
             bounds: Vec::new(),
         }
@@ -725,6 +726,8 @@ impl<'a> ByteRecords<'a> {
 pub struct RecordParser {
     core: csv_core::Reader,
     delimiter: u8,
+    /// Whether the last record's bytes were valid UTF-8 (then every field is).
+    valid: bool,
     buf: Vec<u8>,
     bounds: Vec<(u32, u32)>,
 }
@@ -743,6 +746,9 @@ impl RecordParser {
     pub fn parse(&mut self, bytes: &[u8]) {
         self.bounds.clear();
         self.buf.clear();
+        // Fields are cut at ASCII delimiters and quotes, so if the record is
+        // valid UTF-8, every field is.
+        self.valid = simdutf8::basic::from_utf8(bytes).is_ok();
         let mut line = bytes;
         if let [rest @ .., b'\n'] = line {
             line = rest;
@@ -815,6 +821,13 @@ impl RecordParser {
     /// replaced by an empty string rather than trusted.
     pub fn field(&self, i: usize) -> &str {
         match self.bounds.get(i) {
+            Some(&(s, e)) if self.valid => {
+                let bytes = &self.buf[s as usize..e as usize];
+                // SAFETY: the whole record was checked to be valid UTF-8 in
+                // `parse`, and fields are cut at ASCII bytes (delimiters,
+                // quotes, line ends), so each field is valid UTF-8 too.
+                unsafe { std::str::from_utf8_unchecked(bytes) }
+            }
             Some(&(s, e)) => std::str::from_utf8(&self.buf[s as usize..e as usize]).unwrap_or(""),
             None => "",
         }
@@ -1113,6 +1126,7 @@ mod tests {
         let mut rp = RecordParser {
             core: csv_core::ReaderBuilder::new().build(),
             delimiter: b',',
+            valid: false,
             buf: Vec::new(),
             bounds: Vec::new(),
         };
