@@ -4,7 +4,7 @@
 //! cores and a few hundred bytes per row never stay in memory:
 //!
 //! 1. **Scan** (both sides in parallel, one thread each): every record is
-//!    split in place (or parsed by `csv_core` when quoted); its normalised key is hashed
+//!    split in place (`csv_core` for multi-line records); its normalised key is hashed
 //!    to 128 bits and its compared fields (normalised, in the common column
 //!    order) to 64 bits. Only a 40-byte entry is kept: the two hashes, the
 //!    record's byte span and its line. Entries are scattered into 256

@@ -7,7 +7,16 @@
 //! unterminated-quote rules, and the error conventions (file, line, column).
 //! Only the plumbing differs: UTF-8 files are streamed from disk with large
 //! reads and no decoding, other encodings are transcoded once into memory,
-//! and records come out as [`csv::ByteRecord`]s reused from one to the next.
+//! and records come out as field slices of a reused buffer. Records on one
+//! line (quoted or not) are split in place, sixteen bytes at a time; records
+//! with quoted newlines, lone carriage returns or irregular quoting go
+//! through the csv crate's own parser (`csv_core`). A property test checks
+//! that both give exactly the csv crate's fields.
+//!
+//! Line numbers are physical lines, as an editor shows them. (The csv crate's
+//! positions, which [`CsvReader`](super::CsvReader) reports, put a record
+//! that follows a CRLF line end or blank lines on an earlier line.)
+//!
 //! Any record can be read again later from its byte span
 //! ([`CsvBytes::read_spans`]), so callers keep only offsets in memory.
 
@@ -264,11 +273,11 @@ impl CsvBytes {
 
 /// The records of a [`CsvBytes`], one at a time, without allocating per record.
 ///
-/// Lines without a double quote or a lone carriage return (nearly all lines
-/// of most exports) are split at the delimiter directly in the read buffer,
-/// with SIMD searches; any other record goes through the csv crate's parser
-/// (`csv_core`), so quoting rules are exactly the csv crate's. Both paths give
-/// the same fields, lines and spans (tested against the csv crate).
+/// A record on one line ending in LF or CRLF (nearly every record of most
+/// exports, quoted fields included) is split directly in the read buffer,
+/// doubled quotes unescaped in place; any other record goes through the csv
+/// crate's parser (`csv_core`), so quoting rules are exactly the csv crate's.
+/// Both paths give the same fields (tested against the csv crate).
 pub struct ByteRecords<'a> {
     source: &'a CsvBytes,
     input: Box<dyn Read + 'a>,
@@ -742,7 +751,7 @@ impl std::fmt::Debug for RecordParser {
 
 impl RecordParser {
     /// Parses the record in `bytes` (one record, as read back from its span):
-    /// split in place when it has no quote and no lone CR, else by `csv_core`.
+    /// split in place when it is one line, else by `csv_core`.
     pub fn parse(&mut self, bytes: &[u8]) {
         self.bounds.clear();
         self.buf.clear();
