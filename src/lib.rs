@@ -17,14 +17,19 @@
 //! - [`reconcile`]: three-way comparison into proposals.
 //! - [`review`]: decisions (approve, reject, correct).
 //! - [`export`]: CSV exports.
+//! - [`records`]: the shape of a record as every stage sees it.
+//! - [`diff`]: `trueup diff`, a keyed comparison of two exports.
+//! - [`bench`](mod@bench): the benchmark data generator and its truth.
 //!
 //! The `trueup` command line and the desktop shell are thin layers over this
 //! crate.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod cache;
 pub mod config;
 pub mod connectors;
+pub mod diff;
 pub mod error;
 pub mod export;
 pub mod mapping;

@@ -167,6 +167,10 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Compare two exports by key (no workspace needed): added, removed and changed rows.
+    ///
+    /// Exit status like diff: 0 identical, 1 different, 2 error.
+    Diff(trueup::diff::DiffArgs),
     /// Suggest a field mapping from column names and sample values, to confirm by hand.
     Suggest {
         /// The left (source) entity.
@@ -578,6 +582,13 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
                 output::print_runs(&runs);
             }
             Ok(0)
+        }
+        Command::Diff(mut args) => {
+            if cli.json {
+                args.format = trueup::diff::OutputFormat::Json;
+            }
+            let mut out = std::io::stdout().lock();
+            Ok(trueup::diff::run_cli(&args, &mut out))
         }
         Command::Suggest { left, right } => {
             let ws = Workspace::open(&cli.workspace)?;

@@ -5,10 +5,12 @@
 //! delimiters; accepts quoted fields with newlines; reports ragged rows and
 //! unterminated quotes with their line numbers.
 
+mod bytes;
 mod format;
 mod reader;
 mod system;
 
+pub use bytes::{ByteRecords, CsvBytes, Fields, RecordParser, RecordPos};
 pub use format::{
     CsvFormat, CsvOptions, EncodingChoice, detect_delimiter, detect_encoding, parse_delimiter,
     sniff, sniff_bytes,

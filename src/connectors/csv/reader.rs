@@ -93,24 +93,7 @@ impl CsvReader {
                 "the file is empty: no header row",
             ));
         }
-        let mut headers: Vec<String> = Vec::with_capacity(header.len());
-        for (i, h) in header.iter().enumerate() {
-            let name = h.trim().trim_start_matches('\u{feff}').to_string();
-            let name = if name.is_empty() {
-                format!("column_{}", i + 1)
-            } else {
-                name
-            };
-            if headers.contains(&name) {
-                return Err(Error::input(
-                    path,
-                    Some(1),
-                    Some(&name),
-                    format!("the header names column {name:?} twice"),
-                ));
-            }
-            headers.push(name);
-        }
+        let headers = header_names(path, header.iter())?;
         Ok(CsvReader {
             path: path.to_path_buf(),
             format,
@@ -188,6 +171,34 @@ impl CsvReader {
             return Ok(Some((start_line, &self.record)));
         }
     }
+}
+
+/// Validates a header row: names are trimmed (a stray BOM dropped), blank
+/// ones become `column_N`, and a name used twice is an error on line 1.
+/// Every CSV path (record-by-record and byte-level) goes through this.
+pub(crate) fn header_names<'a>(
+    path: &Path,
+    header: impl Iterator<Item = &'a str>,
+) -> Result<Vec<String>> {
+    let mut headers: Vec<String> = Vec::new();
+    for (i, h) in header.enumerate() {
+        let name = h.trim().trim_start_matches('\u{feff}').to_string();
+        let name = if name.is_empty() {
+            format!("column_{}", i + 1)
+        } else {
+            name
+        };
+        if headers.contains(&name) {
+            return Err(Error::input(
+                path,
+                Some(1),
+                Some(&name),
+                format!("the header names column {name:?} twice"),
+            ));
+        }
+        headers.push(name);
+    }
+    Ok(headers)
 }
 
 /// Converts a csv crate error into ours, keeping the position.
