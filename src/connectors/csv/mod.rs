@@ -13,9 +13,5 @@ pub use format::{
     CsvFormat, CsvOptions, EncodingChoice, detect_delimiter, detect_encoding, parse_delimiter,
     sniff, sniff_bytes,
 };
-<<<<<<< HEAD
 pub use reader::{CsvReader, Lines, read_all};
-=======
-pub use reader::{CsvReader, read_all};
->>>>>>> connectors
 pub use system::CsvSystem;
