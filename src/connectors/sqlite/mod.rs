@@ -487,7 +487,7 @@ fn sqlite_error(system: &str, path: &Path, busy_timeout: Duration, err: rusqlite
     let file = path.display();
     let (code, message) = match err.sqlite_error_code() {
         Some(C::DatabaseBusy | C::DatabaseLocked) => (
-            ErrorCode::System,
+            ErrorCode::Transient,
             format!(
                 "database {file} is locked by another program (still busy after {:.1} s): {text}; \
                  close the other program or try again",
