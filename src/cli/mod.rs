@@ -2,6 +2,7 @@
 
 mod output;
 mod progress_bar;
+mod push;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -164,6 +165,12 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Push approved changes to the target (--dry-run lists them; --resume; --retry-failed).
+    Push(push::PushArgs),
+    /// Roll back a push: restore the values it replaced, unless the target changed since.
+    Rollback(push::RollbackArgs),
+    /// Write a push's results: success.csv (with target ids) and errors.csv.
+    PushResults(push::PushResultsArgs),
     /// Suggest a field mapping from column names and sample values, to confirm by hand.
     Suggest {
         /// The left (source) entity.
@@ -568,6 +575,9 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
             }
             Ok(0)
         }
+        Command::Push(args) => push::push(&cli.workspace, args, &actor, &bar, cli.json),
+        Command::Rollback(args) => push::rollback(&cli.workspace, args, &actor, &bar, cli.json),
+        Command::PushResults(args) => push::results(&cli.workspace, args, cli.json),
         Command::Suggest { left, right } => {
             let ws = Workspace::open(&cli.workspace)?;
             let sample = |name: &str| -> Result<trueup::connectors::Sample> {

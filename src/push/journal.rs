@@ -452,11 +452,7 @@ fn row_to_entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
     })
 }
 
-fn query(
-    cache: &Cache,
-    where_: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<Entry>> {
+fn query(cache: &Cache, where_: &str, params: impl rusqlite::Params) -> Result<Vec<Entry>> {
     let mut stmt = cache
         .conn
         .prepare(&format!("{SELECT} WHERE {where_} ORDER BY id"))

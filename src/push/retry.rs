@@ -109,7 +109,11 @@ mod tests {
 
     #[test]
     fn only_passing_failures_are_retried() {
-        for code in [ErrorCode::Transient, ErrorCode::Network, ErrorCode::RateLimit] {
+        for code in [
+            ErrorCode::Transient,
+            ErrorCode::Network,
+            ErrorCode::RateLimit,
+        ] {
             assert!(retryable(category_of(code)), "{code:?} may pass: retry");
         }
         for code in [

@@ -71,7 +71,16 @@ pub fn rollback(
         .ok_or_else(|| Error::NotFound(format!("no push with id {push_id}")))?;
     let target = Target::of(ws, &row.recon)?;
     let mut connector = ws.connector(&target.system)?;
-    rollback_with(ws, push_id, record, connector.as_mut(), options, now, actor, progress)
+    rollback_with(
+        ws,
+        push_id,
+        record,
+        connector.as_mut(),
+        options,
+        now,
+        actor,
+        progress,
+    )
 }
 
 /// [`rollback`] through a given connector.
@@ -112,9 +121,9 @@ pub fn rollback_with(
         .collect();
     if applied.is_empty() {
         return Err(Error::NotFound(match record {
-            Some(r) => format!(
-                "push {push_id} has no applied change of record {r:?} left to roll back"
-            ),
+            Some(r) => {
+                format!("push {push_id} has no applied change of record {r:?} left to roll back")
+            }
             None => format!("push {push_id} has no applied change left to roll back"),
         }));
     }
@@ -159,7 +168,10 @@ pub fn rollback_with(
     let (status, failures, message) = match &result {
         Ok(r) => (
             "ok",
-            r.entries.iter().filter(|e| e.state != State::Applied).count() as i64,
+            r.entries
+                .iter()
+                .filter(|e| e.state != State::Applied)
+                .count() as i64,
             None,
         ),
         Err(e) => ("failed", 0, Some(e.to_string())),
@@ -168,8 +180,13 @@ pub fn rollback_with(
         .as_ref()
         .map(|r| serde_json::to_value(&r.by_kind).unwrap_or_default())
         .unwrap_or_default();
-    let _ = ws
-        .cache
-        .finish_run(run, &progress.now(), status, &counts, failures, message.as_deref());
+    let _ = ws.cache.finish_run(
+        run,
+        &progress.now(),
+        status,
+        &counts,
+        failures,
+        message.as_deref(),
+    );
     result
 }

@@ -253,11 +253,7 @@ fn push_locked(
     for e in &report.entries {
         *report
             .by_kind
-            .entry(format!(
-                "{}/{}",
-                journal::op_str(e.op),
-                e.state.as_str()
-            ))
+            .entry(format!("{}/{}", journal::op_str(e.op), e.state.as_str()))
             .or_default() += 1;
     }
     Ok(report)
@@ -471,7 +467,10 @@ impl<'w> Engine<'w> {
             names
                 .iter()
                 .map(|(n, _)| {
-                    let v = cur.iter().find(|(c, _)| c == n).and_then(|(_, v)| v.clone());
+                    let v = cur
+                        .iter()
+                        .find(|(c, _)| c == n)
+                        .and_then(|(_, v)| v.clone());
                     (n.clone(), v)
                 })
                 .collect()
