@@ -115,7 +115,14 @@ pub fn journal(dir: &Path) -> Vec<(i64, String, String, String, i64, Option<Stri
         .prepare("SELECT id, state, op, match_key, attempts, category FROM journal ORDER BY id")
         .unwrap();
     stmt.query_map([], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
     })
     .unwrap()
     .collect::<Result<_, _>>()
