@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::TempWorkspace;
+use crate::support::TempWorkspace;
 
 /// A workspace pushing `left.csv` (the source) to `crm.db` (SQLite, table
 /// `contacts` keyed by `no`) through reconciliation `c`.
