@@ -341,11 +341,41 @@ impl<'w> Engine<'w> {
             check(progress)?;
             let ids: Vec<i64> = batch.iter().map(|e| e.id).collect();
             journal::mark_sending(&self.ws.cache, &ids, &progress.now())?;
+            let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
+            // Fresh entries go to the target together, as one unit where it can.
+            let direct: Vec<usize> = (0..batch.len())
+                .filter(|&i| batch[i].state == State::Pending && self.refuse(&batch[i]).is_none())
+                .collect();
+            let mut batch_failed = false;
+            if direct.len() > 1 {
+                let changes: Vec<WriteChange> =
+                    direct.iter().map(|&i| change_of(&batch[i])).collect();
+                match connector.write_batch(&self.target.source, &changes) {
+                    Ok(written) if written.len() == changes.len() => {
+                        for (&i, w) in direct.iter().zip(written) {
+                            outcomes[i] = Some(outcome_of(&batch[i], w));
+                        }
+                    }
+                    // Whatever the batch did, each entry is re-read and sent alone.
+                    _ => batch_failed = true,
+                }
+            }
             let mut results = Vec::with_capacity(batch.len());
-            for e in batch {
-                // An entry found `sending` may have reached the target: re-read first.
-                let reread = e.state == State::Sending;
-                results.push((e, self.send(connector, e, reread, progress)?));
+            for (i, e) in batch.iter().enumerate() {
+                let outcome = match outcomes[i].take() {
+                    Some(o) => o,
+                    None => {
+                        // An entry found `sending`, or in a failed batch, may have
+                        // reached the target: re-read first.
+                        let in_failed_batch = batch_failed && direct.contains(&i);
+                        if in_failed_batch {
+                            journal::bump_attempt(&self.ws.cache, e.id, &progress.now())?;
+                        }
+                        let reread = e.state == State::Sending || in_failed_batch;
+                        self.send(connector, e, reread, progress)?
+                    }
+                };
+                results.push((e, outcome));
             }
             journal::record_outcomes(&self.ws.cache, &results, &cache_target, &progress.now())?;
             progress.advance(batch.len() as u64);
@@ -519,35 +549,45 @@ impl<'w> Engine<'w> {
 
     /// The conditional write itself.
     fn write(&self, connector: &mut dyn Connector, e: &Entry) -> Result<Outcome> {
-        let change = WriteChange {
-            kind: e.op,
-            id: e.record.clone(),
-            values: e.values.clone(),
-            expected: e.before.clone(),
-        };
-        Ok(match connector.write(&self.target.source, &change)? {
-            WriteOutcome::Applied { id } => Outcome::applied(id, None),
-            WriteOutcome::Conflict { current } => {
-                if e.op == WriteKind::Update && current == e.values {
-                    // The target already holds exactly what we send.
-                    Outcome::applied(
-                        e.record.clone(),
-                        Some("the target already held the values".into()),
-                    )
-                } else {
-                    Outcome::conflict(
-                        current,
-                        "the record changed in the target since it was pulled; nothing written"
-                            .into(),
-                    )
-                }
+        let written = connector.write(&self.target.source, &change_of(e))?;
+        Ok(outcome_of(e, written))
+    }
+}
+
+/// The write an entry sends: exactly its journaled values, conditional on
+/// its before-image.
+fn change_of(e: &Entry) -> WriteChange {
+    WriteChange {
+        kind: e.op,
+        id: e.record.clone(),
+        values: e.values.clone(),
+        expected: e.before.clone(),
+    }
+}
+
+/// The journal outcome of what the target answered.
+fn outcome_of(e: &Entry, written: WriteOutcome) -> Outcome {
+    match written {
+        WriteOutcome::Applied { id } => Outcome::applied(id, None),
+        WriteOutcome::Conflict { current } => {
+            if e.op == WriteKind::Update && current == e.values {
+                // The target already holds exactly what we send.
+                Outcome::applied(
+                    e.record.clone(),
+                    Some("the target already held the values".into()),
+                )
+            } else {
+                Outcome::conflict(
+                    current,
+                    "the record changed in the target since it was pulled; nothing written".into(),
+                )
             }
-            WriteOutcome::NotFound => Outcome::failed(
-                State::Rejected,
-                Category::NotFound,
-                "the target record no longer exists".into(),
-            ),
-        })
+        }
+        WriteOutcome::NotFound => Outcome::failed(
+            State::Rejected,
+            Category::NotFound,
+            "the target record no longer exists".into(),
+        ),
     }
 }
 
