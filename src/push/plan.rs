@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::journal::{self, Category, NewEntry, State};
 use crate::connectors::{EntitySource, Field, WriteKind};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::reconcile::validation::FieldRules;
 use crate::reconcile::{Baseline, Kind};
 use crate::records::Value;
@@ -183,7 +183,23 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
         counts: BTreeMap::new(),
         already_journaled: 0,
     };
-    for d in latest_decisions(ws, recon)? {
+    let decisions = latest_decisions(ws, recon)?;
+    // Every proposal with a decision to carry out, in one pass over the cache.
+    let wanted: std::collections::HashSet<&str> = decisions
+        .iter()
+        .filter(|d| d.verdict != "reject" && !journaled.contains(&d.id))
+        .map(|d| d.match_key.as_str())
+        .collect();
+    let mut proposals: HashMap<String, crate::reconcile::Proposal> = HashMap::new();
+    if !wanted.is_empty() {
+        ws.for_each_proposal(recon, &crate::reconcile::Filter::default(), |row| {
+            if wanted.contains(row.proposal.match_key.as_str()) {
+                proposals.insert(row.proposal.match_key.clone(), row.proposal.clone());
+            }
+            Ok(())
+        })?;
+    }
+    for d in &decisions {
         if d.verdict == "reject" {
             continue;
         }
@@ -203,17 +219,12 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
             ]));
             continue;
         }
-        let row = match ws.proposal(recon, &d.match_key) {
-            Ok(row) => row,
-            Err(Error::NotFound(_)) => {
-                plan.invalid.push(invalid(vec![
-                    "the proposal no longer exists (reconciled since); review it again".into(),
-                ]));
-                continue;
-            }
-            Err(e) => return Err(e),
+        let Some(p) = proposals.get(&d.match_key) else {
+            plan.invalid.push(invalid(vec![
+                "the proposal no longer exists (reconciled since); review it again".into(),
+            ]));
+            continue;
         };
-        let p = &row.proposal;
         let right = |field: &str| -> Value {
             p.fields
                 .iter()
