@@ -229,6 +229,11 @@ fn altered_approved_values_are_never_sent() {
     assert_eq!(report["entries"][0]["state"], "rejected", "{report}");
     assert_eq!(report["entries"][0]["category"], "validation");
     assert!(audit(ws.path()).is_empty(), "nothing was sent");
+    // Not even when asked to retry the failures.
+    let out = ws.run(&["--json", "push", "c", "--retry-failed"]);
+    let report = json(support::stdout(&out));
+    assert_eq!(report["entries"][0]["state"], "rejected", "{report}");
+    assert!(audit(ws.path()).is_empty(), "still nothing sent");
 }
 
 #[test]

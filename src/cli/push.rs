@@ -31,7 +31,7 @@ pub struct PushArgs {
     #[arg(long)]
     retry_failed: bool,
     /// Changes moved to `sending` together.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     batch_size: u32,
     /// Retries of a passing failure (busy, timeout, connection lost).
     #[arg(long, default_value_t = 5)]

@@ -594,9 +594,10 @@ pub(crate) fn record_outcomes(
     let tx = immediate(cache)?;
     let e = |x: rusqlite::Error| cache.err(x);
     for (entry, o) in results {
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE journal SET state = ?2, category = ?3, message = ?4, current = ?5, target_id = ?6, updated_at = ?7 WHERE id = ?1",
-            rusqlite::params![
+        )
+        .and_then(|mut stmt| stmt.execute(rusqlite::params![
                 entry.id,
                 o.state.as_str(),
                 o.category.map(Category::as_str),
@@ -604,8 +605,7 @@ pub(crate) fn record_outcomes(
                 o.current.as_ref().map(to_json),
                 o.target_id.as_ref().map(to_json),
                 now,
-            ],
-        )
+            ]))
         .map_err(e)?;
         if o.state == State::Applied {
             move_baseline(&tx, entry, now).map_err(e)?;
@@ -627,11 +627,8 @@ fn move_baseline(tx: &Transaction, entry: &Entry, now: &str) -> rusqlite::Result
         None
     } else {
         let old: Option<String> = tx
-            .query_row(
-                "SELECT vals FROM baselines WHERE recon = ?1 AND match_key = ?2",
-                (&entry.recon, &entry.match_key),
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT vals FROM baselines WHERE recon = ?1 AND match_key = ?2")?
+            .query_row((&entry.recon, &entry.match_key), |r| r.get(0))
             .optional()?;
         let mut b: Baseline = old
             .and_then(|s| serde_json::from_str(&s).ok())
@@ -642,11 +639,12 @@ fn move_baseline(tx: &Transaction, entry: &Entry, now: &str) -> rusqlite::Result
         Some(b)
     };
     match new {
-        Some(b) => tx.execute(
-            "INSERT INTO baselines (recon, match_key, vals, updated_at, origin) VALUES (?1, ?2, ?3, ?4, 'push') \
-             ON CONFLICT (recon, match_key) DO UPDATE SET vals = excluded.vals, updated_at = excluded.updated_at, origin = excluded.origin",
-            (&entry.recon, &entry.match_key, to_json(&b), now),
-        )?,
+        Some(b) => tx
+            .prepare_cached(
+                "INSERT INTO baselines (recon, match_key, vals, updated_at, origin) VALUES (?1, ?2, ?3, ?4, 'push') \
+                 ON CONFLICT (recon, match_key) DO UPDATE SET vals = excluded.vals, updated_at = excluded.updated_at, origin = excluded.origin",
+            )?
+            .execute((&entry.recon, &entry.match_key, to_json(&b), now))?,
         None => tx.execute(
             "DELETE FROM baselines WHERE recon = ?1 AND match_key = ?2",
             (&entry.recon, &entry.match_key),
@@ -677,11 +675,8 @@ fn refresh_record(
         return Ok(());
     }
     let existing: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT id, vals FROM records WHERE entity = ?1 AND key = ?2",
-            (target.right_entity, &key),
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT id, vals FROM records WHERE entity = ?1 AND key = ?2")?
+        .query_row((target.right_entity, &key), |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let mut vals: Vec<Value> = match &existing {
         Some((_, v)) => serde_json::from_str(v).unwrap_or_default(),
@@ -697,10 +692,9 @@ fn refresh_record(
     }
     let hash = row_hash(&vals) as i64;
     match existing {
-        Some((rid, _)) => tx.execute(
-            "UPDATE records SET hash = ?2, vals = ?3 WHERE id = ?1",
-            (rid, hash, to_json(&vals)),
-        )?,
+        Some((rid, _)) => tx
+            .prepare_cached("UPDATE records SET hash = ?2, vals = ?3 WHERE id = ?1")?
+            .execute((rid, hash, to_json(&vals)))?,
         None => tx.execute(
             "INSERT INTO records (entity, key, hash, vals, origin, seq) VALUES (?1, ?2, ?3, ?4, 0, \
              (SELECT coalesce(max(seq), 0) FROM records WHERE entity = ?1))",

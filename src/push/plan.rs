@@ -104,6 +104,9 @@ pub struct InvalidChange {
     pub reasons: Vec<String>,
     /// The values approved.
     pub values: Vec<Field>,
+    /// The SHA-256 recorded with the decision (values that do not match it
+    /// are never sent, not even by `--retry-failed`).
+    pub values_hash: String,
 }
 
 /// What a push would do.
@@ -212,6 +215,7 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
             decision_id: d.id,
             reasons,
             values: d.values.clone(),
+            values_hash: d.values_hash.clone(),
         };
         if values_hash(&d.values) != d.values_hash {
             plan.invalid.push(invalid(vec![
@@ -357,16 +361,15 @@ impl Plan {
             })
             .collect();
         for i in &self.invalid {
-            let hash = values_hash(&i.values);
             out.push(NewEntry {
                 match_key: i.match_key.clone(),
                 decision_id: Some(i.decision_id),
                 rollback_of: None,
-                idempotency_key: idempotency_key(&self.recon, i.decision_id, &hash),
+                idempotency_key: idempotency_key(&self.recon, i.decision_id, &i.values_hash),
                 op: WriteKind::Update,
                 record: vec![],
                 values: i.values.clone(),
-                values_hash: hash,
+                values_hash: i.values_hash.clone(),
                 before: vec![],
                 baseline_before: None,
                 state: State::Rejected,

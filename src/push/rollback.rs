@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::journal::{self, Entry, FullSync, NewEntry, State};
 use super::plan::Target;
-use super::run::{Engine, PushOptions, PushReport, check_writable};
+use super::run::{Engine, PushLock, PushOptions, PushReport, check_writable};
 use crate::cache::RunKind;
 use crate::connectors::{Connector, WriteKind};
 use crate::error::{Error, Result};
@@ -106,6 +106,7 @@ pub fn rollback_with(
     let recon = row.recon.clone();
     let target = Target::of(ws, &recon)?;
     check_writable(&target, connector)?;
+    let _lock = PushLock::take(ws)?;
     let done = journal::rolled_back(&ws.cache, push_id)?;
     let applied: Vec<Entry> = journal::push_entries(&ws.cache, push_id)?
         .into_iter()

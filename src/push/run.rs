@@ -46,7 +46,7 @@ impl Default for PushOptions {
     fn default() -> Self {
         PushOptions {
             mode: PushMode::New,
-            batch_size: 50,
+            batch_size: 200,
             retry: RetryPolicy::default(),
         }
     }
@@ -75,12 +75,12 @@ pub struct PushReport {
 
 /// An exclusive lock on the workspace's push, released when dropped or when
 /// the process dies: two pushes never send the same entries.
-struct PushLock {
+pub(crate) struct PushLock {
     _file: std::fs::File,
 }
 
 impl PushLock {
-    fn take(ws: &Workspace) -> Result<PushLock> {
+    pub(crate) fn take(ws: &Workspace) -> Result<PushLock> {
         let path = ws.dir().join("trueup.push.lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -343,9 +343,14 @@ impl<'w> Engine<'w> {
             journal::mark_sending(&self.ws.cache, &ids, &progress.now())?;
             let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
             // Fresh entries go to the target together, as one unit where it can.
-            let direct: Vec<usize> = (0..batch.len())
-                .filter(|&i| batch[i].state == State::Pending && self.refuse(&batch[i]).is_none())
-                .collect();
+            let mut direct: Vec<usize> = Vec::with_capacity(batch.len());
+            for (i, e) in batch.iter().enumerate() {
+                if let Some(refused) = self.refuse(e) {
+                    outcomes[i] = Some(refused);
+                } else if e.state == State::Pending {
+                    direct.push(i);
+                }
+            }
             let mut batch_failed = false;
             if direct.len() > 1 {
                 let changes: Vec<WriteChange> =
