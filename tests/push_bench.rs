@@ -75,7 +75,7 @@ fn push_all(run: &dyn Fn(&[&str]) -> std::process::Output, n: usize) -> f64 {
     ok(run(&["reconcile", "--pull", "c"]));
     ok(run(&["approve", "c", "--all", "--kind", "update"]));
     let started = Instant::now();
-    let out = ok(run(&["--json", "push", "c", "--batch-size", "500"]));
+    let out = ok(run(&["--json", "push", "c", "--batch-size", "1000"]));
     let secs = started.elapsed().as_secs_f64();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
