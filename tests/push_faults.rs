@@ -8,7 +8,7 @@ mod support;
 #[path = "support/target.rs"]
 mod target;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use support::ok;
@@ -263,4 +263,219 @@ fn a_lock_that_never_goes_is_a_transient_failure_to_retry_later() {
     let v: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(v["entries"][0]["state"], "applied", "{v}");
     assert_eq!(audit(ws.path()).len(), 1);
+}
+
+/// A target whose ids the database assigns (`id INTEGER PRIMARY KEY`, not
+/// mapped from the source), with two new records to create.
+fn assigned_ids() -> support::TempWorkspace {
+    let config = target::CONFIG.replace(
+        "table = \"contacts\"\nid = [\"no\"]",
+        "table = \"accounts\"\nid = [\"id\"]",
+    );
+    let ws = support::TempWorkspace::new(
+        &config,
+        &[(
+            "left.csv",
+            "id,no,name,email\n1,C1,Ada,ada@x.org\n2,C2,Bob,bob@x.org\n",
+        )],
+    );
+    let conn = rusqlite::Connection::open(ws.path().join("crm.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, no TEXT, name TEXT, email TEXT);",
+    )
+    .unwrap();
+    drop(conn);
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    ok(ws.run(&["approve", "c", "--all"]));
+    ws
+}
+
+fn account_count(ws: &support::TempWorkspace) -> i64 {
+    rusqlite::Connection::open(ws.path().join("crm.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn ids_assigned_by_the_target_are_written_back() {
+    let ws = assigned_ids();
+    let out = ok(ws.run(&["--json", "push", "c"]));
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ids: Vec<&str> = r["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["target_id"][0][1].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["1", "2"], "the target's ids come back: {r}");
+    let res = ws.path().join("res");
+    ok(ws.run(&["push-results", "c", "--out-dir", res.to_str().unwrap()]));
+    let success = std::fs::read_to_string(res.join("success.csv")).unwrap();
+    assert!(
+        success.contains(",id=1,") && success.contains(",id=2,"),
+        "{success}"
+    );
+}
+
+#[test]
+fn an_interrupted_create_without_a_stable_id_is_unknown_never_resent() {
+    let ws = assigned_ids();
+    // The first create commits, then the answer is lost: its id is unknown.
+    let mut c = Faulty {
+        inner: SqliteSystem::new("crm".into(), ws.path().join("crm.db")),
+        faults: [Fault::After(ErrorCode::Network)].into_iter().collect(),
+        writes: 0,
+    };
+    // One change per batch: a failed batch leaves every create in it without
+    // a stable id undetermined, as the target may have applied any of them.
+    let r = push(
+        &ws,
+        &mut c,
+        PushOptions {
+            batch_size: 1,
+            ..fast(3)
+        },
+    );
+    let states: Vec<State> = r.entries.iter().map(|e| e.state).collect();
+    assert_eq!(
+        states,
+        [State::Unknown, State::Applied],
+        "the lost create cannot be found again; the next one goes through"
+    );
+    assert!(
+        states.contains(&State::Unknown),
+        "the lost create cannot be found again: {states:?}"
+    );
+    let unknown = r
+        .entries
+        .iter()
+        .find(|e| e.state == State::Unknown)
+        .unwrap();
+    assert!(
+        unknown.message.as_deref().unwrap().contains("cannot tell"),
+        "{unknown:?}"
+    );
+    assert_eq!(account_count(&ws), 2, "both created once, none twice");
+    // Later pushes do not resend it.
+    let mut c = faulty_on(&ws, "crm.db");
+    let r = push(&ws, &mut c, fast(3));
+    assert!(r.entries.is_empty(), "{:?}", r.entries);
+    assert_eq!(c.writes, 0);
+    assert_eq!(account_count(&ws), 2);
+}
+
+fn faulty_on(ws: &support::TempWorkspace, db: &str) -> Faulty {
+    Faulty {
+        inner: SqliteSystem::new("crm".into(), ws.path().join(db)),
+        faults: VecDeque::new(),
+        writes: 0,
+    }
+}
+
+/// A real connector that looks at the journal whenever it is asked to write.
+struct Spy {
+    inner: SqliteSystem,
+    cache: std::path::PathBuf,
+    seen: Vec<BTreeMap<String, i64>>,
+}
+
+impl Spy {
+    fn look(&mut self) {
+        let conn = rusqlite::Connection::open(&self.cache).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT state, count(*) FROM journal GROUP BY state")
+            .unwrap();
+        let counts = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<BTreeMap<String, i64>, _>>()
+            .unwrap();
+        self.seen.push(counts);
+    }
+}
+
+impl Connector for Spy {
+    fn check(&mut self) -> trueup::Result<ConnectionInfo> {
+        self.inner.check()
+    }
+    fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> trueup::Result<()> {
+        self.inner.read(source, sink)
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    fn read_one(
+        &mut self,
+        source: &EntitySource,
+        id: &[Field],
+    ) -> trueup::Result<Option<Vec<Field>>> {
+        self.inner.read_one(source, id)
+    }
+    fn write(
+        &mut self,
+        source: &EntitySource,
+        change: &WriteChange,
+    ) -> trueup::Result<WriteOutcome> {
+        self.look();
+        self.inner.write(source, change)
+    }
+    fn write_batch(
+        &mut self,
+        source: &EntitySource,
+        changes: &[WriteChange],
+    ) -> trueup::Result<Vec<WriteOutcome>> {
+        self.look();
+        self.inner.write_batch(source, changes)
+    }
+}
+
+#[test]
+fn every_change_is_journaled_before_anything_is_sent() {
+    let left: String = std::iter::once("id,no,name,email\n".to_string())
+        .chain((0..7).map(|i| format!("{i},C{i},N{i},p{i}@new.org\n")))
+        .collect();
+    let right: Vec<(String, String, String)> = (0..7)
+        .map(|i| (format!("C{i}"), format!("N{i}"), format!("p{i}@old.org")))
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = right
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    let ws = target::workspace(&left, &refs);
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    ok(ws.run(&["approve", "c", "--all"]));
+    let mut spy = Spy {
+        inner: SqliteSystem::new("crm".into(), ws.path().join("crm.db")),
+        cache: ws.path().join("trueup.db"),
+        seen: vec![],
+    };
+    let r = push(
+        &ws,
+        &mut spy,
+        PushOptions {
+            batch_size: 3,
+            ..fast(0)
+        },
+    );
+    assert!(r.entries.iter().all(|e| e.state == State::Applied));
+    assert_eq!(spy.seen.len(), 3, "three batches of at most three");
+    for (n, counts) in spy.seen.iter().enumerate() {
+        let total: i64 = counts.values().sum();
+        assert_eq!(
+            total, 7,
+            "all seven changes journaled before batch {n} was sent: {counts:?}"
+        );
+        let sending = counts.get("sending").copied().unwrap_or(0);
+        assert_eq!(
+            sending,
+            [3, 3, 1][n],
+            "the batch being sent is marked sending first: {counts:?}"
+        );
+        assert_eq!(
+            counts.get("applied").copied().unwrap_or(0),
+            3 * n as i64,
+            "earlier batches are recorded applied: {counts:?}"
+        );
+    }
 }
