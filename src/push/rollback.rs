@@ -149,12 +149,7 @@ pub fn rollback_with(
         engine.process(connector, pending, progress)?;
         journal::finish_push(&ws.cache, new_push, &progress.now())?;
         let entries = journal::push_entries(&ws.cache, new_push)?;
-        let mut by_kind = std::collections::BTreeMap::new();
-        for e in &entries {
-            *by_kind
-                .entry(format!("{}/{}", journal::op_str(e.op), e.state.as_str()))
-                .or_default() += 1;
-        }
+        let by_kind = super::run::by_kind(&entries);
         Ok(PushReport {
             recon: recon.clone(),
             target: target.label(),

@@ -236,6 +236,13 @@ fn push_locked(
         PushMode::New => {
             let plan = plan::plan(ws, recon)?;
             report.planned = plan.counts.clone();
+            if plan.writes.is_empty() && plan.deletes.is_empty() && plan.invalid.is_empty() {
+                // Nothing new to send: no empty push in the history.
+                report.entries = journal::entries_by_id(&ws.cache, &handled)?;
+                report.outcomes = journal::count_states(&report.entries);
+                report.by_kind = by_kind(&report.entries);
+                return Ok(report);
+            }
             let push_id = journal_plan(ws, &plan, now, actor)?;
             report.push_id = Some(push_id);
             let entries: Vec<Entry> = journal::push_entries(&ws.cache, push_id)?;
@@ -250,13 +257,18 @@ fn push_locked(
     }
     report.entries = journal::entries_by_id(&ws.cache, &handled)?;
     report.outcomes = journal::count_states(&report.entries);
-    for e in &report.entries {
-        *report
-            .by_kind
-            .entry(format!("{}/{}", journal::op_str(e.op), e.state.as_str()))
+    report.by_kind = by_kind(&report.entries);
+    Ok(report)
+}
+
+/// Counts per kind and state (`update/applied`).
+pub(crate) fn by_kind(entries: &[Entry]) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for e in entries {
+        *out.entry(format!("{}/{}", journal::op_str(e.op), e.state.as_str()))
             .or_default() += 1;
     }
-    Ok(report)
+    out
 }
 
 /// Journals a plan: one transaction, before anything is sent.
