@@ -114,7 +114,7 @@ fn cycle(seed: u64, stats: &mut Stats) -> usize {
             args.push("--resume");
         }
         let mut child = push_cmd(ws.path(), &args).spawn().unwrap();
-        let kill_after = Duration::from_micros(rng.u64(0..60_000));
+        let kill_after = Duration::from_micros(rng.u64(0..30_000));
         let started = Instant::now();
         let mut finished = None;
         while started.elapsed() < kill_after {
