@@ -479,3 +479,55 @@ fn every_change_is_journaled_before_anything_is_sent() {
         );
     }
 }
+
+#[test]
+fn a_target_that_stays_down_stops_the_push_and_resume_finishes_it() {
+    let ws = target::workspace(
+        "id,no,name,email\n1,C1,A,a@new.org\n2,C2,B,b@new.org\n3,C3,C,c@new.org\n",
+        &[
+            ("C1", "A", "a@old.org"),
+            ("C2", "B", "b@old.org"),
+            ("C3", "C", "c@old.org"),
+        ],
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    ok(ws.run(&["approve", "c", "--all"]));
+    let mut down = faulty(&ws, &[Fault::Before(ErrorCode::Network); 10]);
+    let r = push(
+        &ws,
+        &mut down,
+        PushOptions {
+            batch_size: 1,
+            ..fast(2)
+        },
+    );
+    assert!(r.stopped.is_some(), "the push stops instead of hammering");
+    assert_eq!(
+        down.writes, 3,
+        "one change tried three times, the others not at all"
+    );
+    let states: Vec<State> = r.entries.iter().map(|e| e.state).collect();
+    assert_eq!(states, [State::Unknown, State::Pending, State::Pending]);
+    assert!(audit(ws.path()).is_empty());
+    // The target is back: --resume sends what was left, --retry-failed the rest.
+    let mut up = faulty(&ws, &[]);
+    let r = push(
+        &ws,
+        &mut up,
+        PushOptions {
+            mode: PushMode::Resume,
+            ..fast(2)
+        },
+    );
+    assert_eq!(r.entries.len(), 2, "{:?}", r.entries);
+    let r = push(
+        &ws,
+        &mut up,
+        PushOptions {
+            mode: PushMode::RetryFailed,
+            ..fast(2)
+        },
+    );
+    assert_eq!(r.entries[0].state, State::Applied, "re-read, then sent");
+    assert_eq!(audit(ws.path()).len(), 3, "each change once");
+}

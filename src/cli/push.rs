@@ -199,6 +199,9 @@ fn print_report(r: &PushReport, what: &str) {
     for (k, n) in &r.by_kind {
         println!("  {k:18} {n}");
     }
+    if let Some(why) = &r.stopped {
+        println!("{why}");
+    }
     if r.entries.iter().any(|e| e.state.is_failure()) {
         println!(
             "some changes failed: see the messages above, `trueup push-results {} --out-dir DIR`, \

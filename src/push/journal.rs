@@ -233,6 +233,8 @@ pub(crate) struct Outcome {
     pub message: Option<String>,
     pub current: Option<Vec<Field>>,
     pub target_id: Option<Vec<Field>>,
+    /// A passing failure outlasted its retries: stop the push.
+    pub gave_up: bool,
 }
 
 impl Outcome {
@@ -243,6 +245,7 @@ impl Outcome {
             message,
             current: None,
             target_id: Some(target_id),
+            gave_up: false,
         }
     }
 
@@ -253,6 +256,7 @@ impl Outcome {
             message: Some(message),
             current: None,
             target_id: None,
+            gave_up: false,
         }
     }
 
@@ -263,6 +267,7 @@ impl Outcome {
             message: Some(message),
             current: Some(current),
             target_id: None,
+            gave_up: false,
         }
     }
 }

@@ -146,7 +146,7 @@ pub fn rollback_with(
         )?;
         let engine = Engine::new(ws, &recon, &target, options)?;
         let pending = journal::push_entries(&ws.cache, new_push)?;
-        engine.process(connector, pending, progress)?;
+        let stopped = engine.process(connector, pending, progress)?;
         journal::finish_push(&ws.cache, new_push, &progress.now())?;
         let entries = journal::push_entries(&ws.cache, new_push)?;
         let by_kind = super::run::by_kind(&entries);
@@ -159,6 +159,7 @@ pub fn rollback_with(
             outcomes: journal::count_states(&entries),
             by_kind,
             entries,
+            stopped,
         })
     })();
     let (status, failures, message) = match &result {

@@ -69,8 +69,11 @@ pub struct PushReport {
     pub outcomes: BTreeMap<String, u64>,
     /// Outcomes per kind and state (`update/applied`).
     pub by_kind: BTreeMap<String, u64>,
-    /// Every entry handled, with its outcome.
+    /// Every entry handled, with its outcome (entries left open by an
+    /// early stop show as `pending` or `sending`).
     pub entries: Vec<Entry>,
+    /// Why the push stopped before the end (the target down or overloaded).
+    pub stopped: Option<String>,
 }
 
 /// An exclusive lock on the workspace's push, released when dropped or when
@@ -208,15 +211,21 @@ fn push_locked(
         outcomes: BTreeMap::new(),
         by_kind: BTreeMap::new(),
         entries: vec![],
+        stopped: None,
     };
     let mut handled: Vec<i64> = Vec::new();
     // 1. Whatever an earlier push left open.
     let open = journal::entries_in_states(&ws.cache, recon, &[State::Pending, State::Sending])?;
     report.resumed = open.len() as u64;
     handled.extend(open.iter().map(|e| e.id));
-    engine.process(connector, open, progress)?;
+    report.stopped = engine.process(connector, open, progress)?;
     // 2. What this push is for.
-    match options.mode {
+    let mode = if report.stopped.is_some() {
+        PushMode::Resume
+    } else {
+        options.mode
+    };
+    match mode {
         PushMode::Resume => {}
         PushMode::RetryFailed => {
             let failed: Vec<Entry> = journal::entries_in_states(
@@ -231,7 +240,7 @@ fn push_locked(
             let ids: Vec<i64> = failed.iter().map(|e| e.id).collect();
             handled.extend(&ids);
             let again = journal::entries_by_id(&ws.cache, &ids)?;
-            engine.process(connector, again, progress)?;
+            report.stopped = engine.process(connector, again, progress)?;
         }
         PushMode::New => {
             let plan = plan::plan(ws, recon)?;
@@ -251,7 +260,7 @@ fn push_locked(
                 .into_iter()
                 .filter(|e| e.state == State::Pending)
                 .collect();
-            engine.process(connector, pending, progress)?;
+            report.stopped = engine.process(connector, pending, progress)?;
             journal::finish_push(&ws.cache, push_id, &progress.now())?;
         }
     }
@@ -334,15 +343,18 @@ impl<'w> Engine<'w> {
         })
     }
 
-    /// Sends `entries` (pending or sending), batch by batch.
+    /// Sends `entries` (pending or sending), batch by batch. Stops early,
+    /// with the reason, when a passing failure outlasts its retries (the
+    /// target is down or overloaded): the entries not sent stay open for
+    /// the next push or `--resume`.
     pub fn process(
         &self,
         connector: &mut dyn Connector,
         entries: Vec<Entry>,
         progress: &dyn Progress,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         if entries.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         progress.stage("push", Some(entries.len() as u64));
         let cache_target = CacheTarget {
@@ -378,7 +390,12 @@ impl<'w> Engine<'w> {
                 }
             }
             let mut results = Vec::with_capacity(batch.len());
+            let mut stop = None;
             for (i, e) in batch.iter().enumerate() {
+                if stop.is_some() {
+                    // Left `sending`: re-read before any resend.
+                    break;
+                }
                 let outcome = match outcomes[i].take() {
                     Some(o) => o,
                     None => {
@@ -392,12 +409,23 @@ impl<'w> Engine<'w> {
                         self.send(connector, e, reread, progress)?
                     }
                 };
+                if outcome.gave_up {
+                    stop = Some(format!(
+                        "stopped after a failure that outlasted its retries ({}): the changes not \
+                         sent stay in the journal; run `trueup push {} --resume` when the target is back",
+                        outcome.message.as_deref().unwrap_or(""),
+                        e.recon
+                    ));
+                }
                 results.push((e, outcome));
             }
             journal::record_outcomes(&self.ws.cache, &results, &cache_target, &progress.now())?;
             progress.advance(batch.len() as u64);
+            if stop.is_some() {
+                return Ok(stop);
+            }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// One entry, with retries; `reread` first when it may already be applied.
@@ -446,14 +474,16 @@ impl<'w> Engine<'w> {
                             } else {
                                 State::Rejected
                             };
-                            return Ok(Outcome::failed(
+                            let mut o = Outcome::failed(
                                 state,
                                 category,
                                 format!(
                                     "{err} (gave up after {} retries)",
                                     self.options.retry.max_retries
                                 ),
-                            ));
+                            );
+                            o.gave_up = true;
+                            return Ok(o);
                         }
                     }
                 }
