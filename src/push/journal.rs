@@ -299,9 +299,8 @@ pub(crate) fn to_json<T: Serialize>(v: &T) -> String {
 }
 
 fn immediate<'c>(cache: &'c Cache) -> Result<Transaction<'c>> {
-    // SAFETY-free: rusqlite needs `&mut` for `transaction`; an unchecked
-    // transaction on `&Connection` behaves the same here, as the cache
-    // connection is used by one thread.
+    // `Connection::transaction` needs `&mut`; the unchecked form takes the
+    // shared connection, which no other transaction is using meanwhile.
     let tx = Transaction::new_unchecked(&cache.conn, TransactionBehavior::Immediate)
         .map_err(|e| cache.err(e))?;
     Ok(tx)
@@ -716,4 +715,59 @@ pub fn count_states(entries: &[Entry]) -> BTreeMap<String, u64> {
         *out.entry(e.state.as_str().to_string()).or_default() += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(cache: &Cache) -> i64 {
+        cache
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn journal_writes_run_with_synchronous_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("trueup.db")).unwrap();
+        assert_eq!(synchronous(&cache), 1, "the cache runs with NORMAL");
+        {
+            let _sync = FullSync::new(&cache).unwrap();
+            assert_eq!(synchronous(&cache), 2, "FULL while the push journals");
+        }
+        assert_eq!(synchronous(&cache), 1, "back to NORMAL after the push");
+    }
+
+    #[test]
+    fn states_and_categories_round_trip_by_name() {
+        for s in [
+            State::Pending,
+            State::Sending,
+            State::Applied,
+            State::Rejected,
+            State::Conflict,
+            State::Unknown,
+        ] {
+            assert_eq!(State::parse(s.as_str()), Some(s));
+        }
+        for c in [
+            Category::Validation,
+            Category::Auth,
+            Category::NotFound,
+            Category::Conflict,
+            Category::RateLimit,
+            Category::Transient,
+            Category::Network,
+            Category::System,
+        ] {
+            assert_eq!(Category::parse(c.as_str()), Some(c));
+            assert_eq!(
+                serde_json::to_value(c).unwrap(),
+                c.as_str(),
+                "JSON and stored names agree"
+            );
+        }
+    }
 }
