@@ -114,7 +114,8 @@ fn cycle(seed: u64, stats: &mut Stats) -> usize {
             args.push("--resume");
         }
         let mut child = push_cmd(ws.path(), &args).spawn().unwrap();
-        let kill_after = Duration::from_micros(rng.u64(0..30_000));
+        // The window widens with each kill, so a slow machine still finishes.
+        let kill_after = Duration::from_micros(rng.u64(0..30_000 * (1 + kills as u64 / 4)));
         let started = Instant::now();
         let mut finished = None;
         while started.elapsed() < kill_after {

@@ -363,6 +363,7 @@ fn killed_pushes_to_postgres_resume_to_exactly_one_effect() {
         };
         pg.ok(&["approve", "c", "--all"]);
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut cycle_kills = 0u64;
         loop {
             assert!(Instant::now() < deadline, "seed {seed}: no progress");
             let mut child = pg
@@ -371,7 +372,7 @@ fn killed_pushes_to_postgres_resume_to_exactly_one_effect() {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            let kill_after = Duration::from_micros(rng.u64(0..150_000));
+            let kill_after = Duration::from_micros(rng.u64(0..150_000 * (1 + cycle_kills / 4)));
             let started = Instant::now();
             let mut done = None;
             while started.elapsed() < kill_after {
@@ -390,6 +391,7 @@ fn killed_pushes_to_postgres_resume_to_exactly_one_effect() {
                     child.kill().unwrap();
                     child.wait().unwrap();
                     kills += 1;
+                    cycle_kills += 1;
                 }
             }
         }
