@@ -459,7 +459,7 @@ impl<'w> Engine<'w> {
                     }
                     match delays.next() {
                         Some(delay) => {
-                            tracing_retry(e, &err, delay);
+                            log_retry(e, &err, delay);
                             std::thread::sleep(delay);
                             check(progress)?;
                             journal::bump_attempt(&self.ws.cache, e.id, &progress.now())?;
@@ -638,7 +638,7 @@ fn outcome_of(e: &Entry, written: WriteOutcome) -> Outcome {
     }
 }
 
-fn tracing_retry(e: &Entry, err: &Error, delay: std::time::Duration) {
+fn log_retry(e: &Entry, err: &Error, delay: std::time::Duration) {
     if std::env::var_os("TRUEUP_LOG_RETRIES").is_some() {
         eprintln!(
             "retrying entry={} key={} after={}ms: {err}",
