@@ -684,7 +684,9 @@ fn refresh_record(
         .optional()?;
     let mut vals: Vec<Value> = match &existing {
         Some((_, v)) => serde_json::from_str(v).unwrap_or_default(),
-        None => vec![None; fields.len()],
+        // A created record; an updated one not in the cache is left to the next pull.
+        None if entry.op == WriteKind::Insert => vec![None; fields.len()],
+        None => return Ok(()),
     };
     if vals.len() != fields.len() {
         return Ok(());
