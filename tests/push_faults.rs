@@ -531,3 +531,20 @@ fn a_target_that_stays_down_stops_the_push_and_resume_finishes_it() {
     assert_eq!(r.entries[0].state, State::Applied, "re-read, then sent");
     assert_eq!(audit(ws.path()).len(), 3, "each change once");
 }
+
+#[test]
+fn an_update_that_changes_the_id_is_confirmed_under_the_new_id() {
+    let ws = one_update();
+    ok(ws.run(&["correct", "c", "C2", "no=C2-NEW"]));
+    let mut c = faulty(&ws, &[Fault::After(ErrorCode::Network)]);
+    let r = push(&ws, &mut c, fast(3));
+    let e = &r.entries[0];
+    assert_eq!(e.state, State::Applied, "{e:?}");
+    assert_eq!(
+        e.target_id.as_ref().unwrap()[0].1.as_deref(),
+        Some("C2-NEW"),
+        "the id as it is now"
+    );
+    assert_eq!(c.writes, 1, "found by re-reading, not written again");
+    assert_eq!(audit(ws.path()).len(), 1);
+}

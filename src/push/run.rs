@@ -569,11 +569,34 @@ impl<'w> Engine<'w> {
                 }
             }
             (WriteKind::Insert, None) => Verdict::Send,
-            (WriteKind::Update, None) => Verdict::Done(Outcome::failed(
-                State::Rejected,
-                Category::NotFound,
-                "the target record no longer exists".into(),
-            )),
+            (WriteKind::Update, None) => {
+                // An update that changes the id fields is found under the new id.
+                let moved: Vec<Field> = id
+                    .iter()
+                    .map(|(n, v)| {
+                        let new = e.values.iter().find(|(f, _)| f == n).map(|(_, v)| v);
+                        (n.clone(), new.unwrap_or(v).clone())
+                    })
+                    .collect();
+                let found = if &moved != id {
+                    connector.read_one(&self.target.source, &moved)?
+                } else {
+                    None
+                };
+                match found {
+                    Some(cur) if pick(&cur, &e.values) == e.values => {
+                        Verdict::Done(Outcome::applied(
+                            moved,
+                            Some("confirmed by re-reading under its new id".into()),
+                        ))
+                    }
+                    _ => Verdict::Done(Outcome::failed(
+                        State::Rejected,
+                        Category::NotFound,
+                        "the target record no longer exists".into(),
+                    )),
+                }
+            }
             (_, Some(cur)) => {
                 let now = pick(&cur, &e.values);
                 if now == e.values {
