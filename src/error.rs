@@ -32,6 +32,10 @@ pub enum ErrorCode {
     Validation,
     /// The operation was cancelled by the user.
     Cancelled,
+    /// A connected system failed for a passing reason (busy, locked, timeout): retry later.
+    Transient,
+    /// A connected system asked us to slow down.
+    RateLimit,
 }
 
 /// What went wrong, with the place it went wrong.

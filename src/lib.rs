@@ -16,6 +16,7 @@
 //! - [`matching`]: which left record goes with which right record.
 //! - [`reconcile`]: three-way comparison into proposals.
 //! - [`review`]: decisions (approve, reject, correct).
+//! - [`push`]: plan, journal, conditional writes, resume, retries, rollback.
 //! - [`export`]: CSV exports.
 //! - [`records`]: the shape of a record as every stage sees it.
 //! - [`diff`]: `trueup diff`, a keyed comparison of two exports.
@@ -36,6 +37,7 @@ pub mod mapping;
 pub mod matching;
 pub mod progress;
 pub mod pull;
+pub mod push;
 pub mod reconcile;
 pub mod records;
 pub mod review;

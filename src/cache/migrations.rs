@@ -6,7 +6,7 @@ use rusqlite_migration::{M, Migrations};
 
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 const V1: &str = r#"
@@ -127,4 +127,46 @@ CREATE TABLE runs (
     message      TEXT,
     origin       TEXT NOT NULL DEFAULT 'cli'
 );
+"#;
+
+/// The push journal (outbox): one row per push and per change sent.
+const V2: &str = r#"
+CREATE TABLE pushes (
+    id           INTEGER PRIMARY KEY,
+    recon        TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    rollback_of  INTEGER,
+    target       TEXT NOT NULL,
+    started_at   TEXT NOT NULL,
+    finished_at  TEXT,
+    who          TEXT NOT NULL,
+    origin       TEXT NOT NULL
+);
+
+CREATE TABLE journal (
+    id               INTEGER PRIMARY KEY,
+    push_id          INTEGER NOT NULL REFERENCES pushes(id),
+    recon            TEXT NOT NULL,
+    match_key        TEXT NOT NULL,
+    decision_id      INTEGER,
+    rollback_of      INTEGER REFERENCES journal(id),
+    idempotency_key  TEXT NOT NULL UNIQUE,
+    op               TEXT NOT NULL,
+    record           TEXT NOT NULL,
+    vals             TEXT NOT NULL,
+    values_hash      TEXT NOT NULL,
+    before           TEXT NOT NULL,
+    baseline_before  TEXT,
+    state            TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    category         TEXT,
+    message          TEXT,
+    current          TEXT,
+    target_id        TEXT,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+CREATE INDEX journal_push ON journal(push_id, id);
+CREATE INDEX journal_recon_state ON journal(recon, state, id);
+CREATE INDEX journal_decision ON journal(decision_id);
 "#;

@@ -2,6 +2,7 @@
 
 mod output;
 mod progress_bar;
+mod push;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -171,6 +172,12 @@ enum Command {
     ///
     /// Exit status like diff: 0 identical, 1 different, 2 error.
     Diff(trueup::diff::DiffArgs),
+    /// Push approved changes to the target (--dry-run lists them; --resume; --retry-failed).
+    Push(push::PushArgs),
+    /// Roll back a push: restore the values it replaced, unless the target changed since.
+    Rollback(push::RollbackArgs),
+    /// Write a push's results: success.csv (with target ids) and errors.csv.
+    PushResults(push::PushResultsArgs),
     /// Suggest a field mapping from column names and sample values, to confirm by hand.
     Suggest {
         /// The left (source) entity.
@@ -590,6 +597,9 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
             let mut out = std::io::stdout().lock();
             Ok(trueup::diff::run_cli(&args, &mut out))
         }
+        Command::Push(args) => push::push(&cli.workspace, args, &actor, &bar, cli.json),
+        Command::Rollback(args) => push::rollback(&cli.workspace, args, &actor, &bar, cli.json),
+        Command::PushResults(args) => push::results(&cli.workspace, args, cli.json),
         Command::Suggest { left, right } => {
             let ws = Workspace::open(&cli.workspace)?;
             let sample = |name: &str| -> Result<trueup::connectors::Sample> {

@@ -88,6 +88,20 @@ pub trait Connector {
         let _ = (source, change);
         Err(crate::Error::Invalid("this system is read-only".into()))
     }
+
+    /// Applies several changes in order, each with the conditional semantics
+    /// of [`Connector::write`], as one unit where the system can (one
+    /// transaction for databases): one outcome per change. On `Err`, a
+    /// system with transactions applied none of them, but a system without
+    /// may have applied some (and a lost connection leaves it unknown), so
+    /// the caller re-reads before sending any of them again.
+    fn write_batch(
+        &mut self,
+        source: &EntitySource,
+        changes: &[WriteChange],
+    ) -> Result<Vec<WriteOutcome>> {
+        changes.iter().map(|c| self.write(source, c)).collect()
+    }
 }
 
 /// A named value: one field of a record.

@@ -58,6 +58,24 @@ pub struct ReconcileSummary {
     pub incremental: bool,
 }
 
+/// Forgets what lets reconciliations involving `entity` run incrementally,
+/// because its cached records are about to change outside a pull (a push or
+/// a rollback refreshes them). Called before the first such write, so that a
+/// crash at any point leaves the next reconcile a full one.
+pub fn forget_incremental_state(ws: &Workspace, entity: &str) -> Result<()> {
+    for (name, r) in &ws.config.reconciliations {
+        if r.left == entity || r.right == entity {
+            let path = MatchIndex::path(ws.dir(), name);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Indexes of the left and right records under one match key.
 type Group = (Vec<usize>, Vec<usize>);
 

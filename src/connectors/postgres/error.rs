@@ -25,6 +25,10 @@ pub fn classify(place: &Place<'_>, err: &postgres::Error) -> Error {
             "57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006" | "08001" | "08004" => {
                 ErrorCode::Network
             }
+            // Serialization failure, deadlock, lock not available, statement timeout.
+            "40001" | "40P01" | "55P03" | "57014" => ErrorCode::Transient,
+            // Too many connections.
+            "53300" => ErrorCode::RateLimit,
             _ if state.starts_with("22") || state.starts_with("23") => ErrorCode::Validation,
             _ => ErrorCode::System,
         };

@@ -486,9 +486,50 @@ impl Connector for PostgresSystem {
             WriteKind::Update | WriteKind::Delete => self.change(&info, change),
         }
     }
+
+    /// All changes in one transaction: on an error none is applied. Writes
+    /// by ids that are not the table's key check their uniqueness in a
+    /// transaction of their own, so such a batch goes one by one.
+    fn write_batch(
+        &mut self,
+        source: &EntitySource,
+        changes: &[WriteChange],
+    ) -> Result<Vec<WriteOutcome>> {
+        let table = self.table_of(source)?.to_string();
+        let info = self.table_info(&table)?;
+        let by_key = changes
+            .iter()
+            .all(|c| c.kind == WriteKind::Insert || info.is_key(&c.id));
+        if changes.len() <= 1 || !by_key {
+            return changes.iter().map(|c| self.write(source, c)).collect();
+        }
+        self.with_client(|c| c.batch_execute("BEGIN"))?;
+        let mut outcomes = Vec::with_capacity(changes.len());
+        for change in changes {
+            match self.write(source, change) {
+                Ok(o) => outcomes.push(o),
+                Err(e) => {
+                    self.rollback_quietly();
+                    return Err(e);
+                }
+            }
+        }
+        if let Err(e) = self.with_client(|c| c.batch_execute("COMMIT")) {
+            self.rollback_quietly();
+            return Err(e);
+        }
+        Ok(outcomes)
+    }
 }
 
 impl PostgresSystem {
+    /// Ends a failed batch's transaction, if the connection still stands.
+    fn rollback_quietly(&mut self) {
+        if let Some(client) = self.client.as_mut() {
+            let _ = client.batch_execute("ROLLBACK");
+        }
+    }
+
     fn insert(&mut self, info: &TableInfo, change: &WriteChange) -> Result<WriteOutcome> {
         let mut params = Params::default();
         let mut columns = Vec::new();

@@ -330,6 +330,16 @@ impl Connector for SqliteSystem {
     }
 
     fn write(&mut self, source: &EntitySource, change: &WriteChange) -> Result<WriteOutcome> {
+        let mut outcomes = self.write_batch(source, std::slice::from_ref(change))?;
+        Ok(outcomes.pop().expect("one outcome per change"))
+    }
+
+    /// All changes in one immediate transaction: on an error none is applied.
+    fn write_batch(
+        &mut self,
+        source: &EntitySource,
+        changes: &[WriteChange],
+    ) -> Result<Vec<WriteOutcome>> {
         let table = self.table_of(source, "writing")?.to_string();
         let (name, path, timeout) = (self.name.clone(), self.path.clone(), self.busy_timeout);
         let fail = |e| sqlite_error(&name, &path, timeout, e);
@@ -337,65 +347,80 @@ impl Connector for SqliteSystem {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
-        let outcome = match change.kind {
-            WriteKind::Insert => insert(&tx, &table, change).map_err(fail)?,
-            WriteKind::Update | WriteKind::Delete => {
-                if change.id.is_empty() {
+        let mut outcomes = Vec::with_capacity(changes.len());
+        for change in changes {
+            // An error drops the transaction: nothing of the batch is written.
+            outcomes.push(apply(&tx, &table, change, &name, &fail)?);
+        }
+        tx.commit().map_err(fail)?;
+        Ok(outcomes)
+    }
+}
+
+/// Applies one change inside the caller's transaction. A conflict or a
+/// missing record writes nothing.
+fn apply(
+    tx: &Connection,
+    table: &str,
+    change: &WriteChange,
+    name: &str,
+    fail: &dyn Fn(rusqlite::Error) -> Error,
+) -> Result<WriteOutcome> {
+    Ok(match change.kind {
+        WriteKind::Insert => insert(tx, table, change).map_err(fail)?,
+        WriteKind::Update | WriteKind::Delete => {
+            if change.id.is_empty() {
+                return Err(Error::System {
+                    system: name.to_string(),
+                    code: ErrorCode::Validation,
+                    message: "an update or delete needs the record's id fields".into(),
+                });
+            }
+            let mut found = rows_by_id(tx, table, &change.id).map_err(fail)?;
+            if found.is_empty() {
+                return Ok(WriteOutcome::NotFound);
+            }
+            if found.len() > 1 {
+                return Err(not_unique(name, &change.id));
+            }
+            let current_row = found.remove(0);
+            let mut current = Vec::with_capacity(change.expected.len());
+            for (field, _) in &change.expected {
+                let Some((_, value)) = current_row.iter().find(|(n, _)| n == field) else {
                     return Err(Error::System {
-                        system: name.clone(),
-                        code: ErrorCode::Validation,
-                        message: "an update or delete needs the record's id fields".into(),
+                        system: name.to_string(),
+                        code: ErrorCode::NotFound,
+                        message: format!("table {table:?} has no column {field:?}"),
                     });
-                }
-                let mut found = rows_by_id(&tx, &table, &change.id).map_err(fail)?;
-                if found.is_empty() {
-                    return Ok(WriteOutcome::NotFound);
-                }
-                if found.len() > 1 {
-                    return Err(not_unique(&name, &change.id));
-                }
-                let current_row = found.remove(0);
-                let mut current = Vec::with_capacity(change.expected.len());
-                for (field, _) in &change.expected {
-                    let Some((_, value)) = current_row.iter().find(|(n, _)| n == field) else {
-                        return Err(Error::System {
-                            system: name.clone(),
-                            code: ErrorCode::NotFound,
-                            message: format!("table {table:?} has no column {field:?}"),
-                        });
-                    };
-                    current.push((field.clone(), value.clone()));
-                }
-                if current != change.expected {
-                    // Dropping the transaction rolls it back: nothing written.
-                    return Ok(WriteOutcome::Conflict { current });
-                }
-                if change.kind == WriteKind::Update {
-                    if change.values.is_empty() {
-                        WriteOutcome::Applied {
-                            id: change.id.clone(),
-                        }
-                    } else {
-                        update(&tx, &table, change).map_err(fail)?
-                    }
-                } else {
-                    let sql = format!(
-                        "DELETE FROM {} WHERE {}",
-                        quote_ident(&table),
-                        id_condition(&change.id)
-                    );
-                    tx.prepare_cached(&sql)
-                        .and_then(|mut stmt| stmt.execute(params_from_iter(id_params(&change.id))))
-                        .map_err(fail)?;
+                };
+                current.push((field.clone(), value.clone()));
+            }
+            if current != change.expected {
+                return Ok(WriteOutcome::Conflict { current });
+            }
+            if change.kind == WriteKind::Update {
+                if change.values.is_empty() {
                     WriteOutcome::Applied {
                         id: change.id.clone(),
                     }
+                } else {
+                    update(tx, table, change).map_err(fail)?
+                }
+            } else {
+                let sql = format!(
+                    "DELETE FROM {} WHERE {}",
+                    quote_ident(table),
+                    id_condition(&change.id)
+                );
+                tx.prepare_cached(&sql)
+                    .and_then(|mut stmt| stmt.execute(params_from_iter(id_params(&change.id))))
+                    .map_err(fail)?;
+                WriteOutcome::Applied {
+                    id: change.id.clone(),
                 }
             }
-        };
-        tx.commit().map_err(fail)?;
-        Ok(outcome)
-    }
+        }
+    })
 }
 
 /// Inserts a record and returns its id fields as stored: the given id
@@ -487,7 +512,7 @@ fn sqlite_error(system: &str, path: &Path, busy_timeout: Duration, err: rusqlite
     let file = path.display();
     let (code, message) = match err.sqlite_error_code() {
         Some(C::DatabaseBusy | C::DatabaseLocked) => (
-            ErrorCode::System,
+            ErrorCode::Transient,
             format!(
                 "database {file} is locked by another program (still busy after {:.1} s): {text}; \
                  close the other program or try again",

@@ -1,0 +1,778 @@
+//! The journal (outbox): one row per change to send, written before anything
+//! is sent, moved through its states with `synchronous=FULL` so that a
+//! power cut cannot lose a state change that was reported done.
+//!
+//! States: `pending` → `sending` (attempt n) → `applied` | `rejected` |
+//! `conflict` | `unknown`. An entry left `pending` or `sending` by a crash is
+//! finished by the next push (see `run`): `sending` ones are re-read from
+//! the target first, never blindly resent.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use serde::Serialize;
+
+use crate::cache::Cache;
+use crate::connectors::{Field, WriteKind};
+use crate::error::Result;
+use crate::progress::Actor;
+use crate::reconcile::Baseline;
+use crate::records::{Value, join_key};
+
+/// Where a journal entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Journaled, not sent yet.
+    Pending,
+    /// Being sent (or the process died while sending): re-read before any resend.
+    Sending,
+    /// The target confirmed it (or a re-read showed it there).
+    Applied,
+    /// The target refused it (validation, not found, permission) or it
+    /// failed for good; nothing was written.
+    Rejected,
+    /// The target's record moved since it was pulled; nothing was written.
+    Conflict,
+    /// Whether it was applied cannot be told; shown, never silently resent.
+    Unknown,
+}
+
+impl State {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Sending => "sending",
+            State::Applied => "applied",
+            State::Rejected => "rejected",
+            State::Conflict => "conflict",
+            State::Unknown => "unknown",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<State> {
+        Some(match s {
+            "pending" => State::Pending,
+            "sending" => State::Sending,
+            "applied" => State::Applied,
+            "rejected" => State::Rejected,
+            "conflict" => State::Conflict,
+            "unknown" => State::Unknown,
+            _ => return None,
+        })
+    }
+
+    /// True for the states `--retry-failed` picks up.
+    pub fn is_failure(self) -> bool {
+        matches!(self, State::Rejected | State::Conflict | State::Unknown)
+    }
+}
+
+/// The category of a failure (invariant 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// A value was refused (rule, type, constraint) or the payload does not match its approval.
+    Validation,
+    /// Credentials or permissions refused.
+    Auth,
+    /// The record (or table, column) does not exist.
+    NotFound,
+    /// The record moved since it was pulled.
+    Conflict,
+    /// The target asked us to slow down.
+    RateLimit,
+    /// A passing failure (busy, locked, timeout).
+    Transient,
+    /// The target could not be reached, or the connection broke.
+    Network,
+    /// Any other error of the target, taken as permanent.
+    System,
+}
+
+impl Category {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Validation => "validation",
+            Category::Auth => "auth",
+            Category::NotFound => "not_found",
+            Category::Conflict => "conflict",
+            Category::RateLimit => "rate_limit",
+            Category::Transient => "transient",
+            Category::Network => "network",
+            Category::System => "system",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Category> {
+        Some(match s {
+            "validation" => Category::Validation,
+            "auth" => Category::Auth,
+            "not_found" => Category::NotFound,
+            "conflict" => Category::Conflict,
+            "rate_limit" => Category::RateLimit,
+            "transient" => Category::Transient,
+            "network" => Category::Network,
+            "system" => Category::System,
+            _ => return None,
+        })
+    }
+}
+
+/// The name of a write kind as stored.
+pub fn op_str(op: WriteKind) -> &'static str {
+    match op {
+        WriteKind::Insert => "insert",
+        WriteKind::Update => "update",
+        WriteKind::Delete => "delete",
+    }
+}
+
+fn parse_op(s: &str) -> WriteKind {
+    match s {
+        "insert" => WriteKind::Insert,
+        "delete" => WriteKind::Delete,
+        _ => WriteKind::Update,
+    }
+}
+
+/// One journal entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// Entry id.
+    pub id: i64,
+    /// The push it belongs to.
+    pub push_id: i64,
+    /// The reconciliation.
+    pub recon: String,
+    /// The proposal's match key.
+    pub match_key: String,
+    /// The decision it carries out (none for a rollback).
+    pub decision_id: Option<i64>,
+    /// The entry this one rolls back.
+    pub rollback_of: Option<i64>,
+    /// Stable across retries and resumes; unique in the journal.
+    pub idempotency_key: String,
+    /// insert, update or delete.
+    pub op: WriteKind,
+    /// The target record's id fields (empty: an insert whose id the target assigns).
+    pub record: Vec<Field>,
+    /// The values to send, exactly as approved.
+    pub values: Vec<Field>,
+    /// SHA-256 of `values` (equals the decision's hash).
+    pub values_hash: String,
+    /// The before-image: the target's values as pulled, which it must still hold.
+    pub before: Vec<Field>,
+    /// For a push: the baseline before it (restored by a rollback). For a
+    /// rollback: the baseline it restores.
+    pub baseline_before: Option<Baseline>,
+    /// Where it stands.
+    pub state: State,
+    /// How many times it was sent (or re-read before a resend).
+    pub attempts: i64,
+    /// The failure's category.
+    pub category: Option<Category>,
+    /// The target's own message (or ours).
+    pub message: Option<String>,
+    /// On a conflict: the target's current values.
+    pub current: Option<Vec<Field>>,
+    /// The record's id fields as the target reported them after the write.
+    pub target_id: Option<Vec<Field>>,
+    /// When journaled.
+    pub created_at: String,
+    /// Last state change.
+    pub updated_at: String,
+}
+
+impl Entry {
+    /// The record's id for people: id values joined by " / " (or the match key).
+    pub fn display_record(&self) -> String {
+        let id = self
+            .target_id
+            .as_ref()
+            .filter(|id| !id.is_empty())
+            .unwrap_or(&self.record);
+        if id.is_empty() {
+            return crate::records::display_key(&self.match_key);
+        }
+        id.iter()
+            .map(|(_, v)| v.as_deref().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+}
+
+/// An entry to journal.
+#[derive(Debug, Clone)]
+pub(crate) struct NewEntry {
+    pub match_key: String,
+    pub decision_id: Option<i64>,
+    pub rollback_of: Option<i64>,
+    pub idempotency_key: String,
+    pub op: WriteKind,
+    pub record: Vec<Field>,
+    pub values: Vec<Field>,
+    pub values_hash: String,
+    pub before: Vec<Field>,
+    pub baseline_before: Option<Baseline>,
+    /// `Pending`, or `Rejected` for a change refused before sending.
+    pub state: State,
+    pub category: Option<Category>,
+    pub message: Option<String>,
+}
+
+/// The outcome of one attempt, to record.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub state: State,
+    pub category: Option<Category>,
+    pub message: Option<String>,
+    pub current: Option<Vec<Field>>,
+    pub target_id: Option<Vec<Field>>,
+    /// A passing failure outlasted its retries: stop the push.
+    pub gave_up: bool,
+}
+
+impl Outcome {
+    pub fn applied(target_id: Vec<Field>, message: Option<String>) -> Outcome {
+        Outcome {
+            state: State::Applied,
+            category: None,
+            message,
+            current: None,
+            target_id: Some(target_id),
+            gave_up: false,
+        }
+    }
+
+    pub fn failed(state: State, category: Category, message: String) -> Outcome {
+        Outcome {
+            state,
+            category: Some(category),
+            message: Some(message),
+            current: None,
+            target_id: None,
+            gave_up: false,
+        }
+    }
+
+    pub fn conflict(current: Vec<Field>, message: String) -> Outcome {
+        Outcome {
+            state: State::Conflict,
+            category: Some(Category::Conflict),
+            message: Some(message),
+            current: Some(current),
+            target_id: None,
+            gave_up: false,
+        }
+    }
+}
+
+/// Sets `synchronous=FULL` on the cache connection while it lives; back to
+/// `NORMAL` when dropped.
+pub(crate) struct FullSync<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> FullSync<'c> {
+    pub fn new(cache: &'c Cache) -> Result<FullSync<'c>> {
+        cache
+            .conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| cache.err(e))?;
+        Ok(FullSync { conn: &cache.conn })
+    }
+}
+
+impl Drop for FullSync<'_> {
+    fn drop(&mut self) {
+        let _ = self.conn.pragma_update(None, "synchronous", "NORMAL");
+    }
+}
+
+pub(crate) fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn immediate<'c>(cache: &'c Cache) -> Result<Transaction<'c>> {
+    // `Connection::transaction` needs `&mut`; the unchecked form takes the
+    // shared connection, which no other transaction is using meanwhile.
+    let tx = Transaction::new_unchecked(&cache.conn, TransactionBehavior::Immediate)
+        .map_err(|e| cache.err(e))?;
+    Ok(tx)
+}
+
+/// A push's header.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushRow {
+    /// Push id.
+    pub id: i64,
+    /// The reconciliation.
+    pub recon: String,
+    /// `push` or `rollback`.
+    pub kind: String,
+    /// For a rollback: the push it rolls back.
+    pub rollback_of: Option<i64>,
+    /// `system/entity` written to.
+    pub target: String,
+    /// Start time.
+    pub started_at: String,
+    /// End time, once finished.
+    pub finished_at: Option<String>,
+    /// Who pushed.
+    pub who: String,
+    /// From where.
+    pub origin: String,
+}
+
+/// Creates a push and journals its entries, in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn create_push(
+    cache: &Cache,
+    recon: &str,
+    kind: &str,
+    rollback_of: Option<i64>,
+    target: &str,
+    entries: &[NewEntry],
+    now: &str,
+    actor: &Actor,
+) -> Result<i64> {
+    let tx = immediate(cache)?;
+    let e = |x: rusqlite::Error| cache.err(x);
+    tx.execute(
+        "INSERT INTO pushes (recon, kind, rollback_of, target, started_at, who, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        (recon, kind, rollback_of, target, now, &actor.who, &actor.origin),
+    )
+    .map_err(e)?;
+    let push_id = tx.last_insert_rowid();
+    {
+        let mut ins = tx
+            .prepare(
+                "INSERT INTO journal (push_id, recon, match_key, decision_id, rollback_of, idempotency_key, op, record, vals, \
+                 values_hash, before, baseline_before, state, category, message, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+            )
+            .map_err(e)?;
+        for n in entries {
+            ins.execute(rusqlite::params![
+                push_id,
+                recon,
+                n.match_key,
+                n.decision_id,
+                n.rollback_of,
+                n.idempotency_key,
+                op_str(n.op),
+                to_json(&n.record),
+                to_json(&n.values),
+                n.values_hash,
+                to_json(&n.before),
+                n.baseline_before.as_ref().map(to_json),
+                n.state.as_str(),
+                n.category.map(Category::as_str),
+                n.message,
+                now,
+            ])
+            .map_err(e)?;
+        }
+    }
+    tx.commit().map_err(e)?;
+    Ok(push_id)
+}
+
+/// Marks a push finished.
+pub(crate) fn finish_push(cache: &Cache, push_id: i64, now: &str) -> Result<()> {
+    cache
+        .conn
+        .execute(
+            "UPDATE pushes SET finished_at = ?2 WHERE id = ?1",
+            (push_id, now),
+        )
+        .map_err(|e| cache.err(e))?;
+    Ok(())
+}
+
+/// A push's header, by id.
+pub fn push_row(cache: &Cache, push_id: i64) -> Result<Option<PushRow>> {
+    cache
+        .conn
+        .query_row(
+            "SELECT id, recon, kind, rollback_of, target, started_at, finished_at, who, origin FROM pushes WHERE id = ?1",
+            [push_id],
+            |r| {
+                Ok(PushRow {
+                    id: r.get(0)?,
+                    recon: r.get(1)?,
+                    kind: r.get(2)?,
+                    rollback_of: r.get(3)?,
+                    target: r.get(4)?,
+                    started_at: r.get(5)?,
+                    finished_at: r.get(6)?,
+                    who: r.get(7)?,
+                    origin: r.get(8)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| cache.err(e))
+}
+
+const SELECT: &str = "SELECT id, push_id, recon, match_key, decision_id, rollback_of, idempotency_key, op, record, vals, \
+    values_hash, before, baseline_before, state, attempts, category, message, current, target_id, created_at, updated_at FROM journal";
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn row_to_entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
+    let opt = |i: usize| -> rusqlite::Result<Option<String>> { r.get(i) };
+    Ok(Entry {
+        id: r.get(0)?,
+        push_id: r.get(1)?,
+        recon: r.get(2)?,
+        match_key: r.get(3)?,
+        decision_id: r.get(4)?,
+        rollback_of: r.get(5)?,
+        idempotency_key: r.get(6)?,
+        op: parse_op(&r.get::<_, String>(7)?),
+        record: parse(&r.get::<_, String>(8)?)?,
+        values: parse(&r.get::<_, String>(9)?)?,
+        values_hash: r.get(10)?,
+        before: parse(&r.get::<_, String>(11)?)?,
+        baseline_before: opt(12)?.map(|s| parse(&s)).transpose()?,
+        state: State::parse(&r.get::<_, String>(13)?).unwrap_or(State::Unknown),
+        attempts: r.get(14)?,
+        category: opt(15)?.as_deref().and_then(Category::parse),
+        message: r.get(16)?,
+        current: opt(17)?.map(|s| parse(&s)).transpose()?,
+        target_id: opt(18)?.map(|s| parse(&s)).transpose()?,
+        created_at: r.get(19)?,
+        updated_at: r.get(20)?,
+    })
+}
+
+fn query(cache: &Cache, where_: &str, params: impl rusqlite::Params) -> Result<Vec<Entry>> {
+    let mut stmt = cache
+        .conn
+        .prepare(&format!("{SELECT} WHERE {where_} ORDER BY id"))
+        .map_err(|e| cache.err(e))?;
+    let rows = stmt
+        .query_map(params, row_to_entry)
+        .map_err(|e| cache.err(e))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(|e| cache.err(e))
+}
+
+fn state_list(states: &[State]) -> String {
+    states
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Entries of `recon` in one of `states`, oldest first.
+pub fn entries_in_states(cache: &Cache, recon: &str, states: &[State]) -> Result<Vec<Entry>> {
+    query(
+        cache,
+        &format!("recon = ?1 AND state IN ({})", state_list(states)),
+        [recon],
+    )
+}
+
+/// Every entry of a push, in order.
+pub fn push_entries(cache: &Cache, push_id: i64) -> Result<Vec<Entry>> {
+    query(cache, "push_id = ?1", [push_id])
+}
+
+/// Every entry of `recon`, in order.
+pub fn recon_entries(cache: &Cache, recon: &str) -> Result<Vec<Entry>> {
+    query(cache, "recon = ?1", [recon])
+}
+
+/// Entries by id, in id order.
+pub(crate) fn entries_by_id(cache: &Cache, ids: &[i64]) -> Result<Vec<Entry>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let list = chunk
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        out.extend(query(cache, &format!("id IN ({list})"), [])?);
+    }
+    out.sort_by_key(|e| e.id);
+    Ok(out)
+}
+
+/// Decisions of `recon` that already have a journal entry.
+pub(crate) fn journaled_decisions(
+    cache: &Cache,
+    recon: &str,
+) -> Result<std::collections::HashSet<i64>> {
+    let mut stmt = cache
+        .conn
+        .prepare("SELECT decision_id FROM journal WHERE recon = ?1 AND decision_id IS NOT NULL")
+        .map_err(|e| cache.err(e))?;
+    let rows = stmt
+        .query_map([recon], |r| r.get(0))
+        .map_err(|e| cache.err(e))?;
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(|e| cache.err(e))
+}
+
+/// Entries that already roll back one of `ids`.
+pub(crate) fn rolled_back(cache: &Cache, push_id: i64) -> Result<std::collections::HashSet<i64>> {
+    let mut stmt = cache
+        .conn
+        .prepare(
+            "SELECT rollback_of FROM journal WHERE rollback_of IN (SELECT id FROM journal WHERE push_id = ?1)",
+        )
+        .map_err(|e| cache.err(e))?;
+    let rows = stmt
+        .query_map([push_id], |r| r.get(0))
+        .map_err(|e| cache.err(e))?;
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(|e| cache.err(e))
+}
+
+/// Moves entries to `sending`, one more attempt each, in one transaction.
+pub(crate) fn mark_sending(cache: &Cache, ids: &[i64], now: &str) -> Result<()> {
+    let tx = immediate(cache)?;
+    {
+        let mut up = tx
+            .prepare_cached(
+                "UPDATE journal SET state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+            )
+            .map_err(|e| cache.err(e))?;
+        for id in ids {
+            up.execute((id, now)).map_err(|e| cache.err(e))?;
+        }
+    }
+    tx.commit().map_err(|e| cache.err(e))
+}
+
+/// Counts one more attempt (a retry) of an entry already `sending`.
+pub(crate) fn bump_attempt(cache: &Cache, id: i64, now: &str) -> Result<()> {
+    mark_sending(cache, &[id], now)
+}
+
+/// Puts failed entries back in line: `unknown` ones as `sending` (so they
+/// are re-read before anything is resent), the others as `pending`.
+pub(crate) fn requeue(cache: &Cache, entries: &[Entry], now: &str) -> Result<()> {
+    let tx = immediate(cache)?;
+    for e in entries {
+        let state = if e.state == State::Unknown {
+            State::Sending
+        } else {
+            State::Pending
+        };
+        tx.execute(
+            "UPDATE journal SET state = ?2, updated_at = ?3 WHERE id = ?1",
+            (e.id, state.as_str(), now),
+        )
+        .map_err(|x| cache.err(x))?;
+    }
+    tx.commit().map_err(|e| cache.err(e))
+}
+
+/// Where applied changes update the cache: the right entity and its fields.
+pub(crate) struct CacheTarget<'a> {
+    pub right_entity: &'a str,
+    pub right_fields: Option<&'a [String]>,
+}
+
+/// Records outcomes, in one transaction; for applied entries also moves the
+/// baseline and the cached right record.
+pub(crate) fn record_outcomes(
+    cache: &Cache,
+    results: &[(&Entry, Outcome)],
+    target: &CacheTarget<'_>,
+    now: &str,
+) -> Result<()> {
+    let tx = immediate(cache)?;
+    let e = |x: rusqlite::Error| cache.err(x);
+    for (entry, o) in results {
+        tx.prepare_cached(
+            "UPDATE journal SET state = ?2, category = ?3, message = ?4, current = ?5, target_id = ?6, updated_at = ?7 WHERE id = ?1",
+        )
+        .and_then(|mut stmt| stmt.execute(rusqlite::params![
+                entry.id,
+                o.state.as_str(),
+                o.category.map(Category::as_str),
+                o.message,
+                o.current.as_ref().map(to_json),
+                o.target_id.as_ref().map(to_json),
+                now,
+            ]))
+        .map_err(e)?;
+        if o.state == State::Applied {
+            move_baseline(&tx, entry, now).map_err(e)?;
+            let id = o
+                .target_id
+                .as_ref()
+                .filter(|id| !id.is_empty())
+                .unwrap_or(&entry.record);
+            refresh_record(&tx, entry, id, target).map_err(e)?;
+        }
+    }
+    tx.commit().map_err(e)
+}
+
+fn move_baseline(tx: &Transaction, entry: &Entry, now: &str) -> rusqlite::Result<()> {
+    let new: Option<Baseline> = if entry.rollback_of.is_some() {
+        entry.baseline_before.clone()
+    } else if entry.op == WriteKind::Delete {
+        None
+    } else {
+        let old: Option<String> = tx
+            .prepare_cached("SELECT vals FROM baselines WHERE recon = ?1 AND match_key = ?2")?
+            .query_row((&entry.recon, &entry.match_key), |r| r.get(0))
+            .optional()?;
+        let mut b: Baseline = old
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        for (f, v) in &entry.values {
+            b.insert(f.clone(), v.clone());
+        }
+        Some(b)
+    };
+    match new {
+        Some(b) => tx
+            .prepare_cached(
+                "INSERT INTO baselines (recon, match_key, vals, updated_at, origin) VALUES (?1, ?2, ?3, ?4, 'push') \
+                 ON CONFLICT (recon, match_key) DO UPDATE SET vals = excluded.vals, updated_at = excluded.updated_at, origin = excluded.origin",
+            )?
+            .execute((&entry.recon, &entry.match_key, to_json(&b), now))?,
+        None => tx.execute(
+            "DELETE FROM baselines WHERE recon = ?1 AND match_key = ?2",
+            (&entry.recon, &entry.match_key),
+        )?,
+    };
+    Ok(())
+}
+
+/// Brings the cached copy of the target record in line with what was written.
+fn refresh_record(
+    tx: &Transaction,
+    entry: &Entry,
+    id: &[Field],
+    target: &CacheTarget<'_>,
+) -> rusqlite::Result<()> {
+    let Some(fields) = target.right_fields else {
+        return Ok(());
+    };
+    if id.is_empty() {
+        return Ok(());
+    }
+    let key = join_key(id.iter().map(|(_, v)| v.as_deref().unwrap_or("")));
+    if entry.op == WriteKind::Delete {
+        tx.execute(
+            "DELETE FROM records WHERE entity = ?1 AND key = ?2",
+            (target.right_entity, &key),
+        )?;
+        return Ok(());
+    }
+    let existing: Option<(i64, String)> = tx
+        .prepare_cached("SELECT id, vals FROM records WHERE entity = ?1 AND key = ?2")?
+        .query_row((target.right_entity, &key), |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let mut vals: Vec<Value> = match &existing {
+        Some((_, v)) => crate::records::unpack_owned(v),
+        // A created record; an updated one not in the cache is left to the next pull.
+        None if entry.op == WriteKind::Insert => vec![None; fields.len()],
+        None => return Ok(()),
+    };
+    if vals.len() != fields.len() {
+        return Ok(());
+    }
+    for (f, v) in id.iter().chain(entry.values.iter()) {
+        if let Some(i) = fields.iter().position(|n| n == f) {
+            vals[i] = v.clone();
+        }
+    }
+    // The same packed form and hash a pull writes: the next pull of these
+    // values sees no change.
+    let packed = crate::records::pack(vals.iter().map(|v| v.as_deref()));
+    let hash = crate::records::packed_hash(&packed) as i64;
+    match existing {
+        Some((rid, _)) => tx
+            .prepare_cached("UPDATE records SET hash = ?2, vals = ?3 WHERE id = ?1")?
+            .execute((rid, hash, &packed))?,
+        None => tx.execute(
+            "INSERT INTO records (entity, key, hash, vals, origin, seq) VALUES (?1, ?2, ?3, ?4, 0, \
+             (SELECT coalesce(max(seq), 0) FROM records WHERE entity = ?1))",
+            (target.right_entity, &key, hash, &packed),
+        )?,
+    };
+    Ok(())
+}
+
+/// Counts of entries by state.
+pub fn count_states(entries: &[Entry]) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for e in entries {
+        *out.entry(e.state.as_str().to_string()).or_default() += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(cache: &Cache) -> i64 {
+        cache
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn journal_writes_run_with_synchronous_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("trueup.db")).unwrap();
+        assert_eq!(synchronous(&cache), 1, "the cache runs with NORMAL");
+        {
+            let _sync = FullSync::new(&cache).unwrap();
+            assert_eq!(synchronous(&cache), 2, "FULL while the push journals");
+        }
+        assert_eq!(synchronous(&cache), 1, "back to NORMAL after the push");
+    }
+
+    #[test]
+    fn states_and_categories_round_trip_by_name() {
+        for s in [
+            State::Pending,
+            State::Sending,
+            State::Applied,
+            State::Rejected,
+            State::Conflict,
+            State::Unknown,
+        ] {
+            assert_eq!(State::parse(s.as_str()), Some(s));
+        }
+        for c in [
+            Category::Validation,
+            Category::Auth,
+            Category::NotFound,
+            Category::Conflict,
+            Category::RateLimit,
+            Category::Transient,
+            Category::Network,
+            Category::System,
+        ] {
+            assert_eq!(Category::parse(c.as_str()), Some(c));
+            assert_eq!(
+                serde_json::to_value(c).unwrap(),
+                c.as_str(),
+                "JSON and stored names agree"
+            );
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! The push plan (dry run): what the current decisions would send, worked
+//! out without touching the target. The real push journals exactly this
+//! plan, so what the dry run lists is what is sent.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::journal::{self, Category, NewEntry, State};
+use crate::connectors::{EntitySource, Field, WriteKind};
+use crate::error::Result;
+use crate::reconcile::validation::FieldRules;
+use crate::reconcile::{Baseline, Kind};
+use crate::records::Value;
+use crate::review::{Decision, values_hash};
+use crate::workspace::Workspace;
+
+/// The system and entity a reconciliation pushes to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// The system's name.
+    pub system: String,
+    /// The right entity.
+    pub entity: String,
+    /// Its id fields.
+    pub id_fields: Vec<String>,
+    #[serde(skip)]
+    pub(crate) source: EntitySource,
+}
+
+impl Target {
+    /// The target of `recon`: its right entity.
+    pub fn of(ws: &Workspace, recon: &str) -> Result<Target> {
+        let config = ws.reconciliation(recon)?;
+        let entity = ws.entity(&config.right)?;
+        Ok(Target {
+            system: entity.system.clone(),
+            entity: config.right.clone(),
+            id_fields: entity.id.clone(),
+            source: Workspace::entity_source(entity),
+        })
+    }
+
+    /// `system/entity`.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.system, self.entity)
+    }
+
+    /// The id fields of a right record, from its cache key.
+    pub fn id_of(&self, key: &str) -> Vec<Field> {
+        self.id_fields
+            .iter()
+            .zip(key.split('\u{1f}'))
+            .map(|(f, v)| (f.clone(), crate::records::value_from(v)))
+            .collect()
+    }
+}
+
+/// One field of a change: old → new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    /// The target field.
+    pub field: String,
+    /// The target's value as pulled.
+    pub old: Value,
+    /// The value to send.
+    pub new: Value,
+}
+
+/// One change the push would send.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedChange {
+    /// The proposal's match key.
+    pub match_key: String,
+    /// The decision carried out.
+    pub decision_id: i64,
+    /// approve, correct or delete.
+    pub verdict: String,
+    /// insert, update or delete.
+    pub op: WriteKind,
+    /// The target record's id fields (empty: the target assigns the id).
+    pub record: Vec<Field>,
+    /// Field by field, old → new (for a delete: the values removed).
+    pub fields: Vec<FieldChange>,
+    /// The values sent, exactly as approved.
+    pub values: Vec<Field>,
+    /// The values the target must still hold (the before-image).
+    pub before: Vec<Field>,
+    /// SHA-256 of the values (the decision's hash).
+    pub values_hash: String,
+    /// Stable key of this change across retries and resumes.
+    pub idempotency_key: String,
+}
+
+/// An approved change that cannot be sent as it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvalidChange {
+    /// The proposal's match key.
+    pub match_key: String,
+    /// The decision.
+    pub decision_id: i64,
+    /// Why, one sentence per failing rule.
+    pub reasons: Vec<String>,
+    /// The values approved.
+    pub values: Vec<Field>,
+    /// The SHA-256 recorded with the decision (values that do not match it
+    /// are never sent, not even by `--retry-failed`).
+    pub values_hash: String,
+}
+
+/// What a push would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The reconciliation.
+    pub recon: String,
+    /// Where it writes.
+    pub target: Target,
+    /// Inserts and updates, in decision order.
+    pub writes: Vec<PlannedChange>,
+    /// Deletes (from separate `delete` approvals only), in decision order.
+    pub deletes: Vec<PlannedChange>,
+    /// Approved changes that fail validation now; not sent.
+    pub invalid: Vec<InvalidChange>,
+    /// Count per kind: insert, update, delete, invalid.
+    pub counts: BTreeMap<String, u64>,
+    /// Decisions already journaled by an earlier push (not planned again).
+    pub already_journaled: u64,
+}
+
+/// The stable idempotency key of the change carrying out `decision_id`.
+pub fn idempotency_key(recon: &str, decision_id: i64, values_hash: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"trueup-push\0");
+    h.update(recon.as_bytes());
+    h.update(b"\0");
+    h.update(decision_id.to_string().as_bytes());
+    h.update(b"\0");
+    h.update(values_hash.as_bytes());
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("tu-{}", &hex[..32])
+}
+
+/// The latest current decision per proposal, in decision order.
+fn latest_decisions(ws: &Workspace, recon: &str) -> Result<Vec<Decision>> {
+    let mut latest: HashMap<String, Decision> = HashMap::new();
+    for d in ws.decisions(recon, Some("current"))? {
+        latest.insert(d.match_key.clone(), d);
+    }
+    let mut out: Vec<Decision> = latest.into_values().collect();
+    out.sort_by_key(|d| d.id);
+    Ok(out)
+}
+
+pub(crate) fn rules_of(ws: &Workspace, recon: &str) -> Result<HashMap<String, FieldRules>> {
+    Ok(ws
+        .reconciliation(recon)?
+        .fields
+        .iter()
+        .map(|f| (f.target.clone(), FieldRules::new(&f.target, &f.validate)))
+        .collect())
+}
+
+/// Checks values against the reconciliation's rules (all but `unique`).
+pub(crate) fn check_values(rules: &HashMap<String, FieldRules>, values: &[Field]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (f, v) in values {
+        if let Some(r) = rules.get(f) {
+            r.check(v, &mut failures);
+        }
+    }
+    failures.into_iter().map(|f| f.message).collect()
+}
+
+/// Works out the plan of `recon` from its current decisions.
+pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
+    let target = Target::of(ws, recon)?;
+    let rules = rules_of(ws, recon)?;
+    let journaled = journal::journaled_decisions(&ws.cache, recon)?;
+    let mut plan = Plan {
+        recon: recon.to_string(),
+        target: target.clone(),
+        writes: vec![],
+        deletes: vec![],
+        invalid: vec![],
+        counts: BTreeMap::new(),
+        already_journaled: 0,
+    };
+    let decisions = latest_decisions(ws, recon)?;
+    // Every proposal with a decision to carry out, in one pass over the cache.
+    let wanted: std::collections::HashSet<&str> = decisions
+        .iter()
+        .filter(|d| d.verdict != "reject" && !journaled.contains(&d.id))
+        .map(|d| d.match_key.as_str())
+        .collect();
+    let mut proposals: HashMap<String, crate::reconcile::Proposal> = HashMap::new();
+    if !wanted.is_empty() {
+        ws.for_each_proposal(recon, &crate::reconcile::Filter::default(), |row| {
+            if wanted.contains(row.proposal.match_key.as_str()) {
+                proposals.insert(row.proposal.match_key.clone(), row.proposal.clone());
+            }
+            Ok(())
+        })?;
+    }
+    for d in &decisions {
+        if d.verdict == "reject" {
+            continue;
+        }
+        if journaled.contains(&d.id) {
+            plan.already_journaled += 1;
+            continue;
+        }
+        let invalid = |reasons: Vec<String>| InvalidChange {
+            match_key: d.match_key.clone(),
+            decision_id: d.id,
+            reasons,
+            values: d.values.clone(),
+            values_hash: d.values_hash.clone(),
+        };
+        if values_hash(&d.values) != d.values_hash {
+            plan.invalid.push(invalid(vec![
+                "the approved values do not match their recorded SHA-256: the decision was altered after approval; review it again".into(),
+            ]));
+            continue;
+        }
+        let Some(p) = proposals.get(&d.match_key) else {
+            plan.invalid.push(invalid(vec![
+                "the proposal no longer exists (reconciled since); review it again".into(),
+            ]));
+            continue;
+        };
+        let right = |field: &str| -> Value {
+            p.fields
+                .iter()
+                .find(|f| f.field == field)
+                .and_then(|f| f.right.clone())
+        };
+        let (op, record, before) = if d.verdict == "delete" {
+            if p.kind != Kind::Orphan || p.right_keys.len() != 1 {
+                plan.invalid.push(invalid(vec![format!(
+                    "a delete needs one orphan record; this proposal is {} with {} target records",
+                    p.kind.as_str(),
+                    p.right_keys.len()
+                )]));
+                continue;
+            }
+            let before: Vec<Field> = p
+                .fields
+                .iter()
+                .map(|f| (f.field.clone(), f.right.clone()))
+                .collect();
+            (WriteKind::Delete, target.id_of(&p.right_keys[0]), before)
+        } else {
+            match p.right_keys.len() {
+                0 => {
+                    // A create: its id is known when the values carry every id field.
+                    let id: Option<Vec<Field>> = target
+                        .id_fields
+                        .iter()
+                        .map(|f| d.values.iter().find(|(n, _)| n == f).cloned())
+                        .collect();
+                    (WriteKind::Insert, id.unwrap_or_default(), vec![])
+                }
+                1 => {
+                    let before = d
+                        .values
+                        .iter()
+                        .map(|(f, _)| (f.clone(), right(f)))
+                        .collect();
+                    (WriteKind::Update, target.id_of(&p.right_keys[0]), before)
+                }
+                n => {
+                    plan.invalid.push(invalid(vec![format!(
+                        "{n} target records share this key; which one to write is ambiguous"
+                    )]));
+                    continue;
+                }
+            }
+        };
+        let failures = check_values(&rules, &d.values);
+        if !failures.is_empty() {
+            plan.invalid.push(invalid(failures));
+            continue;
+        }
+        let fields = if op == WriteKind::Delete {
+            before
+                .iter()
+                .map(|(f, v)| FieldChange {
+                    field: f.clone(),
+                    old: v.clone(),
+                    new: None,
+                })
+                .collect()
+        } else {
+            d.values
+                .iter()
+                .map(|(f, v)| FieldChange {
+                    field: f.clone(),
+                    old: if op == WriteKind::Insert {
+                        None
+                    } else {
+                        right(f)
+                    },
+                    new: v.clone(),
+                })
+                .collect()
+        };
+        let change = PlannedChange {
+            match_key: d.match_key.clone(),
+            decision_id: d.id,
+            verdict: d.verdict.clone(),
+            op,
+            record,
+            fields,
+            values: d.values.clone(),
+            before,
+            values_hash: d.values_hash.clone(),
+            idempotency_key: idempotency_key(recon, d.id, &d.values_hash),
+        };
+        if op == WriteKind::Delete {
+            plan.deletes.push(change);
+        } else {
+            plan.writes.push(change);
+        }
+    }
+    for c in plan.writes.iter().chain(&plan.deletes) {
+        *plan
+            .counts
+            .entry(journal::op_str(c.op).to_string())
+            .or_default() += 1;
+    }
+    if !plan.invalid.is_empty() {
+        plan.counts
+            .insert("invalid".into(), plan.invalid.len() as u64);
+    }
+    Ok(plan)
+}
+
+impl Plan {
+    /// The journal entries of this plan: every write and delete `pending`,
+    /// every invalid change `rejected` (validation), so it shows in the results.
+    pub(crate) fn entries(&self, baselines: &HashMap<String, Baseline>) -> Vec<NewEntry> {
+        let mut out: Vec<NewEntry> = self
+            .writes
+            .iter()
+            .chain(&self.deletes)
+            .map(|c| NewEntry {
+                match_key: c.match_key.clone(),
+                decision_id: Some(c.decision_id),
+                rollback_of: None,
+                idempotency_key: c.idempotency_key.clone(),
+                op: c.op,
+                record: c.record.clone(),
+                values: c.values.clone(),
+                values_hash: c.values_hash.clone(),
+                before: c.before.clone(),
+                baseline_before: baselines.get(&c.match_key).cloned(),
+                state: State::Pending,
+                category: None,
+                message: None,
+            })
+            .collect();
+        for i in &self.invalid {
+            out.push(NewEntry {
+                match_key: i.match_key.clone(),
+                decision_id: Some(i.decision_id),
+                rollback_of: None,
+                idempotency_key: idempotency_key(&self.recon, i.decision_id, &i.values_hash),
+                op: WriteKind::Update,
+                record: vec![],
+                values: i.values.clone(),
+                values_hash: i.values_hash.clone(),
+                before: vec![],
+                baseline_before: None,
+                state: State::Rejected,
+                category: Some(Category::Validation),
+                message: Some(i.reasons.join("; ")),
+            });
+        }
+        out
+    }
+}
