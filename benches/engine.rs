@@ -25,6 +25,8 @@ fn arg(name: &str, default: u64) -> u64 {
 }
 
 /// Runs the CLI; returns wall seconds and peak RSS in MiB (from wait4).
+// The child is reaped by `wait4` (which also gives its peak memory), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn timed(dir: &Path, args: &[&str]) -> (f64, f64) {
     let start = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_trueup"))
@@ -40,8 +42,14 @@ fn timed(dir: &Path, args: &[&str]) -> (f64, f64) {
     let pid = child.id() as libc::pid_t;
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid, "wait4");
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "trueup {args:?} failed");
-    (start.elapsed().as_secs_f64(), usage.ru_maxrss as f64 / 1024.0)
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "trueup {args:?} failed"
+    );
+    (
+        start.elapsed().as_secs_f64(),
+        usage.ru_maxrss as f64 / 1024.0,
+    )
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -56,7 +64,9 @@ fn config(left: &Path, right: &Path) -> String {
          [reconciliations.bench]\nleft = \"l\"\nright = \"r\"\nkey = [\"id\"]\n"
     );
     for c in COLUMNS {
-        s.push_str(&format!("\n[[reconciliations.bench.fields]]\ntarget = \"{c}\"\nsource = \"{c}\"\n"));
+        s.push_str(&format!(
+            "\n[[reconciliations.bench.fields]]\ntarget = \"{c}\"\nsource = \"{c}\"\n"
+        ));
     }
     s
 }
@@ -80,8 +90,9 @@ fn change_one_percent(input: &Path, out: &Path) {
 fn main() {
     let rows = arg("--rows", 100_000);
     let runs = arg("--runs", 3) as usize;
-    let data = PathBuf::from(std::env::var("TRUEUP_BENCH_DATA").unwrap_or_else(|_| "bench-data".into()))
-        .join(format!("rows-{rows}-seed-42"));
+    let data =
+        PathBuf::from(std::env::var("TRUEUP_BENCH_DATA").unwrap_or_else(|_| "bench-data".into()))
+            .join(format!("rows-{rows}-seed-42"));
     trueup::bench::generate_cached(&data, rows, 42).expect("generate");
     let changed = data.join("right-1pct.csv");
     if !changed.exists() {

@@ -7,16 +7,7 @@ use std::io::Write;
 
 use super::engine::{ChangeView, DiffSink, Report, RowView, Section};
 
-/// Makes a cell safe to open in a spreadsheet: a value starting with `=`,
-/// `+`, `-`, `@`, a tab or a carriage return would be read as a formula (CSV
-/// injection), so it gets a leading apostrophe. Anything else is returned as
-/// is, without copying. Every CSV export uses this.
-pub fn neutralise(cell: &str) -> Cow<'_, str> {
-    match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{cell}")),
-        _ => Cow::Borrowed(cell),
-    }
-}
+pub use crate::export::neutralise;
 
 fn section_name(s: Section) -> &'static str {
     match s {

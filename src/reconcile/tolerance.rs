@@ -1,7 +1,7 @@
 //! Comparing two values of a field under its tolerances. The same function
 //! serves the reconciliation engine and `trueup diff`.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 
 use crate::config::Tolerance;
 use crate::records::Value;
@@ -15,57 +15,39 @@ pub fn values_equal(a: &Value, b: &Value, tol: &Tolerance) -> bool {
     }
 }
 
-/// Compares two present values under `tol`.
+/// Compares two present values under `tol`, with the same comparison as
+/// `trueup diff` ([`crate::diff::compare::values_equal`]): the engine adds
+/// only that inner runs of white space collapse under `ignore_whitespace`,
+/// and that numbers always compare by value (`10.0` equals `10`).
 pub fn text_equal(x: &str, y: &str, tol: &Tolerance) -> bool {
     if x == y {
         return true;
     }
+    let collapsed;
     let (x, y) = if tol.ignore_whitespace {
-        (
+        collapsed = (
             crate::mapping::collapse_spaces(x),
             crate::mapping::collapse_spaces(y),
-        )
+        );
+        (collapsed.0.as_str(), collapsed.1.as_str())
     } else {
-        (x.to_string(), y.to_string())
+        (x, y)
     };
-    if x == y {
-        return true;
-    }
-    if tol.ignore_case && x.to_lowercase() == y.to_lowercase() {
-        return true;
-    }
-    if let (Ok(a), Ok(b)) = (x.trim().parse::<f64>(), y.trim().parse::<f64>()) {
-        let eps = tol.numeric.unwrap_or(0.0);
-        if (a - b).abs() <= eps.max(f64::EPSILON * a.abs().max(b.abs())) {
-            return true;
-        }
-    }
-    if !tol.date_formats.is_empty()
-        && let (Some(a), Some(b)) = (
-            parse_instant(&x, &tol.date_formats),
-            parse_instant(&y, &tol.date_formats),
-        )
-    {
-        return a == b;
-    }
-    false
+    let same = crate::diff::compare::Tolerance {
+        trim: tol.ignore_whitespace,
+        ignore_case: tol.ignore_case,
+        numeric: Some(tol.numeric.unwrap_or(0.0)),
+        date_formats: tol.date_formats.clone(),
+    };
+    crate::diff::compare::values_equal(x, y, &same)
 }
 
 /// Parses a date or date-time in one of `formats` (or RFC 3339).
 pub fn parse_instant(v: &str, formats: &[String]) -> Option<NaiveDateTime> {
-    let v = v.trim();
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(v) {
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(v.trim()) {
         return Some(dt.naive_utc());
     }
-    for f in formats {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(v, f) {
-            return Some(dt);
-        }
-        if let Ok(d) = NaiveDate::parse_from_str(v, f) {
-            return d.and_hms_opt(0, 0, 0);
-        }
-    }
-    None
+    crate::diff::compare::parse_instant(v, formats)
 }
 
 #[cfg(test)]
