@@ -87,6 +87,40 @@ impl Cache {
         Ok(())
     }
 
+    /// Records how a run ended: `ok` with its counts and failures, or
+    /// `cancelled` / `failed` with the error. A failure to record a failed
+    /// run is ignored: the run's own error is what the caller must see.
+    pub fn end_run<T>(
+        &self,
+        id: i64,
+        at: &str,
+        result: &crate::Result<T>,
+        outcome: impl Fn(&T) -> (serde_json::Value, i64),
+    ) -> crate::Result<()> {
+        match result {
+            Ok(v) => {
+                let (counts, failures) = outcome(v);
+                self.finish_run(id, at, "ok", &counts, failures, None)
+            }
+            Err(e) => {
+                let status = if matches!(e, crate::Error::Cancelled) {
+                    "cancelled"
+                } else {
+                    "failed"
+                };
+                let _ = self.finish_run(
+                    id,
+                    at,
+                    status,
+                    &serde_json::json!({}),
+                    0,
+                    Some(&e.to_string()),
+                );
+                Ok(())
+            }
+        }
+    }
+
     /// The most recent runs, newest first.
     pub fn runs(&self, limit: usize) -> Result<Vec<Run>> {
         let mut stmt = self

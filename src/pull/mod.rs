@@ -436,31 +436,11 @@ pub fn pull(
         })
     })();
 
-    match &result {
-        Ok(s) => ws.cache.finish_run(
-            run,
-            &progress.now(),
-            "ok",
-            &serde_json::json!({"records": s.records, "added": s.added, "changed": s.changed, "removed": s.removed}),
+    ws.cache.end_run(run, &progress.now(), &result, |s| {
+        (
+            serde_json::json!({"records": s.records, "added": s.added, "changed": s.changed, "removed": s.removed}),
             s.errors.len() as i64,
-            None,
-        )?,
-        Err(e) => {
-            let status = if matches!(e, Error::Cancelled) {
-                "cancelled"
-            } else {
-                "failed"
-            };
-            // Best effort: the failure itself is what the caller must see.
-            let _ = ws.cache.finish_run(
-                run,
-                &progress.now(),
-                status,
-                &serde_json::json!({}),
-                0,
-                Some(&e.to_string()),
-            );
-        }
-    }
+        )
+    })?;
     result
 }

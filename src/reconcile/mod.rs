@@ -100,31 +100,12 @@ pub fn reconcile(
         store::prune_versions(ws, &config.right)?;
         Ok(s)
     });
-    match &result {
-        Ok(s) => ws.cache.finish_run(
-            run,
-            &progress.now(),
-            "ok",
-            &serde_json::to_value(&s.counts).unwrap_or_default(),
+    ws.cache.end_run(run, &progress.now(), &result, |s| {
+        (
+            serde_json::to_value(&s.counts).unwrap_or_default(),
             *s.counts.get("conflict").unwrap_or(&0) as i64,
-            None,
-        )?,
-        Err(e) => {
-            let status = if matches!(e, Error::Cancelled) {
-                "cancelled"
-            } else {
-                "failed"
-            };
-            let _ = ws.cache.finish_run(
-                run,
-                &progress.now(),
-                status,
-                &serde_json::json!({}),
-                0,
-                Some(&e.to_string()),
-            );
-        }
-    }
+        )
+    })?;
     result
 }
 
