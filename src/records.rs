@@ -80,6 +80,11 @@ pub fn join_key<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
     out
 }
 
+/// The hash the cache indexes a record's key by.
+pub fn key_hash(key: &str) -> i64 {
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes()) as i64
+}
+
 /// Splits a key made by [`join_key`] for display (parts joined by " / ").
 pub fn display_key(key: &str) -> String {
     key.replace('\u{1f}', " / ")
@@ -90,11 +95,23 @@ pub fn display_key(key: &str) -> String {
 /// separators), and a missing value is `~`. Being valid UTF-8 as a whole, a
 /// row is checked once when read from the cache, not value by value.
 pub fn pack_value(out: &mut String, value: Option<&str>) {
-    use std::fmt::Write;
     match value {
         None => out.push('~'),
         Some(s) => {
-            let _ = write!(out, "{}:", s.len());
+            // The length in decimal, without the formatting machinery (hot path).
+            let mut digits = [0u8; 20];
+            let mut at = digits.len();
+            let mut n = s.len();
+            loop {
+                at -= 1;
+                digits[at] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
+            out.push(':');
             out.push_str(s);
         }
     }

@@ -28,17 +28,20 @@ CREATE TABLE snapshots (
 CREATE INDEX snapshots_entity ON snapshots(entity, id);
 
 -- Current records. `vals` is the packed row (see records::pack); `seq` the
--- snapshot that last changed it.
+-- snapshot that last changed it. Records are found by `key_hash` (see
+-- records::key_hash) and then `key`: integer comparisons keep the index
+-- cheap to build; a pull keeps keys unique.
 CREATE TABLE records (
     id      INTEGER PRIMARY KEY,
     entity  TEXT NOT NULL,
     key     TEXT NOT NULL,
+    key_hash INTEGER NOT NULL,
     hash    INTEGER NOT NULL,
     vals    TEXT NOT NULL,
     origin  INTEGER NOT NULL DEFAULT 0,
     seq     INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX records_entity_key ON records(entity, key);
+CREATE INDEX records_entity_key ON records(entity, key_hash);
 -- What changed since a snapshot (appends: seq only grows).
 CREATE INDEX records_entity_seq ON records(entity, seq);
 

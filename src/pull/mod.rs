@@ -233,10 +233,10 @@ fn write(
     let snapshot = tx.last_insert_rowid();
     // A first load keeps its rows and inserts them in key order at the end:
     // the key index then grows at one edge instead of at random places.
-    let mut held: Vec<(Box<str>, u64, String, u64)> = Vec::new();
+    let mut held: Vec<(i64, Box<str>, u64, String, u64)> = Vec::new();
     let finish = {
         let mut insert = tx
-            .prepare("INSERT INTO records (entity, key, hash, vals, origin, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .prepare("INSERT INTO records (entity, key, hash, vals, origin, seq, key_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
             .map_err(e)?;
         let mut keep = tx
             .prepare(
@@ -256,7 +256,9 @@ fn write(
                         hash,
                         vals,
                         origin,
-                    } if job.bulk => held.push((key, hash, vals, origin)),
+                    } if job.bulk => {
+                        held.push((crate::records::key_hash(&key), key, hash, vals, origin))
+                    }
                     Op::Insert {
                         key,
                         hash,
@@ -271,6 +273,7 @@ fn write(
                                 vals,
                                 origin as i64,
                                 snapshot,
+                                crate::records::key_hash(&key),
                             ))
                             .map_err(e)?;
                     }
@@ -296,8 +299,8 @@ fn write(
         let Ok(Some(finish)) = done.recv() else {
             return Err(Error::Cancelled);
         };
-        held.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (key, hash, vals, origin) in held {
+        held.sort_unstable_by_key(|h| h.0);
+        for (key_hash, key, hash, vals, origin) in held {
             insert
                 .execute((
                     job.entity,
@@ -306,6 +309,7 @@ fn write(
                     vals,
                     origin as i64,
                     snapshot,
+                    key_hash,
                 ))
                 .map_err(e)?;
         }

@@ -673,14 +673,19 @@ fn refresh_record(
     let key = join_key(id.iter().map(|(_, v)| v.as_deref().unwrap_or("")));
     if entry.op == WriteKind::Delete {
         tx.execute(
-            "DELETE FROM records WHERE entity = ?1 AND key = ?2",
-            (target.right_entity, &key),
+            "DELETE FROM records WHERE entity = ?1 AND key_hash = ?3 AND key = ?2",
+            (target.right_entity, &key, crate::records::key_hash(&key)),
         )?;
         return Ok(());
     }
     let existing: Option<(i64, String)> = tx
-        .prepare_cached("SELECT id, vals FROM records WHERE entity = ?1 AND key = ?2")?
-        .query_row((target.right_entity, &key), |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached(
+            "SELECT id, vals FROM records WHERE entity = ?1 AND key_hash = ?3 AND key = ?2",
+        )?
+        .query_row(
+            (target.right_entity, &key, crate::records::key_hash(&key)),
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let mut vals: Vec<Value> = match &existing {
         Some((_, v)) => crate::records::unpack_owned(v),
@@ -705,9 +710,9 @@ fn refresh_record(
             .prepare_cached("UPDATE records SET hash = ?2, vals = ?3 WHERE id = ?1")?
             .execute((rid, hash, &packed))?,
         None => tx.execute(
-            "INSERT INTO records (entity, key, hash, vals, origin, seq) VALUES (?1, ?2, ?3, ?4, 0, \
-             (SELECT coalesce(max(seq), 0) FROM records WHERE entity = ?1))",
-            (target.right_entity, &key, hash, &packed),
+            "INSERT INTO records (entity, key, hash, vals, origin, seq, key_hash) VALUES (?1, ?2, ?3, ?4, 0, \
+             (SELECT coalesce(max(seq), 0) FROM records WHERE entity = ?1), ?5)",
+            (target.right_entity, &key, hash, &packed, crate::records::key_hash(&key)),
         )?,
     };
     Ok(())
