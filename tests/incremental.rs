@@ -207,7 +207,10 @@ fn history(seed: u64) {
                 baselines(dir),
             ));
         }
-        assert_eq!(results[0].0, results[1].0, "round {round}: same counts");
+        assert_eq!(
+            results[0].0, results[1].0,
+            "round {round}: same counts and record totals"
+        );
         assert_eq!(
             results[0].1, results[1].1,
             "round {round}: same conflict reasons"
@@ -250,7 +253,7 @@ fn history(seed: u64) {
                 "round {round}: old versions are pruned once no reconcile needs them ({versions})"
             );
         }
-        let total: u64 = results[0].0.values().sum();
+        let total: u64 = results[0].0.0.values().sum();
         assert!(
             total > 250,
             "round {round}: every group counted once: {:?}",

@@ -307,12 +307,12 @@ pub(crate) fn try_incremental(
     index.right.sort_unstable();
     index.save(&index_path)?;
 
-    let count = |entity: &str| ws.cache.record_count(entity);
     Ok(Some(ReconcileSummary {
         reconciliation: name.into(),
         run,
-        left_records: count(&config.left)?,
-        right_records: count(&config.right)?,
+        // The index lists every cached record of both sides.
+        left_records: index.left.len() as u64,
+        right_records: index.right.len() as u64,
         counts,
         conflict_reasons: store::conflict_reasons(ws, name)?,
         stale_decisions: stale,
