@@ -201,7 +201,11 @@ fn history(seed: u64) {
                 if incremental { "incremental" } else { "full" }
             );
             results.push((
-                summary.counts.clone(),
+                (
+                    summary.counts.clone(),
+                    summary.left_records,
+                    summary.right_records,
+                ),
                 summary.conflict_reasons.clone(),
                 snapshot(&ws),
                 baselines(dir),
