@@ -246,3 +246,11 @@ fn locked_cache_is_a_clear_error() {
     drop(lock);
     assert_eq!(cache_state(ws.path()), before);
 }
+
+#[test]
+fn line_numbers_count_crlf_and_blank_lines_as_an_editor_does() {
+    pull_fails_cleanly(
+        b"rid,no,name,status\r\n10,N1,Anne,active\r\n\r\n20,N2,Bob\r\n",
+        &["right.csv", "line 4", "ragged row"],
+    );
+}

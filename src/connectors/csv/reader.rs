@@ -234,11 +234,15 @@ pub type Lines = Vec<(u64, Vec<String>)>;
 
 /// Reads a whole CSV file into its header and records with their lines.
 pub fn read_all(path: &Path, options: &CsvOptions) -> Result<(Vec<String>, Lines)> {
-    let mut reader = CsvReader::open(path, options)?;
-    let headers = reader.headers().to_vec();
+    let source = super::bytes::CsvBytes::open(path, options)?;
+    let headers = source.headers().to_vec();
     let mut rows = Vec::new();
-    while let Some((line, rec)) = reader.next_record()? {
-        rows.push((line, rec.iter().map(str::to_string).collect()));
+    let mut records = source.records()?;
+    while let Some((pos, fields)) = records.next_record()? {
+        let row = (0..fields.len())
+            .map(|i| String::from_utf8_lossy(fields.get(i)).into_owned())
+            .collect();
+        rows.push((pos.line, row));
     }
     Ok((headers, rows))
 }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::bytes::CsvBytes;
 use super::format::CsvOptions;
 use super::reader::CsvReader;
 use crate::connectors::{Capabilities, ConnectionInfo, Connector, EntitySource, RecordSink};
@@ -59,12 +60,19 @@ impl Connector for CsvSystem {
 
     fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> Result<()> {
         let path = self.file_for(source);
-        let mut reader = CsvReader::open(&path, &self.options)?;
-        sink.schema(&Schema::new(reader.headers().iter().cloned()))?;
-        while let Some((line, rec)) = reader.next_record()? {
-            let values: Vec<Option<&str>> =
-                rec.iter().map(|f| (!f.is_empty()).then_some(f)).collect();
-            if !sink.record_borrowed(line, &values)? {
+        // The byte-level reader: the same rules as `CsvReader`, faster, and
+        // line numbers as an editor shows them.
+        let source = CsvBytes::open(&path, &self.options)?;
+        sink.schema(&Schema::new(source.headers().iter().cloned()))?;
+        let mut records = source.records()?;
+        while let Some((pos, fields)) = records.next_record()? {
+            let values: Vec<Option<&str>> = (0..fields.len())
+                .map(|i| {
+                    let f = std::str::from_utf8(fields.get(i)).unwrap_or("\u{fffd}");
+                    (!f.is_empty()).then_some(f)
+                })
+                .collect();
+            if !sink.record_borrowed(pos.line, &values)? {
                 break;
             }
         }
