@@ -1,0 +1,20 @@
+// TEMPORARY hand-written; replaced by generated
+export type ErrorCode = "config" | "input" | "io" | "cache" | "network" | "auth" | "system" | "not_found" | "validation" | "cancelled" | "no_workspace" | "busy";
+export type IpcError = { code: ErrorCode, message: string, };
+export type ReconciliationInfo = { name: string, left: string, right: string, };
+export type WorkspaceInfo = { dir: string, name: string, systems: Array<string>, reconciliations: Array<ReconciliationInfo>, };
+export type Kind = "in_sync" | "create" | "update" | "orphan" | "conflict";
+export type FieldStatus = "same" | "update" | "conflict" | "kept" | "ignored";
+export type FieldDiff = { field: string, left: string | null, right: string | null, baseline: string | null, proposed: string | null, status: FieldStatus, note: string | null, };
+export type Reason = { code: string, field: string | null, message: string, };
+export type ProposalRow = { id: number, matchKey: string, displayKey: string, leftKeys: Array<string>, rightKeys: Array<string>, kind: Kind, reasons: Array<Reason>, fields: Array<FieldDiff>, decision: string | null, decisionState: string | null, };
+export type ProposalPage = { total: number, offset: number, items: Array<ProposalRow>, };
+export type Filter = { kinds: Array<Kind>, field: string | null, text: string | null, decision: string | null, reason: string | null, };
+export type Verdict = "approve" | "reject" | "correct" | "delete";
+export type Decision = { id: number, matchKey: string, verdict: string, values: Array<[string, string | null]>, valuesHash: string, who: string, at: string, state: string, };
+export type BulkOutcome = { decided: number, refused: Array<[string, string]>, };
+export type PullSummary = { entity: string, records: number, added: number, changed: number, removed: number, errors: Array<string>, };
+export type ReconcileSummary = { reconciliation: string, pulls: Array<PullSummary>, leftRecords: number, rightRecords: number, counts: Record<string, number>, conflictReasons: Record<string, number>, staleDecisions: number, };
+export type ProgressEvent = { stage: string, total: number | null, done: number, };
+export type Run = { id: number, kind: string, subject: string, startedAt: string, finishedAt: string | null, status: string, counts: Record<string, number>, failures: number, message: string | null, origin: string, };
+export type ExportKind = "diff" | "exceptions" | "decisions";
