@@ -33,6 +33,9 @@ const env = {
   XDG_CONFIG_HOME: join(home, "config"),
   XDG_CACHE_HOME: join(home, "cache"),
   TRUEUP_WORKSPACE: "",
+  // The native save dialog cannot be driven through WebDriver: the shell
+  // takes this answer instead of showing it.
+  TRUEUP_TEST_EXPORT_PATH: join(home, "decisions.csv"),
 };
 delete env.TRUEUP_WORKSPACE;
 
@@ -136,16 +139,31 @@ try {
     );
   });
 
-  await step("correct one inline", async () => {
+  const setInput = (el, value) =>
+    s.exec("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}))", [
+      { "element-6066-11e4-a52e-4f735466cecf": el },
+      value,
+    ]);
+
+  await step("a correction that breaks a validation rule is refused with its reason", async () => {
     correctedKey = await s.text(await s.find('[data-testid="record-key"]'));
     await s.keys("e");
-    const input = await s.find('tr.differs td.proposed input');
-    await s.exec("arguments[0].value = ''; arguments[0].dispatchEvent(new Event('input', {bubbles: true}))", [
-      { "element-6066-11e4-a52e-4f735466cecf": input },
-    ]);
-    await s.type(input, "Corrected by e2e");
-    await shot("04-correct");
-    await s.type(input, "\uE007"); // Enter
+    const number = await s.find('tr[data-field="Customer Number"] input');
+    await setInput(number, "");
+    await s.type(number, "not-a-number\uE007"); // Enter
+    const banner = await s.find('[data-testid="error"]');
+    assert.equal(await s.attr(banner, "data-code"), "validation", "the UI gets the error's code");
+    assert.match(await s.text(banner), /not-a-number.*C-\[0-9\]\{5\}/, "the message says which value broke which rule");
+    await shot("04-validation");
+  });
+
+  await step("correct it inline", async () => {
+    await setInput(await s.find('tr[data-field="Customer Number"] input'), correctedKey.toUpperCase());
+    const city = await s.find('tr[data-field="City"] input');
+    await setInput(city, "");
+    await s.type(city, "Corrected by e2e");
+    await shot("05-correct");
+    await s.type(city, "\uE007"); // Enter
     await s.until("the correction in the list", async () =>
       (await s.exec(`return document.querySelector('[data-key="${correctedKey}"] .decision')?.textContent`)) === "correct",
     );
@@ -155,22 +173,13 @@ try {
     await s.keys("?");
     const help = await s.text(await s.find('[data-testid="help-overlay"]'));
     assert.match(help, /Approve/);
-    await shot("05-help");
+    await shot("06-help");
     await s.keys("\uE00C"); // Escape
     await s.until("the overlay closes", async () => (await s.findAll('[data-testid="help-overlay"]')).length === 0);
   });
 
-  const out = join(home, "decisions.csv");
+  const out = env.TRUEUP_TEST_EXPORT_PATH;
   await step("export decisions to CSV through the save dialog", async () => {
-    // The native save dialog cannot be driven by WebDriver: answer it from
-    // inside the page, as the person would by typing the path.
-    await s.exec(
-      `const internals = window.__TAURI_INTERNALS__;
-       const original = internals.invoke.bind(internals);
-       internals.invoke = (cmd, args, options) =>
-         cmd === 'plugin:dialog|save' ? Promise.resolve(arguments[0]) : original(cmd, args, options);`,
-      [out],
-    );
     const select = await s.find('[data-testid="export-kind"]');
     await s.exec("arguments[0].value = 'decisions'; arguments[0].dispatchEvent(new Event('change', {bubbles: true}))", [
       { "element-6066-11e4-a52e-4f735466cecf": select },
@@ -191,8 +200,8 @@ try {
     assert.ok(find(rejectedKey, "reject", "current"), `rejection of ${rejectedKey} exported`);
     assert.ok(find(rejectedKey, "reject", "undone"), `the undone rejection is kept in the audit trail`);
     const corrected = find(correctedKey, "correct", "current");
-    assert.ok(corrected && corrected.includes("Corrected by e2e"), `the corrected value is what was approved`);
-    await shot("06-exported");
+    assert.ok(corrected && corrected.includes("City=Corrected by e2e"), `the corrected value is what was approved:\n${csv}`);
+    await shot("07-exported");
   });
 
   await step("history lists the pulls and the reconcile", async () => {
@@ -200,7 +209,7 @@ try {
     const t = await s.text(await s.find('[data-testid="history"]'));
     assert.match(t, /reconcile/);
     assert.match(t, /pull/);
-    await shot("07-history");
+    await shot("08-history");
   });
 
   console.log(`\njourney passed: ${steps.length} steps; screenshots in ${artifacts}`);

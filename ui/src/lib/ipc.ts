@@ -7,6 +7,7 @@ import type {
   Decision,
   ErrorCode,
   ExportKind,
+  ExportOutcome,
   Filter,
   IpcError,
   ProgressEvent,
@@ -55,13 +56,9 @@ export const api = {
     invoke<BulkOutcome>("decide_all", { reconciliation, filter, verdict }),
   undoLastDecision: (reconciliation: string) =>
     invoke<Decision | null>("undo_last_decision", { reconciliation }),
-  exportCsv: (
-    reconciliation: string,
-    kind: ExportKind,
-    filter: Filter,
-    bom: boolean,
-    path: string,
-  ) => invoke<number>("export_csv", { reconciliation, kind, filter, bom, path }),
+  /** Opens the save dialog (in the shell) and exports; null when cancelled. */
+  exportCsv: (reconciliation: string, kind: ExportKind, filter: Filter, bom: boolean) =>
+    invoke<ExportOutcome | null>("export_csv", { reconciliation, kind, filter, bom }),
   history: (limit: number) => invoke<Run[]>("history", { limit }),
   onProgress: (handler: (p: ProgressEvent) => void): Promise<UnlistenFn> =>
     listen<ProgressEvent>("job-progress", (e) => handler(e.payload)),
