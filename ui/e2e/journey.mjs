@@ -59,7 +59,7 @@ async function shot(name) {
 try {
   await waitForServer(base);
   session = await Session.create(base, { "tauri:options": { application: app } });
-  const s = session;
+  const s = session; // the first session; the last step opens another
 
   await step("start screen offers the demo", async () => {
     await s.find('[data-testid="open-demo"]');
@@ -210,6 +210,16 @@ try {
     assert.match(t, /reconcile/);
     assert.match(t, /pull/);
     await shot("08-history");
+  });
+
+  await step("the app opens a demo workspace given on the command line (run-desktop-demo.sh)", async () => {
+    await s.close();
+    session = null;
+    const dir = join(home, "cli-demo");
+    session = await Session.create(base, { "tauri:options": { application: app, args: ["--demo", dir] } });
+    const name = await session.text(await session.find('[data-testid="workspace-name"]'));
+    assert.match(name, /Demo/, "the workspace opens without the start screen");
+    assert.ok(existsSync(join(dir, "trueup.toml")), "the demo workspace was created in the folder given");
   });
 
   console.log(`\njourney passed: ${steps.length} steps; screenshots in ${artifacts}`);
