@@ -134,6 +134,9 @@ describe("keyboard review", () => {
     await fireEvent.click(screen.getByTestId("count-update"));
     await waitFor(() => expect(screen.getByTestId("total").textContent).toContain("500000"));
     await fireEvent.click(screen.getByTestId("approve-all"));
+    expect(calls.some((c) => c.cmd === "decide_all"), "one click only arms the bulk approval").toBe(false);
+    await waitFor(() => expect(screen.getByTestId("approve-all").textContent).toContain("Confirm: approve 500000"));
+    await fireEvent.click(screen.getByTestId("approve-all"));
     await waitFor(() => expect(calls.some((c) => c.cmd === "decide_all")).toBe(true));
     const bulk = calls.find((c) => c.cmd === "decide_all")!;
     expect((bulk.args.filter as Filter).kinds).toEqual(["update"]);
