@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_dialog::DialogExt;
@@ -36,16 +36,16 @@ impl AppState {
         }
     }
 
-    /// The open workspace, unless a long step holds it.
+    /// The open workspace, unless a long step holds it. Short commands
+    /// wait for each other; they never wait for a pull or reconcile.
     fn workspace(&self) -> Result<MutexGuard<'_, Option<Workspace>>> {
-        match self.workspace.try_lock() {
-            Ok(g) => Ok(g),
-            Err(TryLockError::WouldBlock) => Err(IpcError::new(
+        if self.job.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            return Err(IpcError::new(
                 ErrorCode::Busy,
                 "a pull or reconcile is running; wait for it or cancel it",
-            )),
-            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+            ));
         }
+        Ok(self.workspace.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Workspace) -> trueup::Result<T>) -> Result<T> {
@@ -62,6 +62,17 @@ impl AppState {
         }
         Ok(info)
     }
+}
+
+/// Runs `f` on the open workspace on a worker thread: commands never block
+/// the window's event loop, even on a million-row cache.
+async fn on_worker<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&mut Workspace) -> trueup::Result<T> + Send + 'static,
+) -> Result<T> {
+    tauri::async_runtime::spawn_blocking(move || app.state::<AppState>().with(f))
+        .await
+        .unwrap_or_else(|e| Err(IpcError::new(ErrorCode::Io, e.to_string())))
 }
 
 fn no_workspace() -> IpcError {
@@ -198,14 +209,17 @@ pub fn cancel_job(state: State<AppState>) -> bool {
 
 /// One page of proposals matching `filter`.
 #[tauri::command]
-pub fn proposals(
-    state: State<AppState>,
+pub async fn proposals(
+    app: AppHandle,
     reconciliation: String,
     filter: Filter,
     offset: u64,
     limit: u64,
 ) -> Result<ProposalPage> {
-    let page = state.with(|ws| ws.proposals(&reconciliation, &filter.into(), offset, limit))?;
+    let page = on_worker(app, move |ws| {
+        ws.proposals(&reconciliation, &filter.into(), offset, limit)
+    })
+    .await?;
     Ok(ProposalPage {
         total: page.total,
         offset,
@@ -215,12 +229,12 @@ pub fn proposals(
 
 /// How many proposals of each kind match `filter` (its kinds ignored), and `all`.
 #[tauri::command]
-pub fn proposal_counts(
-    state: State<AppState>,
+pub async fn proposal_counts(
+    app: AppHandle,
     reconciliation: String,
     filter: Filter,
 ) -> Result<BTreeMap<String, u64>> {
-    state.with(|ws| {
+    on_worker(app, move |ws| {
         let mut counts = BTreeMap::new();
         let mut all = 0;
         for kind in [Kind::Create, Kind::Update, Kind::Orphan, Kind::Conflict] {
@@ -239,28 +253,27 @@ pub fn proposal_counts(
         counts.insert("all".into(), all);
         Ok(counts)
     })
+    .await
 }
 
 /// One proposal by its match key.
 #[tauri::command]
-pub fn proposal(
-    state: State<AppState>,
-    reconciliation: String,
-    key: String,
-) -> Result<ProposalRow> {
-    Ok(state.with(|ws| ws.proposal(&reconciliation, &key))?.into())
+pub async fn proposal(app: AppHandle, reconciliation: String, key: String) -> Result<ProposalRow> {
+    Ok(on_worker(app, move |ws| ws.proposal(&reconciliation, &key))
+        .await?
+        .into())
 }
 
 /// Records a verdict on one proposal (`corrections`: field → value, for `correct`).
 #[tauri::command]
-pub fn decide(
-    state: State<AppState>,
+pub async fn decide(
+    app: AppHandle,
     reconciliation: String,
     key: String,
     verdict: Verdict,
     corrections: Vec<(String, Option<String>)>,
 ) -> Result<Decision> {
-    let d = state.with(|ws| {
+    let d = on_worker(app, move |ws| {
         ws.decide(
             &reconciliation,
             &key,
@@ -269,19 +282,20 @@ pub fn decide(
             &now(),
             &actor(),
         )
-    })?;
+    })
+    .await?;
     Ok(d.into())
 }
 
 /// Gives `verdict` to every proposal matching `filter`.
 #[tauri::command]
-pub fn decide_all(
-    state: State<AppState>,
+pub async fn decide_all(
+    app: AppHandle,
     reconciliation: String,
     filter: Filter,
     verdict: Verdict,
 ) -> Result<BulkOutcome> {
-    let b = state.with(|ws| {
+    let b = on_worker(app, move |ws| {
         ws.decide_all(
             &reconciliation,
             &filter.into(),
@@ -289,17 +303,21 @@ pub fn decide_all(
             &now(),
             &actor(),
         )
-    })?;
+    })
+    .await?;
     Ok(b.into())
 }
 
 /// Undoes this person's latest decision in `reconciliation`.
 #[tauri::command]
-pub fn undo_last_decision(
-    state: State<AppState>,
+pub async fn undo_last_decision(
+    app: AppHandle,
     reconciliation: String,
 ) -> Result<Option<Decision>> {
-    let d = state.with(|ws| ws.undo_last_decision(&reconciliation, &actor()))?;
+    let d = on_worker(app, move |ws| {
+        ws.undo_last_decision(&reconciliation, &actor())
+    })
+    .await?;
     Ok(d.map(Into::into))
 }
 
@@ -354,7 +372,7 @@ pub async fn export_csv(
 
 /// The latest runs, newest first.
 #[tauri::command]
-pub fn history(state: State<AppState>, limit: usize) -> Result<Vec<Run>> {
-    let runs = state.with(|ws| ws.cache.runs(limit))?;
+pub async fn history(app: AppHandle, limit: usize) -> Result<Vec<Run>> {
+    let runs = on_worker(app, move |ws| ws.cache.runs(limit)).await?;
     Ok(runs.into_iter().map(Into::into).collect())
 }
