@@ -1,0 +1,378 @@
+//! The Tauri commands: parse, call the core, convert. No business logic.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tauri::{AppHandle, Manager, State};
+use tauri_plugin_dialog::DialogExt;
+use trueup::Workspace;
+use trueup::progress::Actor;
+
+use crate::Startup;
+use crate::json::{
+    BulkOutcome, Decision, ErrorCode, ExportKind, ExportOutcome, Filter, IpcError, Kind,
+    ProposalPage, ProposalRow, PullSummary, ReconcileSummary, Run, Verdict, WorkspaceInfo,
+};
+use crate::progress::EventProgress;
+
+type Result<T> = std::result::Result<T, IpcError>;
+
+/// The shell's state: the open workspace and the running long step.
+pub struct AppState {
+    workspace: Mutex<Option<Workspace>>,
+    job: Mutex<Option<Arc<AtomicBool>>>,
+    startup: Startup,
+}
+
+impl AppState {
+    /// No workspace open yet; `startup` is opened by `startup_workspace`.
+    pub fn new(startup: Startup) -> Self {
+        AppState {
+            workspace: Mutex::new(None),
+            job: Mutex::new(None),
+            startup,
+        }
+    }
+
+    /// The open workspace, unless a long step holds it. Short commands
+    /// wait for each other; they never wait for a pull or reconcile.
+    fn workspace(&self) -> Result<MutexGuard<'_, Option<Workspace>>> {
+        if self.job.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            return Err(IpcError::new(
+                ErrorCode::Busy,
+                "a pull or reconcile is running; wait for it or cancel it",
+            ));
+        }
+        Ok(self.workspace.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Workspace) -> trueup::Result<T>) -> Result<T> {
+        let mut guard = self.workspace()?;
+        let ws = guard.as_mut().ok_or_else(no_workspace)?;
+        Ok(f(ws)?)
+    }
+
+    fn set(&self, app: &AppHandle, ws: Workspace) -> Result<WorkspaceInfo> {
+        let info = WorkspaceInfo::from(&ws);
+        *self.workspace()? = Some(ws);
+        if let Ok(file) = recent_file(app) {
+            let _ = crate::recent::remember(&file, &info.dir);
+        }
+        Ok(info)
+    }
+}
+
+/// Runs `f` on the open workspace on a worker thread: commands never block
+/// the window's event loop, even on a million-row cache.
+async fn on_worker<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&mut Workspace) -> trueup::Result<T> + Send + 'static,
+) -> Result<T> {
+    tauri::async_runtime::spawn_blocking(move || app.state::<AppState>().with(f))
+        .await
+        .unwrap_or_else(|e| Err(IpcError::new(ErrorCode::Io, e.to_string())))
+}
+
+fn no_workspace() -> IpcError {
+    IpcError::new(ErrorCode::NoWorkspace, "no workspace is open")
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn actor() -> Actor {
+    Actor::os_user("desktop")
+}
+
+fn recent_file(app: &AppHandle) -> Result<PathBuf> {
+    app.path()
+        .app_config_dir()
+        .map(|d| d.join("recent.json"))
+        .map_err(|e| IpcError::new(ErrorCode::Io, e.to_string()))
+}
+
+/// Opens the workspace given on the command line, if any.
+#[tauri::command]
+pub fn startup_workspace(app: AppHandle, state: State<AppState>) -> Result<Option<WorkspaceInfo>> {
+    let ws = match &state.startup {
+        Startup::None => return Ok(None),
+        Startup::Open(dir) => Workspace::open(dir)?,
+        Startup::Demo(dir) => open_or_create_demo(dir)?,
+    };
+    state.set(&app, ws).map(Some)
+}
+
+/// Opens the workspace in `dir`.
+#[tauri::command]
+pub fn open_workspace(
+    app: AppHandle,
+    state: State<AppState>,
+    dir: String,
+) -> Result<WorkspaceInfo> {
+    state.set(&app, Workspace::open(Path::new(&dir))?)
+}
+
+/// Creates an empty workspace in `dir` and opens it.
+#[tauri::command]
+pub fn create_workspace(
+    app: AppHandle,
+    state: State<AppState>,
+    dir: String,
+) -> Result<WorkspaceInfo> {
+    state.set(&app, Workspace::init(Path::new(&dir))?)
+}
+
+/// Opens the demo workspace in the app's data folder, creating it the first time.
+#[tauri::command]
+pub fn open_demo_workspace(app: AppHandle, state: State<AppState>) -> Result<WorkspaceInfo> {
+    let dir = app
+        .path()
+        .app_data_dir()
+        .map_err(|e| IpcError::new(ErrorCode::Io, e.to_string()))?
+        .join("demo-workspace");
+    state.set(&app, open_or_create_demo(&dir)?)
+}
+
+fn open_or_create_demo(dir: &Path) -> trueup::Result<Workspace> {
+    if dir.join(trueup::workspace::CONFIG_FILE).exists() {
+        Workspace::open(dir)
+    } else {
+        Workspace::init_demo(dir)
+    }
+}
+
+/// The recently opened workspace folders, newest first.
+#[tauri::command]
+pub fn recent_workspaces(app: AppHandle) -> Result<Vec<String>> {
+    Ok(crate::recent::load(&recent_file(&app)?))
+}
+
+/// Pulls both entities of `reconciliation` (when `pull`), then reconciles it.
+/// Runs on a worker thread, sends `job-progress` events; `cancel_job` stops it.
+#[tauri::command]
+pub async fn reconcile(
+    app: AppHandle,
+    reconciliation: String,
+    pull: bool,
+) -> Result<ReconcileSummary> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let state = app.state::<AppState>();
+        let mut job = state.job.lock().unwrap_or_else(|p| p.into_inner());
+        if job.is_some() {
+            return Err(IpcError::new(
+                ErrorCode::Busy,
+                "a pull or reconcile is already running",
+            ));
+        }
+        *job = Some(cancel.clone());
+    }
+    let worker = app.clone();
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let state = worker.state::<AppState>();
+        let mut guard = state.workspace.lock().unwrap_or_else(|p| p.into_inner());
+        let ws = guard.as_mut().ok_or_else(no_workspace)?;
+        let progress = EventProgress::new(worker.clone(), cancel);
+        let actor = actor();
+        let config = ws.reconciliation(&reconciliation)?.clone();
+        let mut pulls = Vec::new();
+        if pull {
+            for entity in [&config.left, &config.right] {
+                let s = trueup::pull::pull(ws, entity, &now(), &actor, &progress)?;
+                pulls.push(PullSummary::from(s));
+            }
+        }
+        let s = trueup::reconcile::reconcile(ws, &reconciliation, &now(), &actor, &progress)?;
+        Ok(ReconcileSummary::new(s, pulls))
+    })
+    .await
+    .unwrap_or_else(|e| Err(IpcError::new(ErrorCode::Cache, e.to_string())));
+    let state = app.state::<AppState>();
+    *state.job.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    result
+}
+
+/// Asks the running pull or reconcile to stop; false when none runs.
+#[tauri::command]
+pub fn cancel_job(state: State<AppState>) -> bool {
+    match &*state.job.lock().unwrap_or_else(|p| p.into_inner()) {
+        Some(flag) => {
+            flag.store(true, Ordering::Relaxed);
+            true
+        }
+        None => false,
+    }
+}
+
+/// One page of proposals matching `filter`.
+#[tauri::command]
+pub async fn proposals(
+    app: AppHandle,
+    reconciliation: String,
+    filter: Filter,
+    offset: u64,
+    limit: u64,
+) -> Result<ProposalPage> {
+    let page = on_worker(app, move |ws| {
+        ws.proposals(&reconciliation, &filter.into(), offset, limit)
+    })
+    .await?;
+    Ok(ProposalPage {
+        total: page.total,
+        offset,
+        items: page.items.into_iter().map(Into::into).collect(),
+    })
+}
+
+/// How many proposals of each kind match `filter` (its kinds ignored), and `all`.
+#[tauri::command]
+pub async fn proposal_counts(
+    app: AppHandle,
+    reconciliation: String,
+    filter: Filter,
+) -> Result<BTreeMap<String, u64>> {
+    on_worker(app, move |ws| {
+        let mut counts = BTreeMap::new();
+        let mut all = 0;
+        for kind in [Kind::Create, Kind::Update, Kind::Orphan, Kind::Conflict] {
+            let f = Filter {
+                kinds: vec![kind],
+                ..filter.clone()
+            };
+            let n = ws.proposals(&reconciliation, &f.into(), 0, 0)?.total;
+            all += n;
+            let name = serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            counts.insert(name, n);
+        }
+        counts.insert("all".into(), all);
+        Ok(counts)
+    })
+    .await
+}
+
+/// One proposal by its match key.
+#[tauri::command]
+pub async fn proposal(app: AppHandle, reconciliation: String, key: String) -> Result<ProposalRow> {
+    Ok(on_worker(app, move |ws| ws.proposal(&reconciliation, &key))
+        .await?
+        .into())
+}
+
+/// Records a verdict on one proposal (`corrections`: field → value, for `correct`).
+#[tauri::command]
+pub async fn decide(
+    app: AppHandle,
+    reconciliation: String,
+    key: String,
+    verdict: Verdict,
+    corrections: Vec<(String, Option<String>)>,
+) -> Result<Decision> {
+    let d = on_worker(app, move |ws| {
+        ws.decide(
+            &reconciliation,
+            &key,
+            verdict.into(),
+            &corrections,
+            &now(),
+            &actor(),
+        )
+    })
+    .await?;
+    Ok(d.into())
+}
+
+/// Gives `verdict` to every proposal matching `filter`.
+#[tauri::command]
+pub async fn decide_all(
+    app: AppHandle,
+    reconciliation: String,
+    filter: Filter,
+    verdict: Verdict,
+) -> Result<BulkOutcome> {
+    let b = on_worker(app, move |ws| {
+        ws.decide_all(
+            &reconciliation,
+            &filter.into(),
+            verdict.into(),
+            &now(),
+            &actor(),
+        )
+    })
+    .await?;
+    Ok(b.into())
+}
+
+/// Undoes this person's latest decision in `reconciliation`.
+#[tauri::command]
+pub async fn undo_last_decision(
+    app: AppHandle,
+    reconciliation: String,
+) -> Result<Option<Decision>> {
+    let d = on_worker(app, move |ws| {
+        ws.undo_last_decision(&reconciliation, &actor())
+    })
+    .await?;
+    Ok(d.map(Into::into))
+}
+
+/// Asks where to save (the native save dialog, driven by the person: the
+/// webview never names a path), then writes the export there off the UI
+/// thread. `None` when the person cancels the dialog.
+///
+/// End-to-end tests cannot drive a native dialog: they set
+/// `TRUEUP_TEST_EXPORT_PATH` in the app's environment to answer it.
+#[tauri::command]
+pub async fn export_csv(
+    app: AppHandle,
+    reconciliation: String,
+    kind: ExportKind,
+    filter: Filter,
+    bom: bool,
+) -> Result<Option<ExportOutcome>> {
+    let path = match std::env::var_os("TRUEUP_TEST_EXPORT_PATH") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => app
+            .dialog()
+            .file()
+            .set_title("Export to CSV")
+            .add_filter("CSV", &["csv"])
+            .set_file_name(format!("{reconciliation}-{}.csv", kind.name()))
+            .blocking_save_file()
+            .and_then(|p| p.into_path().ok()),
+    };
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = app.state::<AppState>();
+        let rows = state.with(|ws| {
+            trueup::export::export_file(
+                ws,
+                &reconciliation,
+                kind.into(),
+                &filter.into(),
+                bom,
+                &path,
+            )
+        })?;
+        Ok(Some(ExportOutcome {
+            path: path.display().to_string(),
+            rows,
+        }))
+    })
+    .await
+    .unwrap_or_else(|e| Err(IpcError::new(ErrorCode::Io, e.to_string())))
+}
+
+/// The latest runs, newest first.
+#[tauri::command]
+pub async fn history(app: AppHandle, limit: usize) -> Result<Vec<Run>> {
+    let runs = on_worker(app, move |ws| ws.cache.runs(limit)).await?;
+    Ok(runs.into_iter().map(Into::into).collect())
+}

@@ -1,0 +1,53 @@
+//! The Trueup desktop shell: Tauri commands over the `trueup` core library.
+//!
+//! Commands are thin: parse, call the core, convert the result to the types
+//! of [`json`] and the error to [`json::IpcError`]. Pull and reconcile run off
+//! the UI thread and report `job-progress` events; `cancel_job` stops them.
+#![deny(missing_docs)]
+
+pub mod bindings;
+mod commands;
+pub mod json;
+mod progress;
+mod recent;
+
+use std::path::PathBuf;
+
+pub use commands::AppState;
+
+/// What to open when the app starts.
+#[derive(Debug, Clone)]
+pub enum Startup {
+    /// The start screen.
+    None,
+    /// The workspace in this folder.
+    Open(PathBuf),
+    /// The demo workspace in this folder, created unless it exists.
+    Demo(PathBuf),
+}
+
+/// Starts the app, opening `startup` first.
+pub fn run(startup: Startup) {
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(AppState::new(startup))
+        .invoke_handler(tauri::generate_handler![
+            commands::startup_workspace,
+            commands::open_workspace,
+            commands::create_workspace,
+            commands::open_demo_workspace,
+            commands::recent_workspaces,
+            commands::reconcile,
+            commands::cancel_job,
+            commands::proposals,
+            commands::proposal_counts,
+            commands::proposal,
+            commands::decide,
+            commands::decide_all,
+            commands::undo_last_decision,
+            commands::export_csv,
+            commands::history,
+        ])
+        .run(tauri::generate_context!())
+        .expect("error while running the Trueup desktop app");
+}

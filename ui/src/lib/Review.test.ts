@@ -1,0 +1,159 @@
+import { describe, it, expect, vi } from "vitest";
+import { render, screen, fireEvent, waitFor, within } from "@testing-library/svelte";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import Review from "./Review.svelte";
+import { ReviewModel, PAGE_SIZE } from "./review.svelte";
+import { proposalRow } from "./fixtures";
+import type { Filter } from "./ipc";
+
+const TOTAL = 1_000_000;
+
+/** A fake shell with a million proposals; records every call. */
+function fakeShell() {
+  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  mockIPC((cmd, payload) => {
+    const args = (payload ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args });
+    switch (cmd) {
+      case "proposals": {
+        const offset = args.offset as number;
+        const limit = args.limit as number;
+        const filter = args.filter as Filter;
+        const total = filter.kinds.length ? TOTAL / 2 : TOTAL;
+        const items = Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, k) =>
+          proposalRow(offset + k),
+        );
+        return { total, offset, items };
+      }
+      case "proposal_counts":
+        return { all: TOTAL, update: TOTAL / 2, conflict: TOTAL / 2, create: 0, orphan: 0 };
+      case "decide":
+        return { id: 1, matchKey: args.key, verdict: args.verdict, values: [], valuesHash: "x", who: "t", at: "", state: "current" };
+      case "undo_last_decision":
+        return null;
+      case "decide_all":
+        return { decided: 5, refused: [] };
+    }
+    throw { code: "not_found", message: `unexpected ${cmd}` };
+  });
+  return calls;
+}
+
+async function renderReview() {
+  const calls = fakeShell();
+  const model = new ReviewModel("customers");
+  render(Review, { model });
+  await waitFor(() => expect(screen.getByTestId("total").textContent).toContain("1000000"));
+  return { calls, model };
+}
+
+describe("review list", () => {
+  it("pages from the shell instead of loading everything", async () => {
+    const { calls } = await renderReview();
+    const pages = calls.filter((c) => c.cmd === "proposals");
+    expect(pages.length, "only the first page is fetched on open").toBe(1);
+    expect(pages[0].args.limit).toBe(PAGE_SIZE);
+    const rows = within(screen.getByTestId("proposal-list")).getAllByRole("option");
+    expect(rows.length, "only the visible rows are in the DOM").toBeLessThan(50);
+    expect(rows[0].dataset.key).toBe("C-10000");
+  });
+
+  it("shows counts per category and filters by one", async () => {
+    const { calls } = await renderReview();
+    await waitFor(() => expect(screen.getByTestId("count-conflict").textContent).toContain("500000"));
+    await fireEvent.click(screen.getByTestId("count-conflict"));
+    await waitFor(() => expect(screen.getByTestId("total").textContent).toContain("500000"));
+    const last = calls.filter((c) => c.cmd === "proposals").at(-1)!;
+    expect((last.args.filter as Filter).kinds, "the kind filter reaches the shell").toEqual(["conflict"]);
+  });
+
+  it("filters by text after typing stops", async () => {
+    const { calls } = await renderReview();
+    await fireEvent.input(screen.getByTestId("search"), { target: { value: "berlin" } });
+    await waitFor(() =>
+      expect(calls.some((c) => c.cmd === "proposals" && (c.args.filter as Filter).text === "berlin")).toBe(true),
+    );
+  });
+});
+
+describe("keyboard review", () => {
+  it("j/k move the selection, a approves the selected proposal and moves on", async () => {
+    const { calls, model } = await renderReview();
+    await fireEvent.keyDown(window, { key: "j" });
+    await fireEvent.keyDown(window, { key: "j" });
+    await fireEvent.keyDown(window, { key: "k" });
+    expect(model.selected).toBe(1);
+    expect(screen.getByTestId("record-key").textContent).toBe("C-10001");
+    await fireEvent.keyDown(window, { key: "a" });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "decide")).toBe(true));
+    const decide = calls.find((c) => c.cmd === "decide")!;
+    expect(decide.args, "the approval goes to the selected proposal").toMatchObject({
+      reconciliation: "customers",
+      key: "c-10001",
+      verdict: "approve",
+    });
+    await waitFor(() => expect(model.selected).toBe(2));
+  });
+
+  it("r rejects, u undoes, keys typed in the search box are not shortcuts", async () => {
+    const { calls } = await renderReview();
+    await fireEvent.keyDown(window, { key: "r" });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "decide" && c.args.verdict === "reject")).toBe(true));
+    await fireEvent.keyDown(window, { key: "u" });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "undo_last_decision")).toBe(true));
+    const before = calls.length;
+    await fireEvent.keyDown(screen.getByTestId("search"), { key: "a" });
+    expect(calls.slice(before).some((c) => c.cmd === "decide"), "typing 'a' in search must not approve").toBe(false);
+  });
+
+  it("e edits inline and Enter sends a correction", async () => {
+    const { calls } = await renderReview();
+    await fireEvent.keyDown(window, { key: "e" });
+    const input = await screen.findByLabelText("Corrected City");
+    await fireEvent.input(input, { target: { value: "Köln" } });
+    await fireEvent.keyDown(input, { key: "Enter" });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "decide")).toBe(true));
+    const decide = calls.find((c) => c.cmd === "decide")!;
+    expect(decide.args.verdict).toBe("correct");
+    expect(decide.args.corrections).toContainEqual(["City", "Köln"]);
+  });
+
+  it("? shows the help overlay listing the shortcuts, Escape closes it", async () => {
+    await renderReview();
+    await fireEvent.keyDown(window, { key: "?" });
+    const help = await screen.findByTestId("help-overlay");
+    for (const label of ["Next proposal", "Approve", "Reject", "Undo your last decision"]) {
+      expect(help.textContent).toContain(label);
+    }
+    await fireEvent.keyDown(window, { key: "Escape" });
+    await waitFor(() => expect(screen.queryByTestId("help-overlay")).toBeNull());
+  });
+
+  it("bulk approve sends the current filter", async () => {
+    const { calls } = await renderReview();
+    await fireEvent.click(screen.getByTestId("count-update"));
+    await waitFor(() => expect(screen.getByTestId("total").textContent).toContain("500000"));
+    await fireEvent.click(screen.getByTestId("approve-all"));
+    expect(calls.some((c) => c.cmd === "decide_all"), "one click only arms the bulk approval").toBe(false);
+    await waitFor(() => expect(screen.getByTestId("approve-all").textContent).toContain("Confirm: approve 500000"));
+    await fireEvent.click(screen.getByTestId("approve-all"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "decide_all")).toBe(true));
+    const bulk = calls.find((c) => c.cmd === "decide_all")!;
+    expect((bulk.args.filter as Filter).kinds).toEqual(["update"]);
+    expect(bulk.args.verdict).toBe("approve");
+    await waitFor(() => expect(screen.getByTestId("notice").textContent).toContain("Approved 5"));
+  });
+
+  it("shows the shell's error message and keeps its code", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "proposal_counts") return {};
+      throw { code: "busy", message: "a pull or reconcile is running" };
+    });
+    const model = new ReviewModel("customers");
+    render(Review, { model });
+    const banner = await screen.findByTestId("error");
+    expect(banner.dataset.code).toBe("busy");
+    expect(banner.textContent).toContain("a pull or reconcile is running");
+    vi.restoreAllMocks();
+  });
+});

@@ -1,0 +1,342 @@
+// Generated from src-tauri/src/json.rs by ts-rs. Do not edit by hand:
+// UPDATE_BINDINGS=1 cargo test -p trueup-desktop --test bindings
+
+export type ErrorCode = "config" | "input" | "io" | "cache" | "network" | "auth" | "system" | "not_found" | "validation" | "cancelled" | "no_workspace" | "busy";
+
+export type IpcError = { 
+/**
+ * What kind of failure.
+ */
+code: ErrorCode, 
+/**
+ * A sentence for people (file, line, field where known).
+ */
+message: string, };
+
+export type ReconciliationInfo = { 
+/**
+ * Its name in the workspace.
+ */
+name: string, 
+/**
+ * The left entity.
+ */
+left: string, 
+/**
+ * The right entity.
+ */
+right: string, };
+
+export type WorkspaceInfo = { 
+/**
+ * The workspace folder.
+ */
+dir: string, 
+/**
+ * Its display name.
+ */
+name: string, 
+/**
+ * The systems, by name.
+ */
+systems: Array<string>, 
+/**
+ * The reconciliations.
+ */
+reconciliations: Array<ReconciliationInfo>, };
+
+export type Kind = "in_sync" | "create" | "update" | "orphan" | "conflict";
+
+export type FieldStatus = "same" | "update" | "conflict" | "kept" | "ignored";
+
+export type FieldDiff = { 
+/**
+ * The target field.
+ */
+field: string, 
+/**
+ * Left value after mapping.
+ */
+left: string | null, 
+/**
+ * Right value.
+ */
+right: string | null, 
+/**
+ * Last value known to agree.
+ */
+baseline: string | null, 
+/**
+ * The value that would be sent.
+ */
+proposed: string | null, 
+/**
+ * How it compares.
+ */
+status: FieldStatus, 
+/**
+ * Why.
+ */
+note: string | null, };
+
+export type Reason = { 
+/**
+ * both_changed, manual, duplicate_key, unmapped_value, ...
+ */
+code: string, 
+/**
+ * The field concerned.
+ */
+field: string | null, 
+/**
+ * A sentence for people.
+ */
+message: string, };
+
+export type ProposalRow = { 
+/**
+ * Row id (stable until the next reconcile).
+ */
+id: number, 
+/**
+ * The raw match key (pass it back to decide).
+ */
+matchKey: string, 
+/**
+ * The match key as people read it.
+ */
+displayKey: string, 
+/**
+ * Ids of the left records.
+ */
+leftKeys: Array<string>, 
+/**
+ * Ids of the right records.
+ */
+rightKeys: Array<string>, 
+/**
+ * The category.
+ */
+kind: Kind, 
+/**
+ * Why.
+ */
+reasons: Array<Reason>, 
+/**
+ * Field by field.
+ */
+fields: Array<FieldDiff>, 
+/**
+ * approve, reject, correct, delete, or none.
+ */
+decision: string | null, 
+/**
+ * current or stale.
+ */
+decisionState: string | null, };
+
+export type ProposalPage = { 
+/**
+ * How many match the filter.
+ */
+total: number, 
+/**
+ * The offset of the first item.
+ */
+offset: number, 
+/**
+ * The proposals on this page.
+ */
+items: Array<ProposalRow>, };
+
+export type Filter = { 
+/**
+ * Only these kinds (empty: all).
+ */
+kinds: Array<Kind>, 
+/**
+ * Only proposals where this field differs.
+ */
+field: string | null, 
+/**
+ * Only proposals whose key or values contain this text.
+ */
+text: string | null, 
+/**
+ * undecided, approved, rejected, stale.
+ */
+decision: string | null, 
+/**
+ * Only conflicts with this reason code.
+ */
+reason: string | null, };
+
+export type Verdict = "approve" | "reject" | "correct" | "delete";
+
+export type Decision = { 
+/**
+ * Decision id.
+ */
+id: number, 
+/**
+ * The proposal's match key.
+ */
+matchKey: string, 
+/**
+ * approve, reject, correct, delete.
+ */
+verdict: string, 
+/**
+ * The values to send, exactly as approved.
+ */
+values: Array<[string, string | null]>, 
+/**
+ * SHA-256 of the values, hex.
+ */
+valuesHash: string, 
+/**
+ * Who decided.
+ */
+who: string, 
+/**
+ * When.
+ */
+at: string, 
+/**
+ * current, stale or undone.
+ */
+state: string, };
+
+export type BulkOutcome = { 
+/**
+ * Proposals decided.
+ */
+decided: number, 
+/**
+ * Proposals refused, with the reason (key, reason).
+ */
+refused: Array<[string, string]>, };
+
+export type PullSummary = { 
+/**
+ * The entity pulled.
+ */
+entity: string, 
+/**
+ * Records read.
+ */
+records: number, 
+/**
+ * New since the last pull.
+ */
+added: number, 
+/**
+ * Changed since the last pull.
+ */
+changed: number, 
+/**
+ * Gone from the system.
+ */
+removed: number, 
+/**
+ * Problems with single records.
+ */
+errors: Array<string>, };
+
+export type ReconcileSummary = { 
+/**
+ * The reconciliation.
+ */
+reconciliation: string, 
+/**
+ * The pulls made first (empty when reconciling from the cache only).
+ */
+pulls: Array<PullSummary>, 
+/**
+ * Left records considered.
+ */
+leftRecords: number, 
+/**
+ * Right records considered.
+ */
+rightRecords: number, 
+/**
+ * Count per kind.
+ */
+counts: Record<string, number>, 
+/**
+ * Conflicts by reason code.
+ */
+conflictReasons: Record<string, number>, 
+/**
+ * Decisions that became stale.
+ */
+staleDecisions: number, };
+
+export type ProgressEvent = { 
+/**
+ * The current stage ("pull erp_customers", "reconcile customers").
+ */
+stage: string, 
+/**
+ * Units in the stage, when known.
+ */
+total: number | null, 
+/**
+ * Units done.
+ */
+done: number, };
+
+export type Run = { 
+/**
+ * Run id.
+ */
+id: number, 
+/**
+ * pull, reconcile, push, export.
+ */
+kind: string, 
+/**
+ * The entity or reconciliation.
+ */
+subject: string, 
+/**
+ * Start (RFC 3339).
+ */
+startedAt: string, 
+/**
+ * End, when finished.
+ */
+finishedAt: string | null, 
+/**
+ * running, ok, failed, cancelled.
+ */
+status: string, 
+/**
+ * Counts by category.
+ */
+counts: Record<string, number>, 
+/**
+ * Records that failed.
+ */
+failures: number, 
+/**
+ * The error, when it failed.
+ */
+message: string | null, 
+/**
+ * Where it was started from.
+ */
+origin: string, };
+
+export type ExportKind = "diff" | "exceptions" | "decisions";
+
+export type ExportOutcome = { 
+/**
+ * The file chosen in the save dialog.
+ */
+path: string, 
+/**
+ * Data rows written.
+ */
+rows: number, };
