@@ -31,6 +31,10 @@ pub enum ErrorCode {
     Validation,
     /// Cancelled by the user.
     Cancelled,
+    /// A passing failure (busy database, timeout): trying again may work.
+    Transient,
+    /// The system asked us to slow down.
+    RateLimit,
     /// No workspace is open.
     NoWorkspace,
     /// Another long step is already running.
@@ -51,6 +55,8 @@ impl From<trueup::ErrorCode> for ErrorCode {
             C::NotFound => ErrorCode::NotFound,
             C::Validation => ErrorCode::Validation,
             C::Cancelled => ErrorCode::Cancelled,
+            C::Transient => ErrorCode::Transient,
+            C::RateLimit => ErrorCode::RateLimit,
         }
     }
 }

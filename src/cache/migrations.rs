@@ -93,6 +93,8 @@ CREATE TABLE proposals (
 );
 CREATE UNIQUE INDEX proposals_recon_key ON proposals(recon, match_key);
 CREATE INDEX proposals_recon_kind ON proposals(recon, kind, id);
+-- Pages of all proposals in order, without sorting them all.
+CREATE INDEX proposals_recon_id ON proposals(recon, id);
 
 CREATE TABLE decisions (
     id           INTEGER PRIMARY KEY,
