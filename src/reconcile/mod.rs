@@ -95,11 +95,7 @@ pub fn reconcile(
     let run = ws
         .cache
         .start_run(RunKind::Reconcile, name, now, &actor.origin)?;
-    let result = run_reconcile(ws, name, &config, now, actor, progress, run).and_then(|s| {
-        store::prune_versions(ws, &config.left)?;
-        store::prune_versions(ws, &config.right)?;
-        Ok(s)
-    });
+    let result = run_reconcile(ws, name, &config, now, actor, progress, run);
     ws.cache.end_run(run, &progress.now(), &result, |s| {
         (
             serde_json::to_value(&s.counts).unwrap_or_default(),

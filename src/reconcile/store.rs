@@ -24,30 +24,43 @@ pub(crate) fn load_links(ws: &Workspace, recon: &str) -> Result<Vec<(String, Str
 }
 
 /// Drops earlier record values no reconciliation can ask for any more: those
-/// that ended before every reconciliation using `entity` last ran.
-pub(crate) fn prune_versions(ws: &Workspace, entity: &str) -> Result<u64> {
+/// that ended before every reconciliation using `entity` last ran. Runs in
+/// the reconcile's own transaction, after its new state is written.
+fn prune_versions(
+    tx: &rusqlite::Transaction<'_>,
+    config: &crate::config::Config,
+    entity: &str,
+) -> rusqlite::Result<u64> {
     let mut oldest: Option<i64> = None;
-    for (name, r) in &ws.config.reconciliations {
-        let seq = if r.left == entity {
-            load_state(ws, name)?.map(|s| s.left_seq)
+    for (name, r) in &config.reconciliations {
+        let column = if r.left == entity {
+            "left_seq"
         } else if r.right == entity {
-            load_state(ws, name)?.map(|s| s.right_seq)
+            "right_seq"
         } else {
             continue;
         };
+        let seq: Option<i64> = tx
+            .query_row(
+                &format!("SELECT {column} FROM recon_state WHERE recon = ?1"),
+                [name],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
         // A reconciliation that never ran may still need every version.
         let seq = seq.unwrap_or(0);
         oldest = Some(oldest.map_or(seq, |o| o.min(seq)));
     }
     let Some(oldest) = oldest else { return Ok(0) };
-    ws.cache
-        .conn
-        .execute(
-            "DELETE FROM versions WHERE entity = ?1 AND valid_to <= ?2",
-            (entity, oldest),
-        )
-        .map(|n| n as u64)
-        .map_err(|e| ws.cache.err(e))
+    tx.execute(
+        "DELETE FROM versions WHERE entity = ?1 AND valid_to <= ?2",
+        (entity, oldest),
+    )
+    .map(|n| n as u64)
 }
 
 /// Stored baselines of `recon` (only those of `keys` when given).
@@ -287,6 +300,10 @@ pub(crate) fn save(
         ),
     )
     .map_err(e)?;
+    if let Some(r) = ws.config.reconciliations.get(recon) {
+        prune_versions(&tx, &ws.config, &r.left).map_err(e)?;
+        prune_versions(&tx, &ws.config, &r.right).map_err(e)?;
+    }
     // A current decision stays valid only while its proposal's inputs are unchanged.
     let stale = tx
         .execute(
