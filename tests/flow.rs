@@ -440,3 +440,51 @@ fn suggest_maps_columns_by_name_and_values() {
         "recognises phone numbers"
     );
 }
+
+#[test]
+fn composite_keys_match_on_every_part_after_normalisation() {
+    let config = TWO_CSV.replace("key = [\"no\"]", "key = [\"no\", \"name\"]");
+    let ws = TempWorkspace::new(
+        &config,
+        &[
+            // Same "no" on two rows, told apart by name; case and spaces differ on the right.
+            (
+                "left.csv",
+                "id,no,name,status\n1,N1,Ann,A\n2,N1,Bob,A\n3,N3,Cy,A\n",
+            ),
+            (
+                "right.csv",
+                "rid,no,name,status\n10,n1 , ann ,active\n20,N1,BOB,inactive\n30,N3,Dee,active\n",
+            ),
+            ("status.csv", "source,target\nA,active\n"),
+        ],
+    );
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    let page = proposals_json(&ws, &[]);
+    assert_eq!(
+        kind_of(&page, "n1\u{1f}bob").as_deref(),
+        Some("update"),
+        "N1/Bob matched; its status differs: {page}"
+    );
+    // Matching normalises the key; comparing does not (no tolerance set), so
+    // the messy target values are proposed for tidying.
+    let ann = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["match_key"] == "n1\u{1f}ann")
+        .unwrap();
+    assert_eq!(
+        ann["left_keys"],
+        serde_json::json!(["1"]),
+        "N1/Ann paired despite case and spaces"
+    );
+    assert_eq!(ann["right_keys"], serde_json::json!(["10"]));
+    assert_eq!(ann["label"], "N1 / Ann", "shown as written");
+    assert_eq!(
+        kind_of(&page, "n3\u{1f}cy").as_deref(),
+        Some("create"),
+        "N3/Cy differs in one part: no match"
+    );
+    assert_eq!(kind_of(&page, "n3\u{1f}dee").as_deref(), Some("orphan"));
+}
