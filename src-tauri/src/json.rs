@@ -276,7 +276,12 @@ impl From<trueup::reconcile::ProposalRow> for ProposalRow {
         let p = r.proposal;
         ProposalRow {
             id: r.id,
-            display_key: trueup::records::display_key(&p.match_key),
+            // The key as written in the records; the normalised one if none.
+            display_key: if p.label.is_empty() {
+                trueup::records::display_key(&p.match_key)
+            } else {
+                p.label.clone()
+            },
             match_key: p.match_key,
             left_keys: p.left_keys,
             right_keys: p.right_keys,

@@ -201,7 +201,18 @@ pub fn export_to<W: Write>(
                 "values_sha256",
             ])
             .map_err(io)?;
+            // Keys as written in the records (from the proposal), like every other view.
+            let mut label_of = ws
+                .cache
+                .conn
+                .prepare("SELECT label FROM proposals WHERE recon = ?1 AND match_key = ?2")
+                .map_err(|e| ws.cache.err(e))?;
             for d in ws.decisions(recon, None)? {
+                let label: Option<String> = label_of
+                    .query_row((recon, &d.match_key), |r| r.get(0))
+                    .ok()
+                    .filter(|l: &String| !l.is_empty());
+                let key = label.unwrap_or_else(|| crate::records::display_key(&d.match_key));
                 let values = d
                     .values
                     .iter()
@@ -209,7 +220,7 @@ pub fn export_to<W: Write>(
                     .collect::<Vec<_>>()
                     .join("; ");
                 w.row([
-                    crate::records::display_key(&d.match_key).as_str(),
+                    key.as_str(),
                     d.verdict.as_str(),
                     d.state.as_str(),
                     d.who.as_str(),

@@ -163,22 +163,21 @@ impl Workspace {
     ) -> Result<Decision> {
         let config = self.reconciliation(recon)?.clone();
         let row = self.proposal(recon, key)?;
-        let values =
-            values_for(&config, &row.proposal, verdict, corrections).map_err(|reason| {
-                Error::Invalid(format!(
-                    "{}: {reason}",
-                    crate::records::display_key(&row.proposal.match_key)
-                ))
-            })?;
+        let shown = if row.proposal.label.is_empty() {
+            crate::records::display_key(&row.proposal.match_key)
+        } else {
+            row.proposal.label.clone()
+        };
+        let values = values_for(&config, &row.proposal, verdict, corrections)
+            .map_err(|reason| Error::Invalid(format!("{shown}: {reason}")))?;
         let failures = check_rules(&config, &values);
         if !failures.is_empty() {
             return Err(Error::Invalid(format!(
-                "{}: cannot {}: {}",
-                crate::records::display_key(&row.proposal.match_key),
+                "{shown}: cannot {}: {}",
                 verdict.as_str(),
                 failures
                     .iter()
-                    .map(|f| f.message.clone())
+                    .map(|f| format!("{}: {}", f.field, f.message))
                     .collect::<Vec<_>>()
                     .join("; ")
             )));
