@@ -6,8 +6,6 @@
 //! "no value". Typed comparison (numbers, dates) happens in the tolerances,
 //! not here.
 
-use xxhash_rust::xxh3::Xxh3;
-
 /// One value of one field: `None` when empty or `NULL`.
 pub type Value = Option<String>;
 
@@ -50,22 +48,6 @@ pub fn value_from(text: &str) -> Value {
     } else {
         Some(text.to_string())
     }
-}
-
-/// A stable 64-bit hash of a row's values (order-sensitive, `None` distinct from "").
-pub fn row_hash(values: &[Value]) -> u64 {
-    let mut h = Xxh3::new();
-    for v in values {
-        match v {
-            None => h.update(&[0]),
-            Some(s) => {
-                h.update(&[1]);
-                h.update(&(s.len() as u64).to_le_bytes());
-                h.update(s.as_bytes());
-            }
-        }
-    }
-    h.digest()
 }
 
 /// Joins the values of key fields into one key string (unit separator between parts).
@@ -195,15 +177,15 @@ mod tests {
     }
 
     #[test]
-    fn row_hash_distinguishes_boundaries_and_nulls() {
-        let a = row_hash(&[Some("ab".into()), Some("c".into())]);
-        let b = row_hash(&[Some("a".into()), Some("bc".into())]);
+    fn packed_hash_distinguishes_boundaries_and_nulls() {
+        let a = packed_hash(&pack([Some("ab"), Some("c")]));
+        let b = packed_hash(&pack([Some("a"), Some("bc")]));
         assert_ne!(
             a, b,
             "moving a character across a field boundary must change the hash"
         );
-        let c = row_hash(&[None, Some("x".into())]);
-        let d = row_hash(&[Some(String::new()), Some("x".into())]);
+        let c = packed_hash(&pack([None, Some("x")]));
+        let d = packed_hash(&pack([Some(""), Some("x")]));
         assert_ne!(c, d, "NULL and empty string hash differently at this level");
     }
 }

@@ -85,16 +85,4 @@ impl Cache {
             .map(|f| serde_json::from_str(&f).map_err(|e| self.err(e)))
             .transpose()
     }
-
-    /// How many records of an entity the cache holds.
-    pub fn record_count(&self, entity: &str) -> Result<u64> {
-        self.conn
-            .query_row(
-                "SELECT count(*) FROM records WHERE entity = ?1",
-                [entity],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(|e| self.err(e))
-    }
 }

@@ -130,12 +130,11 @@ impl CompiledMapping {
     }
 
     /// Computes the target values of a left record, with any mapping issues.
-    pub fn map_left(&self, left: &[Value]) -> (Vec<Value>, Vec<MappingIssue>) {
-        let refs: Vec<Option<&str>> = left.iter().map(|v| v.as_deref()).collect();
+    pub fn map_left(&self, left: &[Option<&str>]) -> (Vec<Value>, Vec<MappingIssue>) {
         let mut issues = Vec::new();
         let out = (0..self.fields.len())
             .map(|i| {
-                let (v, issue) = self.map_field(i, &refs);
+                let (v, issue) = self.map_field(i, left);
                 issues.extend(issue);
                 v.map(Cow::into_owned)
             })
@@ -233,10 +232,5 @@ impl CompiledMapping {
             .map(|&k| vals.get(self.right_idx[k]).copied().flatten())
             .collect();
         crate::matching::match_key_str(&parts)
-    }
-
-    /// The target values of a right record, in mapping order.
-    pub fn pick_right(&self, right: &[Value]) -> Vec<Value> {
-        self.right_idx.iter().map(|&i| right[i].clone()).collect()
     }
 }

@@ -282,18 +282,7 @@ impl Ctx<'_> {
         }
         let input_hash = hash_hex(&h);
         let mut reasons = Vec::new();
-        let map_left = |i: usize| -> (Vec<Value>, Vec<crate::mapping::MappingIssue>) {
-            let vals = self.left.values(i);
-            let mut issues = Vec::new();
-            let out = (0..self.specs.len())
-                .map(|f| {
-                    let (v, issue) = self.mapping.map_field(f, &vals);
-                    issues.extend(issue);
-                    v.map(|c| c.into_owned())
-                })
-                .collect();
-            (out, issues)
-        };
+        let map_left = |i: usize| self.mapping.map_left(&self.left.values(i));
         let right_owned = |j: usize| -> Vec<Value> {
             let vals = self.right.values(j);
             self.right_target(&vals)

@@ -1,11 +1,10 @@
 //! The byte-level path: a CSV file's text as UTF-8 bytes, for readers that
 //! parse millions of records and must not allocate per record (`trueup diff`).
 //!
-//! It shares everything that defines what a valid file is with
-//! [`CsvReader`](super::CsvReader): format detection ([`sniff`]), header
-//! validation (trimming, blank names, duplicate names), the ragged-row and
-//! unterminated-quote rules, and the error conventions (file, line, column).
-//! Only the plumbing differs: UTF-8 files are streamed from disk with large
+//! It is the one record reader: the CSV system (pulls), value maps and
+//! `trueup diff` all read through it. Format detection is [`sniff`]; header
+//! validation (trimming, blank names, duplicate names) and the error
+//! conventions (file, line, column) are shared in `reader.rs`. UTF-8 files are streamed from disk with large
 //! reads and no decoding, other encodings are transcoded once into memory,
 //! and records come out as field slices of a reused buffer. Records on one
 //! line (quoted or not) are split in place, sixteen bytes at a time; records
@@ -14,8 +13,8 @@
 //! that both give exactly the csv crate's fields.
 //!
 //! Line numbers are physical lines, as an editor shows them. (The csv crate's
-//! positions, which [`CsvReader`](super::CsvReader) reports, put a record
-//! that follows a CRLF line end or blank lines on an earlier line.)
+//! own positions put a record that follows a CRLF line end or blank lines on
+//! an earlier line.)
 //!
 //! Any record can be read again later from its byte span
 //! ([`CsvBytes::read_spans`]), so callers keep only offsets in memory.
@@ -462,8 +461,7 @@ impl<'a> ByteRecords<'a> {
 
     /// Reads the next record; returns its position and fields, or `None` at
     /// the end. Blank lines are skipped; ragged rows, invalid UTF-8 and an
-    /// unterminated quote are errors naming the file, line and column, exactly
-    /// as [`CsvReader`](super::CsvReader) reports them.
+    /// unterminated quote are errors naming the file, line and column.
     pub fn next_record(&mut self) -> Result<Option<(RecordPos, Fields<'_>)>> {
         let delimiter = self.source.format.delimiter;
         let (pos, lines) = loop {

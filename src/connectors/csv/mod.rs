@@ -15,5 +15,5 @@ pub use format::{
     CsvFormat, CsvOptions, EncodingChoice, detect_delimiter, detect_encoding, parse_delimiter,
     sniff, sniff_bytes,
 };
-pub use reader::{CsvReader, Lines, read_all};
+pub use reader::{Lines, read_all};
 pub use system::CsvSystem;

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use super::bytes::CsvBytes;
 use super::format::CsvOptions;
-use super::reader::CsvReader;
 use crate::connectors::{Capabilities, ConnectionInfo, Connector, EntitySource, RecordSink};
 use crate::error::{Error, Result};
 use crate::records::Schema;
@@ -47,7 +46,7 @@ impl Connector for CsvSystem {
                 entities,
             });
         }
-        let reader = CsvReader::open(&self.path, &self.options)?;
+        let reader = CsvBytes::open(&self.path, &self.options)?;
         Ok(ConnectionInfo {
             description: format!(
                 "CSV file, {}, {} columns",
@@ -60,8 +59,6 @@ impl Connector for CsvSystem {
 
     fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> Result<()> {
         let path = self.file_for(source);
-        // The byte-level reader: the same rules as `CsvReader`, faster, and
-        // line numbers as an editor shows them.
         let source = CsvBytes::open(&path, &self.options)?;
         sink.schema(&Schema::new(source.headers().iter().cloned()))?;
         let mut records = source.records()?;
