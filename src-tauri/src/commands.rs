@@ -177,14 +177,14 @@ pub async fn reconcile(
         let ws = guard.as_mut().ok_or_else(no_workspace)?;
         let progress = EventProgress::new(worker.clone(), cancel);
         let actor = actor();
-        let config = ws.reconciliation(&reconciliation)?.clone();
-        let mut pulls = Vec::new();
-        if pull {
-            for entity in [&config.left, &config.right] {
-                let s = trueup::pull::pull(ws, entity, &now(), &actor, &progress)?;
-                pulls.push(PullSummary::from(s));
-            }
-        }
+        let pulls: Vec<PullSummary> = if pull {
+            trueup::pull::pull_sides(ws, &reconciliation, &now(), &actor, &progress)?
+                .into_iter()
+                .map(PullSummary::from)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let s = trueup::reconcile::reconcile(ws, &reconciliation, &now(), &actor, &progress)?;
         Ok(ReconcileSummary::new(s, pulls))
     })

@@ -394,10 +394,7 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
             let mut out = Vec::new();
             for n in names {
                 if pull {
-                    let cfg = ws.reconciliation(&n)?.clone();
-                    for e in [&cfg.left, &cfg.right] {
-                        let s = trueup::pull::pull(&mut ws, e, &now(), &actor, &bar)?;
-                        bar.finish();
+                    for s in trueup::pull::pull_sides(&mut ws, &n, &now(), &actor, &bar)? {
                         if !cli.json {
                             println!(
                                 "pulled {}: {} records ({} new, {} changed, {} removed, {} problems)",
@@ -410,6 +407,7 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
                             );
                         }
                     }
+                    bar.finish();
                 }
                 let s = trueup::reconcile::reconcile(&mut ws, &n, &now(), &actor, &bar)?;
                 bar.finish();

@@ -451,3 +451,20 @@ pub fn pull(
     })?;
     result
 }
+
+/// Pulls both entities of reconciliation `recon`, left then right: what
+/// "pull and reconcile" does first, in the command line and the desktop alike.
+pub fn pull_sides(
+    ws: &mut Workspace,
+    recon: &str,
+    now: &str,
+    actor: &Actor,
+    progress: &dyn Progress,
+) -> Result<Vec<PullSummary>> {
+    let config = ws.reconciliation(recon)?.clone();
+    let mut out = Vec::with_capacity(2);
+    for entity in [&config.left, &config.right] {
+        out.push(pull(ws, entity, now, actor, progress)?);
+    }
+    Ok(out)
+}
