@@ -40,6 +40,12 @@ impl Cache {
             .map_err(|e| Error::cache(path, e))?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| Error::cache(path, e))?;
+        // Reads of a large cache come from memory, not from one small page
+        // cache refilled by system calls: 64 MiB of pages, and the file mapped.
+        conn.pragma_update(None, "cache_size", -65536)
+            .map_err(|e| Error::cache(path, e))?;
+        conn.pragma_update(None, "mmap_size", 1i64 << 30)
+            .map_err(|e| Error::cache(path, e))?;
         migrations()
             .to_latest(&mut conn)
             .map_err(|e| Error::cache(path, e))?;

@@ -225,6 +225,35 @@ pub(crate) struct NewEntry {
     pub message: Option<String>,
 }
 
+impl NewEntry {
+    /// The entry as journaled under `id`: what reading it back would give.
+    fn journaled(&self, id: i64, push_id: i64, recon: &str, now: &str) -> Entry {
+        Entry {
+            id,
+            push_id,
+            recon: recon.to_string(),
+            match_key: self.match_key.clone(),
+            decision_id: self.decision_id,
+            rollback_of: self.rollback_of,
+            idempotency_key: self.idempotency_key.clone(),
+            op: self.op,
+            record: self.record.clone(),
+            values: self.values.clone(),
+            values_hash: self.values_hash.clone(),
+            before: self.before.clone(),
+            baseline_before: self.baseline_before.clone(),
+            state: self.state,
+            attempts: 0,
+            category: self.category,
+            message: self.message.clone(),
+            current: None,
+            target_id: None,
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+        }
+    }
+}
+
 /// The outcome of one attempt, to record.
 #[derive(Debug, Clone)]
 pub(crate) struct Outcome {
@@ -340,7 +369,7 @@ pub(crate) fn create_push(
     entries: &[NewEntry],
     now: &str,
     actor: &Actor,
-) -> Result<i64> {
+) -> Result<(i64, Vec<Entry>)> {
     let tx = immediate(cache)?;
     let e = |x: rusqlite::Error| cache.err(x);
     tx.execute(
@@ -349,6 +378,7 @@ pub(crate) fn create_push(
     )
     .map_err(e)?;
     let push_id = tx.last_insert_rowid();
+    let mut journaled = Vec::with_capacity(entries.len());
     {
         let mut ins = tx
             .prepare(
@@ -377,10 +407,11 @@ pub(crate) fn create_push(
                 now,
             ])
             .map_err(e)?;
+            journaled.push(n.journaled(tx.last_insert_rowid(), push_id, recon, now));
         }
     }
     tx.commit().map_err(e)?;
-    Ok(push_id)
+    Ok((push_id, journaled))
 }
 
 /// Marks a push finished.

@@ -138,7 +138,7 @@ pub fn rollback_with(
         .start_run(RunKind::Push, &recon, now, &actor.origin)?;
     let result = (|| -> Result<PushReport> {
         let _sync = FullSync::new(&ws.cache)?;
-        let new_push = journal::create_push(
+        let (new_push, pending) = journal::create_push(
             &ws.cache,
             &recon,
             "rollback",
@@ -149,7 +149,6 @@ pub fn rollback_with(
             actor,
         )?;
         let engine = Engine::new(ws, &recon, &target, options)?;
-        let pending = journal::push_entries(&ws.cache, new_push)?;
         let stopped = engine.process(connector, pending, progress)?;
         journal::finish_push(&ws.cache, new_push, &progress.now())?;
         let entries = journal::push_entries(&ws.cache, new_push)?;

@@ -244,7 +244,9 @@ fn push_locked(
             report.stopped = engine.process(connector, again, progress)?;
         }
         PushMode::New => {
+            progress.stage("plan", None);
             let plan = plan::plan(ws, recon)?;
+            progress.stage("journal", Some(plan.writes.len() as u64));
             report.planned = plan.counts.clone();
             if plan.writes.is_empty() && plan.deletes.is_empty() && plan.invalid.is_empty() {
                 // Nothing new to send: no empty push in the history.
@@ -253,9 +255,8 @@ fn push_locked(
                 report.by_kind = by_kind(&report.entries);
                 return Ok(report);
             }
-            let push_id = journal_plan(ws, &plan, now, actor)?;
+            let (push_id, entries) = journal_plan(ws, &plan, now, actor)?;
             report.push_id = Some(push_id);
-            let entries: Vec<Entry> = journal::push_entries(&ws.cache, push_id)?;
             handled.extend(entries.iter().map(|e| e.id));
             let pending: Vec<Entry> = entries
                 .into_iter()
@@ -282,7 +283,12 @@ pub(crate) fn by_kind(entries: &[Entry]) -> BTreeMap<String, u64> {
 }
 
 /// Journals a plan: one transaction, before anything is sent.
-fn journal_plan(ws: &Workspace, plan: &Plan, now: &str, actor: &Actor) -> Result<i64> {
+fn journal_plan(
+    ws: &Workspace,
+    plan: &Plan,
+    now: &str,
+    actor: &Actor,
+) -> Result<(i64, Vec<Entry>)> {
     let baselines = load_baselines(ws, &plan.recon)?;
     let entries = plan.entries(&baselines);
     journal::create_push(
