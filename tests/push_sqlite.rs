@@ -383,3 +383,51 @@ fn a_csv_target_is_read_only() {
     let err = fails(ws.run(&["push", "c"]));
     assert!(err.contains("read-only"), "{err}");
 }
+
+#[test]
+fn unique_values_are_checked_again_when_pushing() {
+    let ws = target::workspace(
+        "id,no,name,email\n1,C1,Ada,ada@x.org\n2,C2,Bob,bob@new.org\n5,C5,Eve,eve@new.org\n",
+        &[
+            ("C1", "Ada", "ada@x.org"),
+            ("C2", "Bob", "bob@old.org"),
+            ("C5", "Eve", "eve@old.org"),
+        ],
+    );
+    let config = std::fs::read_to_string(ws.path().join("trueup.toml"))
+        .unwrap()
+        .replace(
+            "validate = { regex = \"[^@ ]+@[^@ ]+\" }",
+            "validate = { regex = \"[^@ ]+@[^@ ]+\", unique = true }",
+        );
+    std::fs::write(ws.path().join("trueup.toml"), config).unwrap();
+    ok(ws.run(&["reconcile", "--pull", "c"]));
+    // Each correction is valid alone; with the target they are not: C2
+    // takes the address C1 holds (refused), so C2 keeps its address, and
+    // C5, which would take the one C2 gave up, is refused too.
+    ok(ws.run(&["correct", "c", "C2", "email=ADA@x.org"]));
+    ok(ws.run(&["correct", "c", "C5", "email=bob@old.org"]));
+    let plan = json(ok(ws.run(&["--json", "push", "c", "--dry-run"])));
+    assert_eq!(plan["counts"]["invalid"], 2, "{plan}");
+    let reasons: Vec<String> = plan["invalid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reasons"][0].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        reasons[0].contains("email (unique): \"ADA@x.org\" is already used")
+            && reasons[1].contains("email (unique): \"bob@old.org\" is already used"),
+        "{reasons:?}"
+    );
+    let out = ws.run(&["push", "c"]);
+    assert_eq!(out.status.code(), Some(1), "refused changes fail the push");
+    assert!(audit(ws.path()).is_empty(), "nothing sent");
+
+    // Released for real: C2 gets a fresh address, then C5 may take C2's old one.
+    ok(ws.run(&["correct", "c", "C2", "email=bob2@new.org"]));
+    ok(ws.run(&["correct", "c", "C5", "email=bob@old.org"]));
+    let plan = json(ok(ws.run(&["--json", "push", "c", "--dry-run"])));
+    assert_eq!(plan["counts"]["update"], 2, "{plan}");
+    assert!(plan["counts"]["invalid"].is_null(), "{plan}");
+}

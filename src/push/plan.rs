@@ -323,6 +323,7 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
             plan.writes.push(change);
         }
     }
+    recheck_unique(ws, &target, &rules, &mut plan)?;
     for c in plan.writes.iter().chain(&plan.deletes) {
         *plan
             .counts
@@ -334,6 +335,125 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
             .insert("invalid".into(), plan.invalid.len() as u64);
     }
     Ok(plan)
+}
+
+/// Checks `unique` rules again over what the target would hold after the
+/// push: the cached target records, less the values the plan replaces or
+/// deletes, plus every value it sends. Decisions made one by one (a
+/// correction, two approvals that now collide) can break a rule that held
+/// when each proposal was reconciled; such a write moves to `invalid`,
+/// and the first sender of a value keeps it (decision order).
+fn recheck_unique(
+    ws: &Workspace,
+    target: &Target,
+    rules: &HashMap<String, FieldRules>,
+    plan: &mut Plan,
+) -> Result<()> {
+    let unique: Vec<&str> = rules
+        .iter()
+        .filter(|(_, r)| r.unique())
+        .map(|(f, _)| f.as_str())
+        .collect();
+    if unique.is_empty() || plan.writes.is_empty() {
+        return Ok(());
+    }
+    let fields = ws.cache.entity_fields(&target.entity)?.unwrap_or_default();
+    let columns: Vec<(&str, usize)> = unique
+        .iter()
+        .filter_map(|f| fields.iter().position(|n| n == f).map(|i| (*f, i)))
+        .collect();
+    let norm = |v: &str| v.trim().to_lowercase();
+    // Per unique field (its position in `unique`) and normalised value: how many records hold it.
+    let slot = |f: &str| unique.iter().position(|u| *u == f);
+    let mut held: HashMap<(usize, String), u64> = HashMap::new();
+    if !columns.is_empty() {
+        let mut stmt = ws
+            .cache
+            .conn
+            .prepare_cached("SELECT vals FROM records WHERE entity = ?1")
+            .map_err(|e| ws.cache.err(e))?;
+        let mut rows = stmt.query([&target.entity]).map_err(|e| ws.cache.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| ws.cache.err(e))? {
+            let vals: String = r.get(0).map_err(|e| ws.cache.err(e))?;
+            let vals: Vec<Option<&str>> = crate::records::unpack(&vals).collect();
+            for (f, i) in &columns {
+                if let Some(Some(v)) = vals.get(*i)
+                    && !v.is_empty()
+                {
+                    if let Some(k) = slot(f) {
+                        *held.entry((k, norm(v))).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    // Values the plan takes away from records it changes or deletes, and
+    // the values it sends, in decision order. A refused write keeps its old
+    // values, which may refuse a later one: repeat until nothing changes.
+    let releases = |c: &PlannedChange| -> Vec<(usize, String)> {
+        c.before
+            .iter()
+            .filter(|(f, _)| c.op == WriteKind::Delete || c.values.iter().any(|(n, _)| n == f))
+            .filter_map(|(f, old)| Some((slot(f)?, norm(old.as_deref()?))))
+            .collect()
+    };
+    let mut refused: HashMap<usize, Vec<String>> = HashMap::new();
+    loop {
+        let mut after = held.clone();
+        let kept = plan
+            .writes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !refused.contains_key(i))
+            .map(|(_, c)| c)
+            .chain(&plan.deletes);
+        for key in kept.flat_map(releases) {
+            if let Some(n) = after.get_mut(&key) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        let mut more = false;
+        for (i, c) in plan.writes.iter().enumerate() {
+            if refused.contains_key(&i) {
+                continue;
+            }
+            let mut reasons = Vec::new();
+            for (f, v) in &c.values {
+                let (Some(k), Some(v)) = (slot(f), v.as_deref().filter(|v| !v.is_empty())) else {
+                    continue;
+                };
+                let n = after.entry((k, norm(v))).or_default();
+                *n += 1;
+                if *n > 1 {
+                    reasons.push(format!(
+                        "{f} (unique): {v:?} is already used by another record of the target, or by an earlier change of this push"
+                    ));
+                }
+            }
+            if !reasons.is_empty() {
+                refused.insert(i, reasons);
+                more = true;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    let mut kept = Vec::with_capacity(plan.writes.len());
+    for (i, c) in std::mem::take(&mut plan.writes).into_iter().enumerate() {
+        match refused.remove(&i) {
+            None => kept.push(c),
+            Some(reasons) => plan.invalid.push(InvalidChange {
+                match_key: c.match_key,
+                decision_id: c.decision_id,
+                reasons,
+                values: c.values,
+                values_hash: c.values_hash,
+            }),
+        }
+    }
+    plan.writes = kept;
+    Ok(())
 }
 
 impl Plan {
