@@ -379,10 +379,9 @@ fn recheck_unique(
             for (f, i) in &columns {
                 if let Some(Some(v)) = vals.get(*i)
                     && !v.is_empty()
+                    && let Some(k) = slot(f)
                 {
-                    if let Some(k) = slot(f) {
-                        *held.entry((k, norm(v))).or_default() += 1;
-                    }
+                    *held.entry((k, norm(v))).or_default() += 1;
                 }
             }
         }
