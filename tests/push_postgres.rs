@@ -425,3 +425,65 @@ fn killed_pushes_to_postgres_resume_to_exactly_one_effect() {
     }
     eprintln!("{cycles} PostgreSQL cycles, {kills} kills");
 }
+
+#[test]
+fn a_target_that_normalises_what_it_stores_is_confirmed_not_a_conflict() {
+    let Some(mut pg) = setup(
+        "push_numeric",
+        "id,no,name,email\n1,C1,12.5,ada@x.org\n",
+        &[("C1", "10", "ada@x.org")],
+    ) else {
+        return;
+    };
+    // The target stores two decimals: 12.5 is read back as 12.50.
+    pg.client
+        .batch_execute(
+            "ALTER TABLE contacts ALTER COLUMN name TYPE numeric(10,2) USING name::numeric; DELETE FROM audit",
+        )
+        .unwrap();
+    pg.ok(&["reconcile", "--pull", "c"]);
+    pg.ok(&["approve", "c", "--all"]);
+    // The connection breaks after the commit: the re-read must recognise
+    // 12.50 as the 12.5 sent, not call it someone else's change.
+    let mut c = CutAfterWrite {
+        inner: PostgresSystem::new("crm".into(), pg.config.clone()),
+        cuts: [()].into_iter().collect(),
+        writes: 0,
+    };
+    let mut ws = Workspace::open(pg.ws.path()).unwrap();
+    let r = push_with(
+        &mut ws,
+        "c",
+        &mut c,
+        &PushOptions {
+            retry: RetryPolicy {
+                max_retries: 2,
+                min_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(20),
+            },
+            ..Default::default()
+        },
+        "2026-01-01T00:00:00Z",
+        &Actor {
+            who: "tester".into(),
+            origin: "test".into(),
+        },
+        &Silent::default(),
+    )
+    .unwrap();
+    drop(ws);
+    assert_eq!(r.entries.len(), 1);
+    assert_eq!(r.entries[0].state, State::Applied, "{:?}", r.entries);
+    assert_eq!(c.writes, 1, "sent once");
+    assert_eq!(pg.audit().len(), 1, "exactly one effect");
+    let stored: String = pg
+        .client
+        .query_one("SELECT name::text FROM contacts WHERE no = 'C1'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, "12.50");
+    // And the next reconcile sees the record in sync.
+    pg.ok(&["reconcile", "--pull", "c"]);
+    let open = pg.json(&["proposals", "c", "--kind", "create,update,orphan,conflict"]);
+    assert_eq!(open["total"], 0, "in sync after the push: {open}");
+}

@@ -566,7 +566,7 @@ impl<'w> Engine<'w> {
             )),
             (WriteKind::Delete, Some(cur)) => {
                 let now = pick(&cur, &e.before);
-                if now == e.before {
+                if holds(&now, &e.before) {
                     Verdict::Send
                 } else {
                     Verdict::Done(Outcome::conflict(
@@ -591,7 +591,7 @@ impl<'w> Engine<'w> {
                     None
                 };
                 match found {
-                    Some(cur) if pick(&cur, &e.values) == e.values => {
+                    Some(cur) if holds(&pick(&cur, &e.values), &e.values) => {
                         Verdict::Done(Outcome::applied(
                             moved,
                             Some("confirmed by re-reading under its new id".into()),
@@ -606,12 +606,12 @@ impl<'w> Engine<'w> {
             }
             (_, Some(cur)) => {
                 let now = pick(&cur, &e.values);
-                if now == e.values {
+                if holds(&now, &e.values) {
                     Verdict::Done(Outcome::applied(
                         id.clone(),
                         Some("confirmed by re-reading: the target holds the values".into()),
                     ))
-                } else if e.op == WriteKind::Update && pick(&cur, &e.before) == e.before {
+                } else if e.op == WriteKind::Update && holds(&pick(&cur, &e.before), &e.before) {
                     Verdict::Send
                 } else {
                     Verdict::Done(Outcome::conflict(
@@ -631,6 +631,18 @@ impl<'w> Engine<'w> {
     }
 }
 
+/// True when a record's `current` values are `wanted`, field by field, as
+/// the target stores them: a target that normalises what it is sent
+/// (`12.5` read back as `12.50` from a `numeric(10,2)` column) still holds
+/// the values sent. Nothing looser: text compares exactly.
+fn holds(current: &[Field], wanted: &[Field]) -> bool {
+    let same = crate::config::Tolerance::default();
+    current.len() == wanted.len()
+        && current.iter().zip(wanted).all(|((f, a), (g, b))| {
+            f == g && crate::reconcile::tolerance::values_equal(a, b, &same)
+        })
+}
+
 /// The write an entry sends: exactly its journaled values, conditional on
 /// its before-image.
 fn change_of(e: &Entry) -> WriteChange {
@@ -647,7 +659,7 @@ fn outcome_of(e: &Entry, written: WriteOutcome) -> Outcome {
     match written {
         WriteOutcome::Applied { id } => Outcome::applied(id, None),
         WriteOutcome::Conflict { current } => {
-            if e.op == WriteKind::Update && current == e.values {
+            if e.op == WriteKind::Update && holds(&current, &e.values) {
                 // The target already holds exactly what we send.
                 Outcome::applied(
                     e.record.clone(),
