@@ -137,7 +137,7 @@ pub fn idempotency_key(recon: &str, decision_id: i64, values_hash: &str) -> Stri
     h.update(decision_id.to_string().as_bytes());
     h.update(b"\0");
     h.update(values_hash.as_bytes());
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::records::hex(&h.finalize());
     format!("tu-{}", &hex[..32])
 }
 

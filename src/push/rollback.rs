@@ -16,7 +16,7 @@ use crate::workspace::Workspace;
 
 fn rollback_key(entry_id: i64) -> String {
     let digest = Sha256::digest(format!("trueup-rollback\0{entry_id}").as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::records::hex(&digest);
     format!("tu-rb-{}", &hex[..32])
 }
 

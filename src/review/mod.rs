@@ -80,7 +80,7 @@ pub fn values_hash(values: &[(String, Value)]) -> String {
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let canonical = serde_json::to_string(&sorted).unwrap_or_default();
     let digest = Sha256::digest(canonical.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::records::hex(&digest)
 }
 
 fn check_rules(config: &ReconciliationConfig, values: &[(String, Value)]) -> Vec<RuleFailure> {
