@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod http;
 pub mod postgres;
+pub mod rest;
 pub mod sqlite;
 pub mod xlsx;
 
@@ -20,6 +21,8 @@ pub struct EntitySource {
     pub query: Option<String>,
     /// A file (CSV/XLSX systems whose path is a folder), relative to the system's path.
     pub file: Option<String>,
+    /// Where an entity's records are in a REST API.
+    pub rest: Option<Box<rest::RestEntityConfig>>,
 }
 
 /// Receives records while a connector reads an entity.
