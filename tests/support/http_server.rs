@@ -73,6 +73,8 @@ pub struct ApiState {
     faults: Vec<Fault>,
     /// A bearer token every request must carry, when set.
     pub bearer: Option<String>,
+    /// `POST /auth/login` with this password answers this token.
+    pub login: Option<(String, String)>,
 }
 
 /// The running server; stopped when dropped.
@@ -180,6 +182,14 @@ impl ApiServer {
     /// Requests received, `METHOD /path?query`.
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Accepts `POST /auth/login` with `{"password": PASSWORD}`, answering
+    /// `{"data": {"access_token": TOKEN}}`, and requires that token.
+    pub fn require_login(&self, password: &str, token: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.login = Some((password.to_string(), token.to_string()));
+        s.bearer = Some(token.to_string());
     }
 
     /// Requires `Authorization: Bearer TOKEN` on every request.
@@ -391,10 +401,31 @@ fn serve(conn: TcpStream, state: &Mutex<ApiState>) {
         s.raw.push(raw);
         s.take_fault(&req.method, &req.path)
     };
+    if req.method == "POST" && req.path == "/auth/login" {
+        let login = state.lock().unwrap().login.clone();
+        let body: Json = serde_json::from_slice(&req.body).unwrap_or(Json::Null);
+        let a = match login {
+            Some((pw, token)) if body["password"] == pw.as_str() => {
+                answer(200, json!({"data": {"access_token": token}}))
+            }
+            _ => error(401, "Invalid user credentials."),
+        };
+        write_answer(&conn, &a);
+        return;
+    }
     if let Some(token) = state.lock().unwrap().bearer.clone()
         && req.headers.get("authorization") != Some(&format!("Bearer {token}"))
     {
-        write_answer(&conn, &error(401, "Invalid user credentials."));
+        // A careless server: it echoes what it got.
+        let q: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let echo = format!(
+            "Invalid user credentials for {}?{} (authorization: {:?}, x-api-key: {:?})",
+            req.path,
+            q.join("&"),
+            req.headers.get("authorization"),
+            req.headers.get("x-api-key")
+        );
+        write_answer(&conn, &error(401, &echo));
         return;
     }
     match fault {
