@@ -539,6 +539,35 @@ fn route(req: &Req, state: &Mutex<ApiState>, fault: Option<&FaultKind>) -> Answe
             a.headers.push(("etag".into(), etag(&r)));
             a
         }
+        ("POST", ["items"]) if body.is_array() => {
+            // A batch: all or nothing.
+            let items = body.as_array().cloned().unwrap_or_default();
+            for item in &items {
+                if item["name"].as_str().unwrap_or("").is_empty() {
+                    return error(422, "name is required");
+                }
+                let code = item["code"].as_str().unwrap_or("");
+                if !code.is_empty() && s.records.values().any(|r| r["code"] == code) {
+                    return error(409, &format!("code {code} already exists"));
+                }
+            }
+            let mut out = vec![];
+            for item in items {
+                let id = s.next_id;
+                s.next_id += 1;
+                let at = s.tick();
+                let mut r = json!({"id": id, "version": 1, "updated_at": at});
+                for (k, v) in item.as_object().into_iter().flatten() {
+                    if !["id", "version", "updated_at"].contains(&k.as_str()) {
+                        r[k] = v.clone();
+                    }
+                }
+                s.records.insert(id, r.clone());
+                s.effect(id);
+                out.push(r);
+            }
+            answer(200, json!({"data": out}))
+        }
         ("POST", ["items"]) => {
             let name = body["name"].as_str().unwrap_or("");
             if name.is_empty() {

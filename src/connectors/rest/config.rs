@@ -118,6 +118,13 @@ pub struct RestEntityConfig {
     /// Where new records are POSTed (none: the entity cannot create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create: Option<String>,
+    /// Creates sent together, as one JSON list POSTed to `create` (default
+    /// 1: one request per record). The answer must list the created
+    /// records at `record`, in order. Use it only where the API creates a
+    /// list all-or-nothing (Directus does); after any failure every record
+    /// of the batch is re-read by its reference before it is sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_batch: Option<u32>,
     /// Where a record is updated, e.g. `/items/customers/{id}` (none: cannot update).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<String>,
@@ -187,6 +194,9 @@ impl RestEntityConfig {
                 entity_id.first().map(String::as_str).unwrap_or("code"),
                 entity_id.first().map(String::as_str).unwrap_or("code"),
             ));
+        }
+        if self.create_batch == Some(0) {
+            return Err("rest.create_batch: at least 1".into());
         }
         if let Some(m) = &self.update_method
             && !matches!(m.to_ascii_uppercase().as_str(), "PATCH" | "PUT" | "POST")
