@@ -350,11 +350,20 @@ impl RestSystem {
             .client
             .send(&Request::write(Method::POST, path, Some(body)))
             .map_err(|e| self.err(e))?;
-        let record = if resp.body.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            let json = resp.json().map_err(|e| self.err(e))?;
-            json_path::get(&json, &rest.record).cloned()
+        // The record is created: an answer we cannot read must not hide that.
+        let record = match resp.json() {
+            Ok(json) => json_path::get(&json, &rest.record).cloned(),
+            Err(_) if !change.id.is_empty() || resp.body.iter().all(u8::is_ascii_whitespace) => {
+                None
+            }
+            Err(e) => {
+                return Err(self.fail(
+                    ErrorCode::Network,
+                    format!(
+                        "{e}; the record was probably created, but its id is unknown: pull to see it"
+                    ),
+                ));
+            }
         };
         Ok(WriteOutcome::Applied {
             id: created_id(entity_id, record.as_ref(), change),
