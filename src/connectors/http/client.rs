@@ -11,7 +11,8 @@
 //! caller. It must not be created or dropped *inside* an async task (reqwest
 //! panics there): async callers hand the work to `spawn_blocking` or a thread.
 
-use std::sync::Once;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, SystemTime};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -44,6 +45,27 @@ pub fn build_client(options: &HttpOptions) -> Result<reqwest::blocking::Client> 
         .timeout(Duration::from_secs(options.timeout_secs.max(1)))
         .build()
         .map_err(|e| crate::Error::Invalid(format!("cannot build the HTTP client: {e}")))
+}
+
+/// Rate limiters by API (base URL and budget): every client of one API in
+/// the process shares one budget (a pull of both sides, a desktop job).
+static LIMITERS: Mutex<Option<Limiters>> = Mutex::new(None);
+
+/// Limiters by (base URL, requests, period in seconds).
+type Limiters = HashMap<(String, u32, u64), Arc<DefaultDirectRateLimiter>>;
+
+fn shared_limiter(base: &str, n: u32, period_secs: u64) -> Arc<DefaultDirectRateLimiter> {
+    let mut all = LIMITERS.lock().unwrap_or_else(|e| e.into_inner());
+    all.get_or_insert_with(HashMap::new)
+        .entry((base.to_string(), n, period_secs))
+        .or_insert_with(|| {
+            let period = Duration::from_secs(period_secs.max(1));
+            let quota = Quota::with_period(period / n)
+                .expect("a positive period")
+                .allow_burst(std::num::NonZeroU32::new(n).expect("at least 1"));
+            Arc::new(RateLimiter::direct(quota))
+        })
+        .clone()
 }
 
 /// Whether a request may be sent again after a failure that may have
@@ -157,7 +179,7 @@ pub struct HttpClient {
     client: reqwest::blocking::Client,
     auth: Auth,
     secrets: Secrets,
-    limiter: Option<DefaultDirectRateLimiter>,
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
     options: HttpOptions,
     /// Requests sent (every try counts), for tests and benchmarks.
     pub sent: u64,
@@ -199,13 +221,11 @@ impl HttpClient {
                     "systems.{system}.http.rate_limit: must be at least 1"
                 )));
             }
-            Some(n) => {
-                let period = Duration::from_secs(options.rate_limit_period_secs.max(1));
-                let quota = Quota::with_period(period / n)
-                    .expect("a positive period")
-                    .allow_burst(std::num::NonZeroU32::new(n).expect("checked above"));
-                Some(RateLimiter::direct(quota))
-            }
+            Some(n) => Some(shared_limiter(
+                base.as_str(),
+                n,
+                options.rate_limit_period_secs,
+            )),
             None => None,
         };
         Ok(HttpClient {
