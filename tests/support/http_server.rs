@@ -506,9 +506,13 @@ fn route(req: &Req, state: &Mutex<ApiState>, fault: Option<&FaultKind>) -> Answe
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(usize::MAX);
             let cursor = req.query.get("cursor").cloned();
-            let offset: usize = match (&cursor, req.query.get("offset")) {
-                (Some(c), _) => c.trim_start_matches('c').parse().unwrap_or(0),
-                (None, Some(o)) => o.parse().unwrap_or(0),
+            let page_no: Option<usize> = req.query.get("page").and_then(|p| p.parse().ok());
+            let per_page: Option<usize> = req.query.get("per_page").and_then(|p| p.parse().ok());
+            let limit = per_page.unwrap_or(limit);
+            let offset: usize = match (&cursor, req.query.get("offset"), page_no) {
+                (Some(c), _, _) => c.trim_start_matches('c').parse().unwrap_or(0),
+                (None, Some(o), _) => o.parse().unwrap_or(0),
+                (None, None, Some(p)) => p.saturating_sub(1) * limit,
                 _ => 0,
             };
             let page: Vec<Json> = all.iter().skip(offset).take(limit).cloned().collect();
@@ -525,7 +529,18 @@ fn route(req: &Req, state: &Mutex<ApiState>, fault: Option<&FaultKind>) -> Answe
             } else {
                 Json::Null
             };
-            answer(200, json!({"data": page, "next": next}))
+            let mut a = answer(200, json!({"data": page, "next": next}));
+            if let Some(size) = per_page
+                && end < all.len()
+            {
+                // A relative link, as many APIs give.
+                let p = page_no.unwrap_or(1) + 1;
+                a.headers.push((
+                    "link".into(),
+                    format!("</items?page={p}&per_page={size}>; rel=\"next\""),
+                ));
+            }
+            a
         }
         ("GET", ["items", id]) => {
             let id: i64 = id.parse().unwrap_or(-1);
