@@ -179,6 +179,21 @@ impl ApiServer {
         s.change(id, field, value);
     }
 
+    /// Deletes a record, as someone else would.
+    pub fn remove(&self, code: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.records.retain(|_, r| r["code"] != code);
+    }
+
+    /// Stores a record as given (any `updated_at`), with the next id.
+    pub fn insert_raw(&self, mut record: Json) {
+        let mut s = self.state.lock().unwrap();
+        let id = s.next_id;
+        s.next_id += 1;
+        record["id"] = Json::from(id);
+        s.records.insert(id, record);
+    }
+
     /// Requests received, `METHOD /path?query`.
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().requests.clone()
@@ -499,6 +514,9 @@ fn route(req: &Req, state: &Mutex<ApiState>, fault: Option<&FaultKind>) -> Answe
             let mut all: Vec<Json> = s.records.values().cloned().collect();
             if let Some(code) = req.query.get("code") {
                 all.retain(|r| r["code"] == code.as_str());
+            }
+            if let Some(since) = req.query.get("updated_gte") {
+                all.retain(|r| r["updated_at"].as_str().unwrap_or("") >= since.as_str());
             }
             let limit: usize = req
                 .query
