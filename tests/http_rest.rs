@@ -530,6 +530,26 @@ fn a_change_since_the_pull_is_a_conflict_in_every_mode() {
 }
 
 #[test]
+fn an_update_answered_204_for_a_record_gone_meanwhile_is_not_found() {
+    let api = ApiServer::start();
+    let rows = seed(&api, 2);
+    let ws = workspace(
+        &api,
+        r#"{ mode = "reread" }"#,
+        OFFSET,
+        "",
+        &left_file(&rows, &[1], &[]),
+    );
+    reconcile_and_approve(&ws);
+    api.fault("PATCH", "/items/1", FaultKind::GoneNoContent, 1);
+    let r = push(&ws, 3);
+    all_final(&r);
+    let e = &r.entries[0];
+    assert_eq!(e.state, State::Rejected, "{e:?}");
+    assert_eq!(e.category.map(|c| c.as_str()), Some("not_found"), "{e:?}");
+}
+
+#[test]
 fn a_refused_write_names_the_category_the_message_and_the_request_id() {
     let api = ApiServer::start();
     let rows = seed(&api, 2);

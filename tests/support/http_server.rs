@@ -44,6 +44,9 @@ pub enum FaultKind {
     RepeatCursor,
     /// Answer 200 with a truncated JSON body.
     Malformed,
+    /// Delete the record first (someone else), then answer 204 with no
+    /// body, as Directus does for a PATCH of a missing item.
+    GoneNoContent,
     /// Serve the request, then change the record (someone else's edit):
     /// `field` gets `value`, the version moves.
     ChangeAfter { field: String, value: String },
@@ -472,6 +475,16 @@ fn serve(conn: TcpStream, state: &Mutex<ApiState>) {
         Some(FaultKind::ApplyThenReset) => {
             route(&req, state, None);
             reset(conn);
+        }
+        Some(FaultKind::GoneNoContent) => {
+            let id: i64 = req
+                .path
+                .rsplit('/')
+                .next()
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(-1);
+            state.lock().unwrap().records.remove(&id);
+            write_answer(&conn, &answer(204, Json::Null));
         }
         Some(FaultKind::Malformed) => {
             write_answer(

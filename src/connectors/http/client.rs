@@ -288,6 +288,16 @@ impl HttpClient {
                 self.auth.invalidate();
                 continue;
             }
+            if req.repeat == Repeat::Once
+                && err.kind == Kind::RateLimit
+                && let Some(secs) = err.retry_after
+                && secs <= self.options.max_retry_after_secs
+            {
+                // Not sent again here, but the wait the system asked for is
+                // kept before the caller re-reads and decides.
+                std::thread::sleep(Duration::from_secs(secs));
+                return Err(err);
+            }
             if !err.kind.retryable() || req.repeat == Repeat::Once {
                 return Err(err);
             }

@@ -363,3 +363,25 @@ fn the_rate_limit_spaces_requests() {
         start.elapsed()
     );
 }
+
+#[test]
+fn a_write_refused_with_retry_after_waits_but_is_not_resent() {
+    let server = Scripted::start(|_, _| {
+        answer(
+            "429 Too Many Requests",
+            &["retry-after: 1"],
+            r#"{"message":"slow"}"#,
+        )
+    });
+    let mut c = HttpClient::new("api", &server.url, &AuthConfig::None, &fast()).unwrap();
+    let start = std::time::Instant::now();
+    let err = c
+        .send(&Request::write(reqwest::Method::POST, "/w", None))
+        .unwrap_err();
+    assert_eq!(err.kind, Kind::RateLimit);
+    assert_eq!(server.requests().len(), 1, "sent once");
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(950),
+        "the asked wait is kept before the caller decides"
+    );
+}

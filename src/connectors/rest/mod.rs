@@ -514,6 +514,13 @@ impl RestSystem {
             if !matched {
                 return self.settle(rest, entity_id, change);
             }
+        } else if change.kind == WriteKind::Update
+            && !rest.record.is_empty()
+            && resp.body.iter().all(u8::is_ascii_whitespace)
+        {
+            // No record where the update's answer should carry one (Directus
+            // answers 204 for a record gone meanwhile): re-read to know.
+            return self.settle(rest, entity_id, change);
         }
         Ok(WriteOutcome::Applied {
             id: change.id.clone(),
