@@ -259,6 +259,22 @@ fn systems_test_checks_the_connection_and_shows_one_record() {
 }
 
 #[test]
+fn an_empty_listing_pulls_as_an_empty_snapshot() {
+    let api = ApiServer::start();
+    let ws = workspace(&api, IF_MATCH, OFFSET, "", "no,name,email\n");
+    let config = std::fs::read_to_string(ws.path().join("trueup.toml")).unwrap();
+    // Without `fields`, the fields come from the records: there are none.
+    let config: String = config
+        .lines()
+        .filter(|l| !l.starts_with("fields = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    ws.write("trueup.toml", &config);
+    let out = ok(ws.run(&["--json", "pull", "items"]));
+    assert!(out.contains("\"records\": 0"), "{out}");
+}
+
+#[test]
 fn pull_rides_out_rate_limits_server_errors_resets_and_stalls() {
     let api = ApiServer::start();
     let rows = seed(&api, 25);

@@ -579,7 +579,11 @@ impl Connector for RestSystem {
             &rest.records,
             &mut |page| {
                 if schema.is_none() {
-                    let names = RestSystem::schema_of(&rest, &page);
+                    let mut names = RestSystem::schema_of(&rest, &page);
+                    if names.is_empty() {
+                        // No record to learn the fields from.
+                        names = entity_id.clone();
+                    }
                     sink.schema(&Schema::new(names.clone()))?;
                     schema = Some(names);
                 }
@@ -607,7 +611,13 @@ impl Connector for RestSystem {
             },
         )?;
         if schema.is_none() {
-            sink.schema(&Schema::new(rest.fields.clone()))?;
+            // No record to learn the fields from: the configured ones, or the id.
+            let names = if rest.fields.is_empty() {
+                entity_id.clone()
+            } else {
+                rest.fields.clone()
+            };
+            sink.schema(&Schema::new(names))?;
         }
         let Some(inc) = &rest.incremental else {
             return Ok(());
