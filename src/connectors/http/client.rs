@@ -366,7 +366,7 @@ impl HttpClient {
         let builder = self
             .auth
             .apply(&self.client, &self.base, &mut self.secrets, builder)?;
-        self.throttle_count();
+        self.sent += 1;
         let resp = builder
             .send()
             .map_err(|e| transport_error(&shown, &e, &self.secrets))?;
@@ -393,10 +393,6 @@ impl HttpClient {
             request_id: request_id(&headers),
             retry_after: retry_after(&headers, SystemTime::now()),
         })
-    }
-
-    fn throttle_count(&mut self) {
-        self.sent += 1;
     }
 }
 
