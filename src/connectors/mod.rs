@@ -3,7 +3,9 @@
 //! a system never touches the engine.
 
 pub mod csv;
+pub mod http;
 pub mod postgres;
+pub mod rest;
 pub mod sqlite;
 pub mod xlsx;
 
@@ -19,6 +21,8 @@ pub struct EntitySource {
     pub query: Option<String>,
     /// A file (CSV/XLSX systems whose path is a folder), relative to the system's path.
     pub file: Option<String>,
+    /// Where an entity's records are in a REST API.
+    pub rest: Option<Box<rest::RestEntityConfig>>,
 }
 
 /// Receives records while a connector reads an entity.

@@ -9,6 +9,7 @@ use crate::cache::Cache;
 use crate::config::{Config, EntityConfig, ReconciliationConfig, SystemConfig};
 use crate::connectors::csv::{CsvOptions, CsvSystem, EncodingChoice, parse_delimiter};
 use crate::connectors::postgres::{PgConfig, PostgresSystem};
+use crate::connectors::rest::{RestEntity, RestSystem};
 use crate::connectors::sqlite::SqliteSystem;
 use crate::connectors::xlsx::XlsxSystem;
 use crate::connectors::{Connector, EntitySource};
@@ -196,6 +197,22 @@ impl Workspace {
                     },
                 ))
             }
+            SystemConfig::Rest(config) => {
+                let entities = self
+                    .config
+                    .entities
+                    .iter()
+                    .filter(|(_, e)| e.system == name)
+                    .filter_map(|(n, e)| {
+                        e.rest.clone().map(|rest| RestEntity {
+                            name: n.clone(),
+                            id: e.id.clone(),
+                            rest,
+                        })
+                    })
+                    .collect();
+                Box::new(RestSystem::new(name, config.clone(), entities)?)
+            }
         })
     }
 
@@ -205,6 +222,7 @@ impl Workspace {
             table: entity.table.clone(),
             query: entity.query.clone(),
             file: entity.file.clone(),
+            rest: entity.rest.clone().map(Box::new),
         }
     }
 }
