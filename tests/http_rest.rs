@@ -387,6 +387,47 @@ fn a_create_applied_then_lost_is_found_by_its_code_not_created_twice() {
 }
 
 #[test]
+fn batched_creates_go_together_and_a_lost_batch_answer_is_not_created_twice() {
+    let api = ApiServer::start();
+    let rows = seed(&api, 1);
+    let new: Vec<String> = (1..=12).map(|i| format!("N{i:02}")).collect();
+    let new_refs: Vec<&str> = new.iter().map(String::as_str).collect();
+    let ws = workspace(
+        &api,
+        IF_MATCH,
+        OFFSET,
+        "",
+        &left_file(&rows, &[], &new_refs),
+    );
+    let config = std::fs::read_to_string(ws.path().join("trueup.toml")).unwrap();
+    ws.write(
+        "trueup.toml",
+        &config.replace(
+            "create = \"/items\"",
+            "create = \"/items\"\ncreate_batch = 5",
+        ),
+    );
+    reconcile_and_approve(&ws);
+    // The first batch is applied, then its answer is lost.
+    api.fault("POST", "/items", FaultKind::ApplyThenReset, 1);
+    let r = push(&ws, 3);
+    all_final(&r);
+    assert_eq!(r.outcomes.get("applied"), Some(&12), "{:#?}", r.entries);
+    for code in &new {
+        assert_eq!(api.effects(code), 1, "{code} created once");
+    }
+    let posts = api
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("POST"))
+        .count();
+    assert!(
+        posts < 12,
+        "creates went in batches: {posts} POSTs for 12 records"
+    );
+}
+
+#[test]
 fn a_record_changed_between_our_read_and_our_write_is_a_conflict_not_overwritten() {
     // The last read before the write: the ETag read by id for if_match,
     // the find by code for the others.

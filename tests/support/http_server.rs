@@ -73,6 +73,8 @@ pub struct ApiState {
     faults: Vec<Fault>,
     /// A bearer token every request must carry, when set.
     pub bearer: Option<String>,
+    /// `POST /auth/login` with this password answers this token.
+    pub login: Option<(String, String)>,
 }
 
 /// The running server; stopped when dropped.
@@ -180,6 +182,14 @@ impl ApiServer {
     /// Requests received, `METHOD /path?query`.
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Accepts `POST /auth/login` with `{"password": PASSWORD}`, answering
+    /// `{"data": {"access_token": TOKEN}}`, and requires that token.
+    pub fn require_login(&self, password: &str, token: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.login = Some((password.to_string(), token.to_string()));
+        s.bearer = Some(token.to_string());
     }
 
     /// Requires `Authorization: Bearer TOKEN` on every request.
@@ -391,10 +401,31 @@ fn serve(conn: TcpStream, state: &Mutex<ApiState>) {
         s.raw.push(raw);
         s.take_fault(&req.method, &req.path)
     };
+    if req.method == "POST" && req.path == "/auth/login" {
+        let login = state.lock().unwrap().login.clone();
+        let body: Json = serde_json::from_slice(&req.body).unwrap_or(Json::Null);
+        let a = match login {
+            Some((pw, token)) if body["password"] == pw.as_str() => {
+                answer(200, json!({"data": {"access_token": token}}))
+            }
+            _ => error(401, "Invalid user credentials."),
+        };
+        write_answer(&conn, &a);
+        return;
+    }
     if let Some(token) = state.lock().unwrap().bearer.clone()
         && req.headers.get("authorization") != Some(&format!("Bearer {token}"))
     {
-        write_answer(&conn, &error(401, "Invalid user credentials."));
+        // A careless server: it echoes what it got.
+        let q: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let echo = format!(
+            "Invalid user credentials for {}?{} (authorization: {:?}, x-api-key: {:?})",
+            req.path,
+            q.join("&"),
+            req.headers.get("authorization"),
+            req.headers.get("x-api-key")
+        );
+        write_answer(&conn, &error(401, &echo));
         return;
     }
     match fault {
@@ -507,6 +538,35 @@ fn route(req: &Req, state: &Mutex<ApiState>, fault: Option<&FaultKind>) -> Answe
             let mut a = answer(200, json!({"data": r}));
             a.headers.push(("etag".into(), etag(&r)));
             a
+        }
+        ("POST", ["items"]) if body.is_array() => {
+            // A batch: all or nothing.
+            let items = body.as_array().cloned().unwrap_or_default();
+            for item in &items {
+                if item["name"].as_str().unwrap_or("").is_empty() {
+                    return error(422, "name is required");
+                }
+                let code = item["code"].as_str().unwrap_or("");
+                if !code.is_empty() && s.records.values().any(|r| r["code"] == code) {
+                    return error(409, &format!("code {code} already exists"));
+                }
+            }
+            let mut out = vec![];
+            for item in items {
+                let id = s.next_id;
+                s.next_id += 1;
+                let at = s.tick();
+                let mut r = json!({"id": id, "version": 1, "updated_at": at});
+                for (k, v) in item.as_object().into_iter().flatten() {
+                    if !["id", "version", "updated_at"].contains(&k.as_str()) {
+                        r[k] = v.clone();
+                    }
+                }
+                s.records.insert(id, r.clone());
+                s.effect(id);
+                out.push(r);
+            }
+            answer(200, json!({"data": out}))
         }
         ("POST", ["items"]) => {
             let name = body["name"].as_str().unwrap_or("");

@@ -70,6 +70,9 @@ impl Auth {
             AuthConfig::None => Auth::None,
             AuthConfig::Basic { user, password } => {
                 let password = secret(password)?;
+                secrets.add(&super::redact::base64(
+                    format!("{user}:{password}").as_bytes(),
+                ));
                 Auth::Basic {
                     user: user.clone(),
                     password,

@@ -123,6 +123,9 @@ pub struct Response {
     pub body: Vec<u8>,
     /// `METHOD url` as it may be shown (secrets redacted).
     pub request: String,
+    /// The URL asked (before credentials were added), to resolve relative
+    /// links against. Not for display: use `request`.
+    pub url: reqwest::Url,
 }
 
 impl Response {
@@ -317,6 +320,7 @@ impl HttpClient {
                 .extend_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
         let shown = format!("{} {}", req.method, self.secrets.url(&shown_url));
+        let asked = shown_url.clone();
         let mut builder = self.client.request(req.method.clone(), url);
         if !req.query.is_empty() {
             builder = builder.query(&req.query);
@@ -348,6 +352,7 @@ impl HttpClient {
                 headers,
                 body,
                 request: shown,
+                url: asked,
             });
         }
         Err(HttpError {

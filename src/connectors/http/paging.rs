@@ -169,7 +169,18 @@ impl PageState {
                 None => return Ok(Step::Done),
             },
         };
-        if let Some(n) = next {
+        if let Some(mut n) = next {
+            // A relative next link is relative to the page it came from.
+            if !matches!(self.style, Pagination::Cursor { .. })
+                && !n.starts_with("http://")
+                && !n.starts_with("https://")
+            {
+                n = resp
+                    .url
+                    .join(&n)
+                    .map_err(|e| protocol(format!("the next-page link {n:?} is not a URL: {e}")))?
+                    .to_string();
+            }
             if !self.seen.insert(n.clone()) {
                 return Err(protocol(format!(
                     "the system gave the same next-page {} twice ({}): stopped instead of looping",
@@ -286,6 +297,7 @@ mod tests {
             headers,
             body: body.as_bytes().to_vec(),
             request: "GET http://h/items".into(),
+            url: reqwest::Url::parse("http://h/items").unwrap(),
         }
     }
 
@@ -404,5 +416,21 @@ mod tests {
         .unwrap();
         assert_eq!(sent[1].path, "http://h/items?page=2");
         assert!(sent[1].query.is_empty(), "the link carries its own query");
+        let sent = walk(
+            Pagination::NextUrl {
+                next: "links.next".into(),
+                limit_param: None,
+                limit: 2,
+            },
+            &[
+                (r#"{"data":[1],"links":{"next":"/items?page=2"}}"#, None),
+                (r#"{"data":[2]}"#, None),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            sent[1].path, "http://h/items?page=2",
+            "relative links resolve against the page"
+        );
     }
 }

@@ -118,6 +118,13 @@ pub struct RestEntityConfig {
     /// Where new records are POSTed (none: the entity cannot create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create: Option<String>,
+    /// Creates sent together, as one JSON list POSTed to `create` (default
+    /// 1: one request per record). The answer must list the created
+    /// records at `record`, in order. Use it only where the API creates a
+    /// list all-or-nothing (Directus does); after any failure every record
+    /// of the batch is re-read by its reference before it is sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_batch: Option<u32>,
     /// Where a record is updated, e.g. `/items/customers/{id}` (none: cannot update).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<String>,
@@ -188,6 +195,9 @@ impl RestEntityConfig {
                 entity_id.first().map(String::as_str).unwrap_or("code"),
             ));
         }
+        if self.create_batch == Some(0) {
+            return Err("rest.create_batch: at least 1".into());
+        }
         if let Some(m) = &self.update_method
             && !matches!(m.to_ascii_uppercase().as_str(), "PATCH" | "PUT" | "POST")
         {
@@ -217,5 +227,96 @@ impl RestEntityConfig {
             _ => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{Config, SystemConfig};
+
+    const BASE: &str = r#"
+[systems.api]
+kind = "rest"
+base_url = "https://api.example.com/v1"
+auth = { type = "bearer", token = { env = "API_TOKEN" } }
+http = { timeout_secs = 30, rate_limit = 10 }
+
+[entities.customers]
+system = "api"
+id = ["code"]
+
+[entities.customers.rest]
+list = "/items/customers"
+records = "data"
+record = "data"
+pagination = { style = "offset", limit = 200 }
+id_field = "id"
+get = "/items/customers/{id}"
+find = { "filter[code][_eq]" = "{code}" }
+update = "/items/customers/{id}"
+types = { credit = "number" }
+conditional = { mode = "filtered_update", body = { query = { filter = { id = { _eq = "{id}" } } }, data = "{values}" } }
+"#;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(Path::new("trueup.toml"), text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_full_rest_system_parses_and_saves_back() {
+        let config = parse(BASE).unwrap();
+        let SystemConfig::Rest(sys) = &config.systems["api"] else {
+            panic!("a rest system")
+        };
+        assert_eq!(sys.http.timeout_secs, 30);
+        assert_eq!(sys.http.rate_limit, Some(10));
+        assert_eq!(sys.http.max_retries, 4, "unset fields keep their defaults");
+        let rest = config.entities["customers"].rest.as_ref().unwrap();
+        assert_eq!(rest.types["credit"], super::FieldType::Number);
+        let text = toml::to_string_pretty(&config).unwrap();
+        assert_eq!(parse(&text).unwrap(), config, "saved as parsed");
+    }
+
+    #[test]
+    fn unknown_fields_are_named_at_every_level() {
+        for (from, to, field) in [
+            ("records = \"data\"", "recrods = \"data\"", "recrods"),
+            ("timeout_secs = 30", "timeout = 30", "timeout"),
+            ("style = \"offset\"", "style = \"offset\", size = 3", "size"),
+            (
+                "type = \"bearer\"",
+                "type = \"bearer\", user = \"x\"",
+                "user",
+            ),
+        ] {
+            let msg = parse(&BASE.replace(from, to)).unwrap_err();
+            assert!(
+                msg.contains(field) && msg.contains("line"),
+                "{field}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn inconsistent_entities_are_refused_with_the_field_named() {
+        let msg = parse(&BASE.replace("find = ", "# find = ")).unwrap_err();
+        assert!(msg.contains("entities.customers.rest.find"), "{msg}");
+        let msg = parse(&BASE.replace(
+            "[entities.customers.rest]",
+            "[entities.other]\nsystem = \"api\"\nid = [\"id\"]\n\n[entities.customers.rest]",
+        ))
+        .unwrap_err();
+        assert!(
+            msg.contains("entities.other") && msg.contains(".rest]"),
+            "{msg}"
+        );
+        let msg = parse(
+            &format!("{BASE}\n[systems.f]\nkind = \"csv\"\npath = \"f.csv\"\n")
+                .replace("system = \"api\"", "system = \"f\""),
+        )
+        .unwrap_err();
+        assert!(msg.contains("is not a REST system"), "{msg}");
     }
 }

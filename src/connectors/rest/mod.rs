@@ -268,6 +268,64 @@ impl RestSystem {
         })
     }
 
+    /// Creates several records with one request (see `create_batch`).
+    fn insert_many(
+        &mut self,
+        rest: &RestEntityConfig,
+        entity_id: &[String],
+        changes: &[&WriteChange],
+    ) -> Result<Vec<WriteOutcome>> {
+        let Some(path) = rest.create.clone() else {
+            return Err(self.fail(
+                ErrorCode::Validation,
+                "this entity cannot create records (no rest.create endpoint)".into(),
+            ));
+        };
+        let mut bodies = Vec::with_capacity(changes.len());
+        for change in changes {
+            let mut fields: Vec<&Field> = change.id.iter().collect();
+            fields.extend(
+                change
+                    .values
+                    .iter()
+                    .filter(|(n, _)| !change.id.iter().any(|(i, _)| i == n)),
+            );
+            bodies.push(self.body_of(rest, &fields)?);
+        }
+        let resp = self
+            .client
+            .send(&Request::write(
+                Method::POST,
+                path,
+                Some(Json::Array(bodies)),
+            ))
+            .map_err(|e| self.err(e))?;
+        let json = resp.json().map_err(|e| self.err(e))?;
+        let created = match json_path::get(&json, &rest.record) {
+            Some(Json::Array(items)) if items.len() == changes.len() => items.clone(),
+            _ => {
+                return Err(self.err(HttpError::new(
+                    Kind::Protocol,
+                    &resp.request,
+                    format!(
+                        "a batch of {} creates was answered without a list of {} records at {:?}; \
+                         the records are re-read before anything is sent again",
+                        changes.len(),
+                        changes.len(),
+                        rest.record
+                    ),
+                )));
+            }
+        };
+        Ok(changes
+            .iter()
+            .zip(created)
+            .map(|(change, record)| WriteOutcome::Applied {
+                id: created_id(entity_id, Some(&record), change),
+            })
+            .collect())
+    }
+
     fn insert(
         &mut self,
         rest: &RestEntityConfig,
@@ -292,28 +350,24 @@ impl RestSystem {
             .client
             .send(&Request::write(Method::POST, path, Some(body)))
             .map_err(|e| self.err(e))?;
-        let record = if resp.body.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            let json = resp.json().map_err(|e| self.err(e))?;
-            json_path::get(&json, &rest.record).cloned()
+        // The record is created: an answer we cannot read must not hide that.
+        let record = match resp.json() {
+            Ok(json) => json_path::get(&json, &rest.record).cloned(),
+            Err(_) if !change.id.is_empty() || resp.body.iter().all(u8::is_ascii_whitespace) => {
+                None
+            }
+            Err(e) => {
+                return Err(self.fail(
+                    ErrorCode::Network,
+                    format!(
+                        "{e}; the record was probably created, but its id is unknown: pull to see it"
+                    ),
+                ));
+            }
         };
-        let id: Vec<Field> = entity_id
-            .iter()
-            .map(|f| {
-                let from_answer = record
-                    .as_ref()
-                    .and_then(|r| json_path::get(r, f))
-                    .and_then(json_path::text);
-                let given = change
-                    .id
-                    .iter()
-                    .find(|(n, _)| n == f)
-                    .and_then(|(_, v)| v.clone());
-                (f.clone(), from_answer.or(given))
-            })
-            .collect();
-        Ok(WriteOutcome::Applied { id })
+        Ok(WriteOutcome::Applied {
+            id: created_id(entity_id, record.as_ref(), change),
+        })
     }
 
     fn update_or_delete(
@@ -564,6 +618,52 @@ impl Connector for RestSystem {
             }
         }
     }
+    /// Runs of creates go as one request each when `create_batch` allows;
+    /// everything else is sent change by change.
+    fn write_batch(
+        &mut self,
+        source: &EntitySource,
+        changes: &[WriteChange],
+    ) -> Result<Vec<WriteOutcome>> {
+        let (rest, entity_id) = self.entity_of(source)?;
+        let size = rest.create_batch.unwrap_or(1).max(1) as usize;
+        let mut out = Vec::with_capacity(changes.len());
+        let mut i = 0;
+        while i < changes.len() {
+            let run = changes[i..]
+                .iter()
+                .take(size)
+                .take_while(|c| c.kind == WriteKind::Insert)
+                .count();
+            if run > 1 {
+                let group: Vec<&WriteChange> = changes[i..i + run].iter().collect();
+                out.extend(self.insert_many(&rest, &entity_id, &group)?);
+                i += run;
+            } else {
+                out.push(self.write(source, &changes[i])?);
+                i += 1;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The id fields of a created record: from the answer, else as sent.
+fn created_id(entity_id: &[String], record: Option<&Json>, change: &WriteChange) -> Vec<Field> {
+    entity_id
+        .iter()
+        .map(|f| {
+            let from_answer = record
+                .and_then(|r| json_path::get(r, f))
+                .and_then(json_path::text);
+            let given = change
+                .id
+                .iter()
+                .find(|(n, _)| n == f)
+                .and_then(|(_, v)| v.clone());
+            (f.clone(), from_answer.or(given))
+        })
+        .collect()
 }
 
 /// The values of `names` in a record, as text.
