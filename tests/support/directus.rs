@@ -279,6 +279,25 @@ impl DirectusServer {
         std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
 
+    /// The requests the server has answered so far, from its log (one line
+    /// `[HH:MM:SS] METHOD /path STATUS Nms` each): (method, path, status).
+    pub fn requests(&self) -> Vec<(String, String, u16)> {
+        self.log()
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix('[')?.split_once("] ")?.1;
+                let mut parts = rest.split(' ');
+                let method = parts.next()?;
+                if !method.chars().all(|c| c.is_ascii_uppercase()) || method.is_empty() {
+                    return None;
+                }
+                let path = parts.next()?;
+                let status = parts.next()?.parse().ok()?;
+                Some((method.to_string(), path.to_string(), status))
+            })
+            .collect()
+    }
+
     /// Waits until `/server/ping` answers; the server's log when it exited.
     fn wait_ready(&self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(90);

@@ -201,9 +201,15 @@ impl HttpClient {
             }
             Some(n) => {
                 let period = Duration::from_secs(options.rate_limit_period_secs.max(1));
+                let burst = options.rate_limit_burst.unwrap_or(n);
+                let burst = std::num::NonZeroU32::new(burst).ok_or_else(|| {
+                    crate::Error::Invalid(format!(
+                        "systems.{system}.http.rate_limit_burst: must be at least 1"
+                    ))
+                })?;
                 let quota = Quota::with_period(period / n)
                     .expect("a positive period")
-                    .allow_burst(std::num::NonZeroU32::new(n).expect("checked above"));
+                    .allow_burst(burst);
                 Some(RateLimiter::direct(quota))
             }
             None => None,
