@@ -211,6 +211,70 @@ fn pull_pages_and_push_applies_each_change_exactly_once() {
 }
 
 #[test]
+fn every_paging_style_reads_every_record_once() {
+    let api = ApiServer::start();
+    let rows = seed(&api, 25);
+    for (style, pages) in [
+        (OFFSET, 4),
+        (CURSOR, 3),
+        (
+            r#"{ style = "page", page_param = "page", size_param = "per_page", size = 10 }"#,
+            4,
+        ),
+        (
+            r#"{ style = "link", limit_param = "per_page", limit = 10 }"#,
+            3,
+        ),
+        (r#"{ style = "none" }"#, 1),
+    ] {
+        let ws = workspace(&api, IF_MATCH, style, "", &left_file(&rows, &[], &[]));
+        api.state.lock().unwrap().requests.clear();
+        let out = ok(ws.run(&["--json", "pull", "items"]));
+        assert!(out.contains("\"records\": 25"), "{style}: {out}");
+        let gets = api.requests().len();
+        assert_eq!(gets, pages, "{style}: {:?}", api.requests());
+    }
+}
+
+#[test]
+fn systems_test_checks_the_connection_and_shows_one_record() {
+    let api = ApiServer::start();
+    let rows = seed(&api, 3);
+    let ws = workspace(&api, IF_MATCH, OFFSET, "", &left_file(&rows, &[], &[]));
+    let out = ok(ws.run(&["systems", "test", "api"]));
+    assert!(
+        out.contains("api: ok") && out.contains("sample record of items"),
+        "{out}"
+    );
+    assert!(out.contains("C01") && out.contains("c1@old.org"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(ws.run(&["--json", "systems", "test", "api"]))).unwrap();
+    assert_eq!(json["sample"]["record"]["code"], "C01", "{json}");
+    drop(api);
+    let err = fails(ws.run(&["systems", "test", "api"]));
+    assert!(
+        err.contains("network error") && err.contains("cannot connect"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_empty_listing_pulls_as_an_empty_snapshot() {
+    let api = ApiServer::start();
+    let ws = workspace(&api, IF_MATCH, OFFSET, "", "no,name,email\n");
+    let config = std::fs::read_to_string(ws.path().join("trueup.toml")).unwrap();
+    // Without `fields`, the fields come from the records: there are none.
+    let config: String = config
+        .lines()
+        .filter(|l| !l.starts_with("fields = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    ws.write("trueup.toml", &config);
+    let out = ok(ws.run(&["--json", "pull", "items"]));
+    assert!(out.contains("\"records\": 0"), "{out}");
+}
+
+#[test]
 fn pull_rides_out_rate_limits_server_errors_resets_and_stalls() {
     let api = ApiServer::start();
     let rows = seed(&api, 25);
@@ -479,6 +543,26 @@ fn a_change_since_the_pull_is_a_conflict_in_every_mode() {
         assert_eq!(r.entries[0].state, State::Conflict, "{conditional}");
         assert_eq!(api.effects("C01"), 0);
     }
+}
+
+#[test]
+fn an_update_answered_204_for_a_record_gone_meanwhile_is_not_found() {
+    let api = ApiServer::start();
+    let rows = seed(&api, 2);
+    let ws = workspace(
+        &api,
+        r#"{ mode = "reread" }"#,
+        OFFSET,
+        "",
+        &left_file(&rows, &[1], &[]),
+    );
+    reconcile_and_approve(&ws);
+    api.fault("PATCH", "/items/1", FaultKind::GoneNoContent, 1);
+    let r = push(&ws, 3);
+    all_final(&r);
+    let e = &r.entries[0];
+    assert_eq!(e.state, State::Rejected, "{e:?}");
+    assert_eq!(e.category.map(|c| c.as_str()), Some("not_found"), "{e:?}");
 }
 
 #[test]

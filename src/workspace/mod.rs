@@ -223,6 +223,7 @@ impl Workspace {
             query: entity.query.clone(),
             file: entity.file.clone(),
             rest: entity.rest.clone().map(Box::new),
+            since: None,
         }
     }
 }

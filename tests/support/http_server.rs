@@ -44,6 +44,9 @@ pub enum FaultKind {
     RepeatCursor,
     /// Answer 200 with a truncated JSON body.
     Malformed,
+    /// Delete the record first (someone else), then answer 204 with no
+    /// body, as Directus does for a PATCH of a missing item.
+    GoneNoContent,
     /// Serve the request, then change the record (someone else's edit):
     /// `field` gets `value`, the version moves.
     ChangeAfter { field: String, value: String },
@@ -177,6 +180,21 @@ impl ApiServer {
             .map(|(id, _)| *id)
             .expect("record exists");
         s.change(id, field, value);
+    }
+
+    /// Deletes a record, as someone else would.
+    pub fn remove(&self, code: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.records.retain(|_, r| r["code"] != code);
+    }
+
+    /// Stores a record as given (any `updated_at`), with the next id.
+    pub fn insert_raw(&self, mut record: Json) {
+        let mut s = self.state.lock().unwrap();
+        let id = s.next_id;
+        s.next_id += 1;
+        record["id"] = Json::from(id);
+        s.records.insert(id, record);
     }
 
     /// Requests received, `METHOD /path?query`.
@@ -458,6 +476,16 @@ fn serve(conn: TcpStream, state: &Mutex<ApiState>) {
             route(&req, state, None);
             reset(conn);
         }
+        Some(FaultKind::GoneNoContent) => {
+            let id: i64 = req
+                .path
+                .rsplit('/')
+                .next()
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(-1);
+            state.lock().unwrap().records.remove(&id);
+            write_answer(&conn, &answer(204, Json::Null));
+        }
         Some(FaultKind::Malformed) => {
             write_answer(
                 &conn,
@@ -500,15 +528,22 @@ fn route(req: &Req, state: &Mutex<ApiState>, fault: Option<&FaultKind>) -> Answe
             if let Some(code) = req.query.get("code") {
                 all.retain(|r| r["code"] == code.as_str());
             }
+            if let Some(since) = req.query.get("updated_gte") {
+                all.retain(|r| r["updated_at"].as_str().unwrap_or("") >= since.as_str());
+            }
             let limit: usize = req
                 .query
                 .get("limit")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(usize::MAX);
             let cursor = req.query.get("cursor").cloned();
-            let offset: usize = match (&cursor, req.query.get("offset")) {
-                (Some(c), _) => c.trim_start_matches('c').parse().unwrap_or(0),
-                (None, Some(o)) => o.parse().unwrap_or(0),
+            let page_no: Option<usize> = req.query.get("page").and_then(|p| p.parse().ok());
+            let per_page: Option<usize> = req.query.get("per_page").and_then(|p| p.parse().ok());
+            let limit = per_page.unwrap_or(limit);
+            let offset: usize = match (&cursor, req.query.get("offset"), page_no) {
+                (Some(c), _, _) => c.trim_start_matches('c').parse().unwrap_or(0),
+                (None, Some(o), _) => o.parse().unwrap_or(0),
+                (None, None, Some(p)) => p.saturating_sub(1) * limit,
                 _ => 0,
             };
             let page: Vec<Json> = all.iter().skip(offset).take(limit).cloned().collect();
@@ -525,7 +560,18 @@ fn route(req: &Req, state: &Mutex<ApiState>, fault: Option<&FaultKind>) -> Answe
             } else {
                 Json::Null
             };
-            answer(200, json!({"data": page, "next": next}))
+            let mut a = answer(200, json!({"data": page, "next": next}));
+            if let Some(size) = per_page
+                && end < all.len()
+            {
+                // A relative link, as many APIs give.
+                let p = page_no.unwrap_or(1) + 1;
+                a.headers.push((
+                    "link".into(),
+                    format!("</items?page={p}&per_page={size}>; rel=\"next\""),
+                ));
+            }
+            a
         }
         ("GET", ["items", id]) => {
             let id: i64 = id.parse().unwrap_or(-1);

@@ -11,7 +11,8 @@
 //! caller. It must not be created or dropped *inside* an async task (reqwest
 //! panics there): async callers hand the work to `spawn_blocking` or a thread.
 
-use std::sync::Once;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, SystemTime};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -44,6 +45,32 @@ pub fn build_client(options: &HttpOptions) -> Result<reqwest::blocking::Client> 
         .timeout(Duration::from_secs(options.timeout_secs.max(1)))
         .build()
         .map_err(|e| crate::Error::Invalid(format!("cannot build the HTTP client: {e}")))
+}
+
+/// Rate limiters by API (base URL and budget): every client of one API in
+/// the process shares one budget (a pull of both sides, a desktop job).
+static LIMITERS: Mutex<Option<Limiters>> = Mutex::new(None);
+
+/// Limiters by (base URL, requests, period in seconds, burst).
+type Limiters = HashMap<(String, u32, u64, u32), Arc<DefaultDirectRateLimiter>>;
+
+fn shared_limiter(
+    base: &str,
+    n: u32,
+    period_secs: u64,
+    burst: u32,
+) -> Arc<DefaultDirectRateLimiter> {
+    let mut all = LIMITERS.lock().unwrap_or_else(|e| e.into_inner());
+    all.get_or_insert_with(HashMap::new)
+        .entry((base.to_string(), n, period_secs, burst))
+        .or_insert_with(|| {
+            let period = Duration::from_secs(period_secs.max(1));
+            let quota = Quota::with_period(period / n)
+                .expect("a positive period")
+                .allow_burst(std::num::NonZeroU32::new(burst).expect("at least 1"));
+            Arc::new(RateLimiter::direct(quota))
+        })
+        .clone()
 }
 
 /// Whether a request may be sent again after a failure that may have
@@ -157,7 +184,7 @@ pub struct HttpClient {
     client: reqwest::blocking::Client,
     auth: Auth,
     secrets: Secrets,
-    limiter: Option<DefaultDirectRateLimiter>,
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
     options: HttpOptions,
     /// Requests sent (every try counts), for tests and benchmarks.
     pub sent: u64,
@@ -200,17 +227,18 @@ impl HttpClient {
                 )));
             }
             Some(n) => {
-                let period = Duration::from_secs(options.rate_limit_period_secs.max(1));
                 let burst = options.rate_limit_burst.unwrap_or(n);
-                let burst = std::num::NonZeroU32::new(burst).ok_or_else(|| {
-                    crate::Error::Invalid(format!(
+                if burst == 0 {
+                    return Err(crate::Error::Invalid(format!(
                         "systems.{system}.http.rate_limit_burst: must be at least 1"
-                    ))
-                })?;
-                let quota = Quota::with_period(period / n)
-                    .expect("a positive period")
-                    .allow_burst(burst);
-                Some(RateLimiter::direct(quota))
+                    )));
+                }
+                Some(shared_limiter(
+                    base.as_str(),
+                    n,
+                    options.rate_limit_period_secs,
+                    burst,
+                ))
             }
             None => None,
         };
@@ -273,6 +301,16 @@ impl HttpClient {
                 renewed = true;
                 self.auth.invalidate();
                 continue;
+            }
+            if req.repeat == Repeat::Once
+                && err.kind == Kind::RateLimit
+                && let Some(secs) = err.retry_after
+                && secs <= self.options.max_retry_after_secs
+            {
+                // Not sent again here, but the wait the system asked for is
+                // kept before the caller re-reads and decides.
+                std::thread::sleep(Duration::from_secs(secs));
+                return Err(err);
             }
             if !err.kind.retryable() || req.repeat == Repeat::Once {
                 return Err(err);
@@ -342,7 +380,7 @@ impl HttpClient {
         let builder = self
             .auth
             .apply(&self.client, &self.base, &mut self.secrets, builder)?;
-        self.throttle_count();
+        self.sent += 1;
         let resp = builder
             .send()
             .map_err(|e| transport_error(&shown, &e, &self.secrets))?;
@@ -369,10 +407,6 @@ impl HttpClient {
             request_id: request_id(&headers),
             retry_after: retry_after(&headers, SystemTime::now()),
         })
-    }
-
-    fn throttle_count(&mut self) {
-        self.sent += 1;
     }
 }
 

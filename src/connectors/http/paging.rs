@@ -221,14 +221,15 @@ pub fn link_next(header: &str) -> Option<String> {
 }
 
 /// Reads every page of a listing: `on_page` gets each page's records (the
-/// array at `records_path`) and returns `false` to stop early.
+/// array at `records_path`) and returns `false` to stop early. True when
+/// the listing was read to its end.
 pub fn read_all(
     client: &mut HttpClient,
     base: &Request,
     style: &Pagination,
     records_path: &str,
     on_page: &mut dyn FnMut(Vec<Value>) -> crate::error::Result<bool>,
-) -> crate::error::Result<u64> {
+) -> crate::error::Result<bool> {
     let mut state = PageState::new(style, client.options().max_pages);
     let mut req = state.request(base);
     loop {
@@ -238,14 +239,14 @@ pub fn read_all(
         let n = records.len();
         let go_on = on_page(records)?;
         if !go_on {
-            return Ok(state.pages() + 1);
+            return Ok(false);
         }
         match state
             .after(base, n, &json, &resp)
             .map_err(|e| client.error(e))?
         {
             Step::Next(r) => req = r,
-            Step::Done => return Ok(state.pages()),
+            Step::Done => return Ok(true),
         }
     }
 }

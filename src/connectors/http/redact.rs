@@ -35,11 +35,18 @@ fn secret_param(name: &str, extra: &[String]) -> bool {
     SECRET_PARAMS.contains(&norm.as_str()) || extra.iter().any(|e| e.eq_ignore_ascii_case(name))
 }
 
-/// Known secret values, masked wherever they appear in text.
-#[derive(Debug, Clone, Default)]
+/// Known secret values, masked wherever they appear in text. Its `Debug`
+/// shows how many, never which.
+#[derive(Clone, Default)]
 pub struct Secrets {
     values: Vec<String>,
     params: Vec<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} hidden)", self.values.len())
+    }
 }
 
 impl Secrets {
@@ -161,6 +168,7 @@ mod tests {
         assert!(!out.contains("s3cret"), "{out}");
         assert!(out.contains("abc"), "short values are not searched: {out}");
         assert_eq!(base64(b"ann:pw"), "YW5uOnB3");
+        assert!(!format!("{s:?}").contains("s3cret"), "Debug hides values");
         assert_eq!(base64(b"a"), "YQ==");
         assert_eq!(base64(b"ab"), "YWI=");
     }

@@ -376,15 +376,40 @@ fn the_rate_limit_spaces_requests() {
         rate_limit: Some(4),
         ..fast()
     };
-    let mut c = HttpClient::new("api", &server.url, &AuthConfig::None, &options).unwrap();
+    // Two clients of one API share its budget.
+    let mut a = HttpClient::new("api", &server.url, &AuthConfig::None, &options).unwrap();
+    let mut b = HttpClient::new("api", &server.url, &AuthConfig::None, &options).unwrap();
     let start = std::time::Instant::now();
-    for _ in 0..8 {
-        c.send(&Request::get("/r")).unwrap();
+    for _ in 0..4 {
+        a.send(&Request::get("/r")).unwrap();
+        b.send(&Request::get("/r")).unwrap();
     }
     // A burst of 4, then one every 250 ms: at least 4 × 250 ms.
     assert!(
         start.elapsed() >= std::time::Duration::from_millis(950),
         "8 requests at 4/s cannot finish in {:?}",
         start.elapsed()
+    );
+}
+
+#[test]
+fn a_write_refused_with_retry_after_waits_but_is_not_resent() {
+    let server = Scripted::start(|_, _| {
+        answer(
+            "429 Too Many Requests",
+            &["retry-after: 1"],
+            r#"{"message":"slow"}"#,
+        )
+    });
+    let mut c = HttpClient::new("api", &server.url, &AuthConfig::None, &fast()).unwrap();
+    let start = std::time::Instant::now();
+    let err = c
+        .send(&Request::write(reqwest::Method::POST, "/w", None))
+        .unwrap_err();
+    assert_eq!(err.kind, Kind::RateLimit);
+    assert_eq!(server.requests().len(), 1, "sent once");
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(950),
+        "the asked wait is kept before the caller decides"
     );
 }

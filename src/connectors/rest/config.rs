@@ -83,6 +83,25 @@ pub enum Conditional {
     },
 }
 
+/// `incremental = { ... }`: how a pull reads only what changed since the
+/// last one, and finds deleted records with a cheap id-only listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incremental {
+    /// The fields holding a record's last change time, first with a value
+    /// wins (Directus: `["date_updated", "date_created"]`, as `date_updated`
+    /// is null until the first update). Times must sort as text (ISO 8601).
+    pub updated_at: Vec<String>,
+    /// Query parameters of the listing that asks for records changed since
+    /// `{since}` (the latest change time the last pull saw; use "greater
+    /// or equal": records at the boundary are read again, harmlessly).
+    pub changed: BTreeMap<String, String>,
+    /// Query parameters that make the listing cheap for the id-only pass
+    /// (e.g. `{ fields = "code" }`); the id fields are read from it.
+    #[serde(default)]
+    pub ids: BTreeMap<String, String>,
+}
+
 /// `[entities.NAME.rest]`: where an entity's records are and how to write them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -151,6 +170,9 @@ pub struct RestEntityConfig {
     /// How writes are made conditional (default `reread`).
     #[serde(default)]
     pub conditional: Conditional,
+    /// Incremental pulls (default: every pull reads everything).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<Incremental>,
 }
 
 impl RestEntityConfig {
@@ -194,6 +216,25 @@ impl RestEntityConfig {
                 entity_id.first().map(String::as_str).unwrap_or("code"),
                 entity_id.first().map(String::as_str).unwrap_or("code"),
             ));
+        }
+        if let Some(inc) = &self.incremental {
+            if self.fields.is_empty() {
+                return Err(
+                    "rest.fields: an incremental entity names its fields (every pull must \
+                            give the same ones)"
+                        .into(),
+                );
+            }
+            if inc.updated_at.is_empty() {
+                return Err("rest.incremental.updated_at: name the last-change field(s)".into());
+            }
+            if !inc.changed.values().any(|v| v.contains("{since}")) {
+                return Err(
+                    "rest.incremental.changed: a parameter must use {since}, e.g. \
+                     { \"filter[date_updated][_gte]\" = \"{since}\" }"
+                        .into(),
+                );
+            }
         }
         if self.create_batch == Some(0) {
             return Err("rest.create_batch: at least 1".into());
