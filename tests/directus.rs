@@ -514,7 +514,7 @@ fn rated_push(dx: &DirectusServer, points: u32, updates: usize, http: &str) -> R
 
 #[test]
 fn a_rate_limited_push_completes_near_the_allowed_rate() {
-    const POINTS: u32 = 20;
+    const POINTS: u32 = 10;
     let Some(dx) = DirectusServer::start(&Options {
         rate_limit: Some((POINTS, 1)),
     }) else {

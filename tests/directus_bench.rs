@@ -51,8 +51,16 @@ fn timed(ws: &TempWorkspace, args: &[&str]) -> f64 {
 }
 
 /// The curl reference on collection `c`: figure name → seconds.
-fn curl_reference(dx: &DirectusServer, c: &str, items: usize, updates: usize) -> BTreeMap<String, f64> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench-directus-curl.sh");
+fn curl_reference(
+    dx: &DirectusServer,
+    c: &str,
+    items: usize,
+    updates: usize,
+) -> BTreeMap<String, f64> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/bench-directus-curl.sh"
+    );
     let out = Command::new("bash")
         .arg(script)
         .env("DIRECTUS_URL", dx.url())
