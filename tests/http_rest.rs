@@ -430,6 +430,44 @@ fn writes_ride_out_passing_failures_with_one_effect_each() {
 }
 
 #[test]
+fn strong_modes_apply_a_stalled_or_lost_write_exactly_once() {
+    for conditional in [
+        r#"{ mode = "version_field", field = "version" }"#,
+        r#"{ mode = "filtered_update", path = "/items", body = { filter = { id = "{id}", version = "{version}" }, data = "{values}" } }"#,
+    ] {
+        let api = ApiServer::start();
+        let rows = seed(&api, 2);
+        let ws = workspace(
+            &api,
+            conditional,
+            OFFSET,
+            "",
+            &left_file(&rows, &[1, 2], &[]),
+        );
+        reconcile_and_approve(&ws);
+        api.fault(
+            "PATCH",
+            "/items",
+            FaultKind::Stall(Duration::from_millis(1800)),
+            1,
+        );
+        api.fault("PATCH", "/items", FaultKind::ApplyThenReset, 1);
+        let r = push(&ws, 5);
+        std::thread::sleep(Duration::from_millis(2000));
+        all_final(&r);
+        assert_eq!(
+            r.outcomes.get("applied"),
+            Some(&2),
+            "{conditional}: {:#?}",
+            r.entries
+        );
+        for code in ["C01", "C02"] {
+            assert_eq!(api.effects(code), 1, "{conditional}: {code} written once");
+        }
+    }
+}
+
+#[test]
 fn a_create_applied_then_lost_is_found_by_its_code_not_created_twice() {
     let api = ApiServer::start();
     let rows = seed(&api, 2);

@@ -144,6 +144,10 @@ fn no_secret_appears_anywhere_with_good_or_bad_credentials() {
             r#"{ type = "basic", user = "ann", password = { env = "TRUEUP_T_PW" } }"#,
         ),
         (
+            "oauth2",
+            r#"{ type = "oauth2", token_url = "/oauth/token", client_id = "trueup", client_secret = { env = "TRUEUP_T_PW" } }"#,
+        ),
+        (
             "session",
             r#"{ type = "session", login = "/auth/login", user = "ann@example.org", password = { env = "TRUEUP_T_PW" }, token = "data.access_token" }"#,
         ),
@@ -154,8 +158,8 @@ fn no_secret_appears_anywhere_with_good_or_bad_credentials() {
             api.seed(&[("C1", "Ann", "ann@old.org")]);
             match (what, accepted) {
                 ("bearer", true) => api.require_bearer(TOKEN),
-                ("session", true) => api.require_login(PASSWORD, SESSION),
-                ("session", false) => api.require_login("another password", SESSION),
+                ("session" | "oauth2", true) => api.require_login(PASSWORD, SESSION),
+                ("session" | "oauth2", false) => api.require_login("another password", SESSION),
                 // Refused: the server wants another token, and echoes requests in errors.
                 (_, false) => api.require_bearer("another-token"),
                 _ => {}
@@ -190,7 +194,7 @@ fn no_secret_appears_anywhere_with_good_or_bad_credentials() {
             let raw = api.state.lock().unwrap().raw.join("\n");
             let sent = match what {
                 "bearer" => raw.contains(TOKEN),
-                "session" => raw.contains(PASSWORD),
+                "session" | "oauth2" => raw.contains(PASSWORD),
                 "basic" => raw.contains(BASIC),
                 _ => raw.contains(API_KEY),
             };
