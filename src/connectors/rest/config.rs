@@ -77,9 +77,25 @@ pub enum Conditional {
         method: Option<String>,
         /// The JSON body. A string `"{field}"` is replaced by the field's
         /// value as re-read (JSON, may be null), `"{values}"` by the object
-        /// of values to write; `{field}` inside longer text is replaced by
-        /// its text.
+        /// of values to write, `"{expected}"` by the object of the fields
+        /// the change expects unchanged (see `expected`); `{field}` inside
+        /// longer text is replaced by its text.
         body: serde_json::Value,
+        /// Read the record before the update (default `true`), so that the
+        /// body can name its fields as read (`"{date_updated}"`). With
+        /// `false`, an update is one request: nothing is read first, the
+        /// body's `"{field}"` are the record's id fields and the values it
+        /// is expected to still have (as pulled), and the filter must hold
+        /// `"{expected}"`; the system itself compares. A filter matching
+        /// nothing is re-read to tell applied, conflict and not found.
+        #[serde(default = "yes")]
+        reread: bool,
+        /// How each entry of `"{expected}"` is written: this JSON with the
+        /// string `"{value}"` replaced by the expected value (JSON, may be
+        /// null), e.g. `{ _eq = "{value}" }` for a Directus filter. Default:
+        /// the value itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected: Option<serde_json::Value>,
     },
 }
 
@@ -100,6 +116,10 @@ pub struct Incremental {
     /// (e.g. `{ fields = "code" }`); the id fields are read from it.
     #[serde(default)]
     pub ids: BTreeMap<String, String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `[entities.NAME.rest]`: where an entity's records are and how to write them.

@@ -406,23 +406,44 @@ impl RestSystem {
                 ),
             ));
         }
-        let need_etag = rest.conditional == Conditional::IfMatch;
-        let Some(current) = self.fetch(rest, entity_id, &change.id, need_etag)? else {
-            return Ok(WriteOutcome::NotFound);
-        };
-        let now = pick(&current.json, &change.expected);
-        if now != change.expected {
-            return Ok(WriteOutcome::Conflict { current: now });
-        }
         if change.kind == WriteKind::Update && change.values.is_empty() {
             return Ok(WriteOutcome::Applied {
                 id: change.id.clone(),
             });
         }
+        let blind = filtered
+            && matches!(
+                rest.conditional,
+                Conditional::FilteredUpdate { reread: false, .. }
+            );
+        let current = if blind {
+            // No read first: the filter compares on the system's side.
+            let mut json = Json::Object(Map::new());
+            for (name, value) in change.id.iter().chain(&change.expected) {
+                let ty = rest.types.get(name).copied().unwrap_or_default();
+                set_path(
+                    &mut json,
+                    name,
+                    typed(value.as_deref(), ty).unwrap_or(Json::Null),
+                );
+            }
+            Current { json, etag: None }
+        } else {
+            let need_etag = rest.conditional == Conditional::IfMatch;
+            let Some(current) = self.fetch(rest, entity_id, &change.id, need_etag)? else {
+                return Ok(WriteOutcome::NotFound);
+            };
+            let now = pick(&current.json, &change.expected);
+            if now != change.expected {
+                return Ok(WriteOutcome::Conflict { current: now });
+            }
+            current
+        };
         let sid = rest
             .id_field(entity_id)
             .and_then(|f| json_path::get(&current.json, f))
             .and_then(json_path::text)
+            .or_else(|| blind.then(String::new))
             .ok_or_else(|| {
                 self.fail(
                     ErrorCode::System,
@@ -482,12 +503,30 @@ impl RestSystem {
                 }
                 req.repeat = Repeat::Safe;
             }
-            Conditional::FilteredUpdate { path, method, body }
-                if change.kind == WriteKind::Update =>
-            {
+            Conditional::FilteredUpdate {
+                path,
+                method,
+                body,
+                expected,
+                ..
+            } if change.kind == WriteKind::Update => {
                 let values = self.body_of(rest, &values)?;
+                let mut wanted = Map::new();
+                for (name, value) in &change.expected {
+                    let ty = rest.types.get(name).copied().unwrap_or_default();
+                    let v = typed(value.as_deref(), ty).unwrap_or(Json::Null);
+                    let entry = match expected {
+                        Some(template) => {
+                            let mut t = template.clone();
+                            fill_value(&mut t, &v);
+                            t
+                        }
+                        None => v,
+                    };
+                    wanted.insert(name.clone(), entry);
+                }
                 let mut b = body.clone();
-                fill_json(&mut b, &current.json, &values);
+                fill_json(&mut b, &current.json, &values, &Json::Object(wanted));
                 let method = method.as_deref().unwrap_or("PATCH").to_ascii_uppercase();
                 req = Request::write(
                     Method::from_bytes(method.as_bytes()).unwrap_or(Method::PATCH),
@@ -791,13 +830,26 @@ fn fill_text(template: &str, values: &BTreeMap<&str, &str>) -> String {
     out
 }
 
+/// Replaces every string `"{value}"` in `template` by `value`.
+fn fill_value(template: &mut Json, value: &Json) {
+    match template {
+        Json::String(s) if s == "{value}" => *template = value.clone(),
+        Json::Array(items) => items.iter_mut().for_each(|i| fill_value(i, value)),
+        Json::Object(map) => map.values_mut().for_each(|v| fill_value(v, value)),
+        _ => {}
+    }
+}
+
 /// Fills a filtered-update body: `"{values}"` → the values object,
-/// `"{field}"` → the field's JSON as re-read, `{field}` in text → its text.
-fn fill_json(template: &mut Json, current: &Json, values: &Json) {
+/// `"{expected}"` → the expected-fields object, `"{field}"` → the field's
+/// JSON as re-read, `{field}` in text → its text.
+fn fill_json(template: &mut Json, current: &Json, values: &Json, expected: &Json) {
     match template {
         Json::String(s) => {
             if s == "{values}" {
                 *template = values.clone();
+            } else if s == "{expected}" {
+                *template = expected.clone();
             } else if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
                 && !name.contains(['{', '}'])
             {
@@ -815,8 +867,12 @@ fn fill_json(template: &mut Json, current: &Json, values: &Json) {
                 *s = out;
             }
         }
-        Json::Array(items) => items.iter_mut().for_each(|i| fill_json(i, current, values)),
-        Json::Object(map) => map.values_mut().for_each(|v| fill_json(v, current, values)),
+        Json::Array(items) => items
+            .iter_mut()
+            .for_each(|i| fill_json(i, current, values, expected)),
+        Json::Object(map) => map
+            .values_mut()
+            .for_each(|v| fill_json(v, current, values, expected)),
         _ => {}
     }
 }
@@ -904,6 +960,32 @@ mod tests {
     }
 
     #[test]
+    fn expected_values_fill_a_filter_without_a_read() {
+        // What a Directus update with `reread = false` sends: the filter
+        // names the code and every value the change expects unchanged.
+        let mut entry = serde_json::json!({"_eq": "{value}"});
+        fill_value(&mut entry, &Json::Null);
+        assert_eq!(entry, serde_json::json!({"_eq": null}));
+        let mut body = serde_json::json!({
+            "query": {"filter": {"_and": [{"code": {"_eq": "{code}"}}, "{expected}"]}},
+            "data": "{values}"
+        });
+        fill_json(
+            &mut body,
+            &serde_json::json!({"code": "C7", "email": "old@x.org"}),
+            &serde_json::json!({"email": "new@x.org"}),
+            &serde_json::json!({"email": {"_eq": "old@x.org"}}),
+        );
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "query": {"filter": {"_and": [{"code": {"_eq": "C7"}}, {"email": {"_eq": "old@x.org"}}]}},
+                "data": {"email": "new@x.org"}
+            })
+        );
+    }
+
+    #[test]
     fn filtered_update_bodies_are_filled_from_the_record_as_read() {
         let mut body = serde_json::json!({
             "query": {"filter": {"id": {"_eq": "{id}"}, "date_updated": {"_eq": "{date_updated}"}}},
@@ -911,7 +993,12 @@ mod tests {
             "note": "row {id}"
         });
         let current = serde_json::json!({"id": 7, "date_updated": null});
-        fill_json(&mut body, &current, &serde_json::json!({"name": "Ann"}));
+        fill_json(
+            &mut body,
+            &current,
+            &serde_json::json!({"name": "Ann"}),
+            &Json::Null,
+        );
         assert_eq!(
             body,
             serde_json::json!({
