@@ -187,21 +187,20 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
         already_journaled: 0,
     };
     let decisions = latest_decisions(ws, recon)?;
-    // Every proposal with a decision to carry out, in one pass over the cache.
+    // Every proposal with a decision to carry out.
     let wanted: std::collections::HashSet<&str> = decisions
         .iter()
         .filter(|d| d.verdict != "reject" && !journaled.contains(&d.id))
         .map(|d| d.match_key.as_str())
         .collect();
     let mut proposals: HashMap<String, crate::reconcile::Proposal> = HashMap::new();
-    if !wanted.is_empty() {
-        ws.for_each_proposal(recon, &crate::reconcile::Filter::default(), |row| {
-            if wanted.contains(row.proposal.match_key.as_str()) {
-                proposals.insert(row.proposal.match_key.clone(), row.proposal.clone());
-            }
-            Ok(())
-        })?;
-    }
+    // Read by key: a push of a few approvals in a million proposals reads a few.
+    let mut keys: Vec<&str> = wanted.into_iter().collect();
+    keys.sort_unstable();
+    ws.for_each_proposal_by_key(recon, keys, |row| {
+        proposals.insert(row.proposal.match_key.clone(), row.proposal);
+        Ok(())
+    })?;
     for d in &decisions {
         if d.verdict == "reject" {
             continue;

@@ -501,6 +501,31 @@ impl Workspace {
         Ok(n)
     }
 
+    /// Visits the proposals of `recon` with these match keys (raw, as
+    /// stored), skipping keys with no proposal: work in proportion to the
+    /// keys asked for, not to the reconciliation's size.
+    pub fn for_each_proposal_by_key<'k>(
+        &self,
+        recon: &str,
+        keys: impl IntoIterator<Item = &'k str>,
+        mut each: impl FnMut(ProposalRow) -> Result<()>,
+    ) -> Result<u64> {
+        let mut stmt = self
+            .cache
+            .conn
+            .prepare(&format!("{SELECT} WHERE p.recon = ?1 AND p.match_key = ?2"))
+            .map_err(|e| self.cache.err(e))?;
+        let mut n = 0;
+        for key in keys {
+            let mut rows = stmt.query((recon, key)).map_err(|e| self.cache.err(e))?;
+            if let Some(r) = rows.next().map_err(|e| self.cache.err(e))? {
+                each(row_to_proposal(r).map_err(|e| self.cache.err(e))?)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// One proposal by its match key (as shown, parts joined by " / ", or raw).
     pub fn proposal(&self, recon: &str, key: &str) -> Result<ProposalRow> {
         let raw = crate::matching::normalise_part(key).replace(" / ", "\u{1f}");
