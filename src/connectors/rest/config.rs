@@ -173,9 +173,82 @@ pub struct RestEntityConfig {
     /// Incremental pulls (default: every pull reads everything).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incremental: Option<Incremental>,
+    /// The object inside each record that holds its field values (HubSpot:
+    /// `properties`). Fields are read from it by their plain names (the
+    /// record's own keys, such as `id` or `updatedAt`, stay readable when
+    /// the object has no such key), and writes send the values inside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_in: Option<String>,
+    /// Endpoints reading, creating or updating many records in one request
+    /// (default: one request per record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Batch>,
+}
+
+/// `batch = { ... }`: endpoints that take many records in one request.
+/// Updates are re-read together (`read`), compared, then the unchanged ones
+/// updated together (`update`); creates go together (`create`) only when
+/// the entity's id is an external reference the answer carries back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Records per request (default 100).
+    #[serde(default = "batch_size")]
+    pub size: u32,
+    /// Reads many records by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<BatchEndpoint>,
+    /// Updates many records (only with `conditional = { mode = "reread" }`:
+    /// the records are compared after the batch read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<BatchEndpoint>,
+    /// Creates many records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<BatchEndpoint>,
+}
+
+fn batch_size() -> u32 {
+    100
+}
+
+/// One batch endpoint: a POST whose body lists one input per record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchEndpoint {
+    /// The path, e.g. `/crm/v3/objects/contacts/batch/update`.
+    pub path: String,
+    /// The body: a JSON template where the string `"{inputs}"` becomes the
+    /// list of inputs (default `{ inputs = "{inputs}" }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+    /// One input: a JSON template where `"{values}"` becomes the object of
+    /// values to write (inside `values_in`) and `"{field}"` the field's
+    /// value (the change's id fields; for updates, the record as read).
+    pub input: serde_json::Value,
+    /// Where the records are in the answer (default `results`); they are
+    /// matched to the inputs by the entity's id fields, in any order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<String>,
 }
 
 impl RestEntityConfig {
+    /// The value of field `name` in a record: inside `values_in` when it
+    /// has the field, else at the dotted path `name`.
+    pub fn value<'a>(
+        &self,
+        record: &'a serde_json::Value,
+        name: &str,
+    ) -> Option<&'a serde_json::Value> {
+        use crate::connectors::http::json_path;
+        if let Some(inner) = self.values_in.as_deref()
+            && let Some(obj @ serde_json::Value::Object(_)) = json_path::get(record, inner)
+            && let Some(v) = json_path::get(obj, name)
+        {
+            return Some(v);
+        }
+        json_path::get(record, name)
+    }
+
     /// The system id field.
     pub fn id_field<'a>(&'a self, entity_id: &'a [String]) -> Option<&'a str> {
         self.id_field.as_deref().or(match entity_id {
@@ -245,6 +318,22 @@ impl RestEntityConfig {
             return Err(format!(
                 "rest.update_method: {m:?} is not PATCH, PUT or POST"
             ));
+        }
+        if let Some(b) = &self.batch {
+            if b.size == 0 {
+                return Err("rest.batch.size: at least 1".into());
+            }
+            if b.update.is_some() && self.conditional != Conditional::Reread {
+                return Err(
+                    "rest.batch.update: batch updates are compared after a batch read and \
+                     sent plainly; use conditional = { mode = \"reread\" } with them"
+                        .into(),
+                );
+            }
+            if b.update.is_some() && b.read.is_none() && self.get.is_none() && self.find.is_empty()
+            {
+                return Err("rest.batch.read: batch updates need a way to read the records".into());
+            }
         }
         match &self.conditional {
             Conditional::IfMatch if self.get.is_none() => {

@@ -23,10 +23,12 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use serde_json::{Map, Value as Json};
 
-pub use config::{Conditional, FieldType, RestEntityConfig, RestSystemConfig};
+pub use config::{
+    Batch, BatchEndpoint, Conditional, FieldType, RestEntityConfig, RestSystemConfig,
+};
 
 use crate::connectors::http::paging::{read_all, records_at};
-use crate::connectors::http::{HttpClient, HttpError, Kind, Repeat, Request, json_path};
+use crate::connectors::http::{HttpClient, HttpError, Kind, Repeat, Request, Response, json_path};
 use crate::connectors::{
     Capabilities, ConnectionInfo, Connector, EntitySource, Field, RecordSink, WriteChange,
     WriteKind, WriteOutcome,
@@ -116,6 +118,15 @@ impl RestSystem {
         for r in first {
             if let Json::Object(map) = r {
                 for k in map.keys() {
+                    if rest.values_in.as_deref() != Some(k.as_str()) && !names.contains(k) {
+                        names.push(k.clone());
+                    }
+                }
+            }
+            if let Some(Json::Object(inner)) =
+                rest.values_in.as_deref().and_then(|p| json_path::get(r, p))
+            {
+                for k in inner.keys() {
                     if !names.contains(k) {
                         names.push(k.clone());
                     }
@@ -165,7 +176,7 @@ impl RestSystem {
         // A filter the system ignores would return other records: keep exact matches.
         found.retain(|r| {
             id.iter()
-                .all(|(n, v)| json_path::get(r, n).and_then(json_path::text) == *v)
+                .all(|(n, v)| rest.value(r, n).and_then(json_path::text) == *v)
         });
         match found.len() {
             0 => Ok(None),
@@ -173,7 +184,7 @@ impl RestSystem {
                 let json = found.pop().expect("one");
                 if need_etag
                     && let (Some(f), Some(get)) = (&id_field, &rest.get)
-                    && let Some(sid) = json_path::get(&json, f).and_then(json_path::text)
+                    && let Some(sid) = rest.value(&json, f).and_then(json_path::text)
                 {
                     return self.get_by_system_id(rest, get, &sid);
                 }
@@ -235,7 +246,10 @@ impl RestSystem {
                     format!("field {name:?}: {why}; nothing sent"),
                 )
             })?;
-            set_path(&mut body, name, v);
+            match &rest.values_in {
+                Some(inner) => set_path(&mut body, &format!("{inner}.{name}"), v),
+                None => set_path(&mut body, name, v),
+            }
         }
         Ok(body)
     }
@@ -257,14 +271,14 @@ impl RestSystem {
                 _ => WriteOutcome::NotFound,
             });
         };
-        let values = pick(&now.json, &change.values);
+        let values = pick(rest, &now.json, &change.values);
         if change.kind == WriteKind::Update && values == change.values {
             return Ok(WriteOutcome::Applied {
                 id: change.id.clone(),
             });
         }
         Ok(WriteOutcome::Conflict {
-            current: pick(&now.json, &change.expected),
+            current: pick(rest, &now.json, &change.expected),
         })
     }
 
@@ -321,7 +335,7 @@ impl RestSystem {
             .iter()
             .zip(created)
             .map(|(change, record)| WriteOutcome::Applied {
-                id: created_id(entity_id, Some(&record), change),
+                id: created_id(rest, entity_id, Some(&record), change),
             })
             .collect())
     }
@@ -366,7 +380,7 @@ impl RestSystem {
             }
         };
         Ok(WriteOutcome::Applied {
-            id: created_id(entity_id, record.as_ref(), change),
+            id: created_id(rest, entity_id, record.as_ref(), change),
         })
     }
 
@@ -410,7 +424,7 @@ impl RestSystem {
         let Some(current) = self.fetch(rest, entity_id, &change.id, need_etag)? else {
             return Ok(WriteOutcome::NotFound);
         };
-        let now = pick(&current.json, &change.expected);
+        let now = pick(rest, &current.json, &change.expected);
         if now != change.expected {
             return Ok(WriteOutcome::Conflict { current: now });
         }
@@ -421,7 +435,7 @@ impl RestSystem {
         }
         let sid = rest
             .id_field(entity_id)
-            .and_then(|f| json_path::get(&current.json, f))
+            .and_then(|f| rest.value(&current.json, f))
             .and_then(json_path::text)
             .ok_or_else(|| {
                 self.fail(
@@ -487,7 +501,7 @@ impl RestSystem {
             {
                 let values = self.body_of(rest, &values)?;
                 let mut b = body.clone();
-                fill_json(&mut b, &current.json, &values);
+                fill_json(&mut b, &|n| rest.value(&current.json, n).cloned(), &values);
                 let method = method.as_deref().unwrap_or("PATCH").to_ascii_uppercase();
                 req = Request::write(
                     Method::from_bytes(method.as_bytes()).unwrap_or(Method::PATCH),
@@ -594,14 +608,14 @@ impl Connector for RestSystem {
                         && let Some(at) = inc
                             .updated_at
                             .iter()
-                            .find_map(|f| json_path::get(&record, f).and_then(json_path::text))
+                            .find_map(|f| rest.value(&record, f).and_then(json_path::text))
                         && cursor.as_deref().is_none_or(|c| at.as_str() > c)
                     {
                         cursor = Some(at);
                     }
                     let values: Vec<Value> = names
                         .iter()
-                        .map(|n| json_path::get(&record, n).and_then(json_path::text))
+                        .map(|n| rest.value(&record, n).and_then(json_path::text))
                         .collect();
                     if !sink.record(origin, values)? {
                         return Ok(false);
@@ -640,7 +654,7 @@ impl Connector for RestSystem {
                     for record in page {
                         let values: Vec<Value> = entity_id
                             .iter()
-                            .map(|f| json_path::get(&record, f).and_then(json_path::text))
+                            .map(|f| rest.value(&record, f).and_then(json_path::text))
                             .collect();
                         let refs: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
                         if !sink.present(&refs)? {
@@ -678,7 +692,7 @@ impl Connector for RestSystem {
             names
                 .into_iter()
                 .map(|n| {
-                    let v = json_path::get(&cur.json, &n).and_then(json_path::text);
+                    let v = rest.value(&cur.json, &n).and_then(json_path::text);
                     (n, v)
                 })
                 .collect(),
@@ -694,24 +708,54 @@ impl Connector for RestSystem {
             }
         }
     }
-    /// Runs of creates go as one request each when `create_batch` allows;
-    /// everything else is sent change by change.
+    /// Runs of creates go as one request each when `create_batch` or
+    /// `batch.create` allows; runs of updates through `batch.read` and
+    /// `batch.update`; everything else is sent change by change.
     fn write_batch(
         &mut self,
         source: &EntitySource,
         changes: &[WriteChange],
     ) -> Result<Vec<WriteOutcome>> {
         let (rest, entity_id) = self.entity_of(source)?;
-        let size = rest.create_batch.unwrap_or(1).max(1) as usize;
+        let batch = rest.batch.clone();
+        let batch_size = batch.as_ref().map_or(1, |b| b.size.max(1) as usize);
+        let list_size = rest.create_batch.unwrap_or(1).max(1) as usize;
+        let has_ref = |c: &WriteChange| {
+            !entity_id.is_empty()
+                && entity_id
+                    .iter()
+                    .all(|f| c.id.iter().any(|(n, v)| n == f && v.is_some()))
+        };
         let mut out = Vec::with_capacity(changes.len());
         let mut i = 0;
         while i < changes.len() {
-            let run = changes[i..]
-                .iter()
-                .take(size)
-                .take_while(|c| c.kind == WriteKind::Insert)
-                .count();
-            if run > 1 {
+            let run_of = |kind: WriteKind, size: usize, also: &dyn Fn(&WriteChange) -> bool| {
+                changes[i..]
+                    .iter()
+                    .take(size)
+                    .take_while(|c| c.kind == kind && also(c))
+                    .count()
+            };
+            let batch_creates = batch.as_ref().and_then(|b| b.create.as_ref());
+            let batch_updates = batch.as_ref().and_then(|b| b.update.as_ref());
+            if let Some(endpoint) = batch_creates
+                && let run = run_of(WriteKind::Insert, batch_size, &has_ref)
+                && run > 1
+            {
+                let group: Vec<&WriteChange> = changes[i..i + run].iter().collect();
+                out.extend(self.create_many(&rest, &entity_id, endpoint, &group)?);
+                i += run;
+            } else if let Some(endpoint) = batch_updates
+                && let run = run_of(WriteKind::Update, batch_size, &|c| !c.id.is_empty())
+                && run > 1
+            {
+                let group: Vec<&WriteChange> = changes[i..i + run].iter().collect();
+                out.extend(self.update_many(&rest, &entity_id, endpoint, &group)?);
+                i += run;
+            } else if batch_creates.is_none()
+                && let run = run_of(WriteKind::Insert, list_size, &|_| true)
+                && run > 1
+            {
                 let group: Vec<&WriteChange> = changes[i..i + run].iter().collect();
                 out.extend(self.insert_many(&rest, &entity_id, &group)?);
                 i += run;
@@ -724,13 +768,236 @@ impl Connector for RestSystem {
     }
 }
 
+/// The values object of a write body: inside `values_in`, or the body.
+fn inner_values(rest: &RestEntityConfig, body: Json) -> Json {
+    match &rest.values_in {
+        Some(inner) => json_path::get(&body, inner)
+            .cloned()
+            .unwrap_or_else(|| Json::Object(Map::new())),
+        None => body,
+    }
+}
+
+/// A change's id fields as a lookup for templates.
+fn id_lookup(change: &WriteChange) -> impl Fn(&str) -> Option<Json> + '_ {
+    move |name: &str| {
+        change
+            .id
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.clone().map(Json::String))
+    }
+}
+
+/// True when `record` has the change's id values.
+fn same_id(rest: &RestEntityConfig, record: &Json, change: &WriteChange) -> bool {
+    change
+        .id
+        .iter()
+        .all(|(n, v)| rest.value(record, n).and_then(json_path::text) == *v)
+}
+
+impl RestSystem {
+    /// Sends one batch request: `inputs` put in the endpoint's body.
+    fn send_batch(
+        &mut self,
+        endpoint: &BatchEndpoint,
+        inputs: Vec<Json>,
+        repeat: Repeat,
+    ) -> Result<(Response, Vec<Json>)> {
+        let mut body = endpoint
+            .body
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({"inputs": "{inputs}"}));
+        let inputs = Json::Array(inputs);
+        fill_inputs(&mut body, &inputs);
+        let mut req = Request::write(Method::POST, endpoint.path.clone(), Some(body));
+        req.repeat = repeat;
+        let resp = self.client.send(&req).map_err(|e| self.err(e))?;
+        let json = resp.json().map_err(|e| self.err(e))?;
+        let records = records_at(
+            &json,
+            endpoint.records.as_deref().unwrap_or("results"),
+            &resp,
+        )
+        .map_err(|e| self.err(e))?;
+        Ok((resp, records))
+    }
+
+    /// Reads the records of `changes` with one batch read (or one by one
+    /// without `batch.read`); `None` where a record does not exist.
+    fn read_many(
+        &mut self,
+        rest: &RestEntityConfig,
+        entity_id: &[String],
+        changes: &[&WriteChange],
+    ) -> Result<Vec<Option<Json>>> {
+        let Some(read) = rest.batch.as_ref().and_then(|b| b.read.clone()) else {
+            let mut out = Vec::with_capacity(changes.len());
+            for c in changes {
+                out.push(self.fetch(rest, entity_id, &c.id, false)?.map(|c| c.json));
+            }
+            return Ok(out);
+        };
+        let inputs = changes
+            .iter()
+            .map(|c| {
+                let mut input = read.input.clone();
+                fill_json(&mut input, &id_lookup(c), &Json::Null);
+                input
+            })
+            .collect();
+        // A read: safe to repeat. Records missing are left out of the answer
+        // (HubSpot answers 207 with an error per missing id).
+        let (_, found) = self.send_batch(&read, inputs, Repeat::Safe)?;
+        Ok(changes
+            .iter()
+            .map(|c| found.iter().find(|r| same_id(rest, r, c)).cloned())
+            .collect())
+    }
+
+    /// Updates through `batch.update`: one batch read, the compare, then
+    /// one request with the records that did not move (a plain write, as
+    /// `reread`). An answer that does not list every record sent (HubSpot's
+    /// 207 with errors) fails the batch: each change is then re-read and
+    /// sent alone by the push.
+    fn update_many(
+        &mut self,
+        rest: &RestEntityConfig,
+        entity_id: &[String],
+        endpoint: &BatchEndpoint,
+        changes: &[&WriteChange],
+    ) -> Result<Vec<WriteOutcome>> {
+        let current = self.read_many(rest, entity_id, changes)?;
+        let mut out: Vec<Option<WriteOutcome>> = vec![None; changes.len()];
+        let mut inputs = Vec::new();
+        for (i, (change, cur)) in changes.iter().zip(&current).enumerate() {
+            let Some(cur) = cur else {
+                out[i] = Some(WriteOutcome::NotFound);
+                continue;
+            };
+            let now = pick(rest, cur, &change.expected);
+            if now != change.expected {
+                out[i] = Some(WriteOutcome::Conflict { current: now });
+                continue;
+            }
+            if change.values.is_empty() {
+                out[i] = Some(WriteOutcome::Applied {
+                    id: change.id.clone(),
+                });
+                continue;
+            }
+            let values: Vec<&Field> = change.values.iter().collect();
+            let values = inner_values(rest, self.body_of(rest, &values)?);
+            let mut input = endpoint.input.clone();
+            let ids = id_lookup(change);
+            fill_json(
+                &mut input,
+                &|n| rest.value(cur, n).cloned().or_else(|| ids(n)),
+                &values,
+            );
+            inputs.push(input);
+            out[i] = Some(WriteOutcome::Applied {
+                id: change.id.clone(),
+            });
+        }
+        if !inputs.is_empty() {
+            let sent = inputs.len();
+            let (resp, records) = self.send_batch(endpoint, inputs, Repeat::Once)?;
+            if resp.status == 207 || records.len() != sent {
+                return Err(self.err(HttpError::new(
+                    Kind::Protocol,
+                    &resp.request,
+                    format!(
+                        "a batch of {sent} updates was answered with {} records (HTTP {}): some \
+                         may not be applied; each is re-read before anything is sent again",
+                        records.len(),
+                        resp.status
+                    ),
+                )));
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| o.expect("every change decided"))
+            .collect())
+    }
+
+    /// Creates through `batch.create`; the answer's records are matched to
+    /// the changes by the entity's id fields (an external reference).
+    fn create_many(
+        &mut self,
+        rest: &RestEntityConfig,
+        entity_id: &[String],
+        endpoint: &BatchEndpoint,
+        changes: &[&WriteChange],
+    ) -> Result<Vec<WriteOutcome>> {
+        if rest.create.is_none() {
+            return Err(self.fail(
+                ErrorCode::Validation,
+                "this entity cannot create records (no rest.create endpoint)".into(),
+            ));
+        }
+        let mut inputs = Vec::with_capacity(changes.len());
+        for change in changes {
+            let mut fields: Vec<&Field> = change.id.iter().collect();
+            fields.extend(
+                change
+                    .values
+                    .iter()
+                    .filter(|(n, _)| !change.id.iter().any(|(i, _)| i == n)),
+            );
+            let values = inner_values(rest, self.body_of(rest, &fields)?);
+            let mut input = endpoint.input.clone();
+            fill_json(&mut input, &id_lookup(change), &values);
+            inputs.push(input);
+        }
+        let (resp, records) = self.send_batch(endpoint, inputs, Repeat::Once)?;
+        let mut out = Vec::with_capacity(changes.len());
+        for change in changes {
+            let Some(record) = records.iter().find(|r| same_id(rest, r, change)) else {
+                return Err(self.err(HttpError::new(
+                    Kind::Protocol,
+                    &resp.request,
+                    format!(
+                        "a batch of {} creates was answered without the record {} (HTTP {}); \
+                         the records are re-read before anything is sent again",
+                        changes.len(),
+                        show_id(&change.id),
+                        resp.status
+                    ),
+                )));
+            };
+            out.push(WriteOutcome::Applied {
+                id: created_id(rest, entity_id, Some(record), change),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Puts the inputs list where the body template says `"{inputs}"`.
+fn fill_inputs(template: &mut Json, inputs: &Json) {
+    match template {
+        Json::String(s) if s == "{inputs}" => *template = inputs.clone(),
+        Json::Array(items) => items.iter_mut().for_each(|i| fill_inputs(i, inputs)),
+        Json::Object(map) => map.values_mut().for_each(|v| fill_inputs(v, inputs)),
+        _ => {}
+    }
+}
+
 /// The id fields of a created record: from the answer, else as sent.
-fn created_id(entity_id: &[String], record: Option<&Json>, change: &WriteChange) -> Vec<Field> {
+fn created_id(
+    rest: &RestEntityConfig,
+    entity_id: &[String],
+    record: Option<&Json>,
+    change: &WriteChange,
+) -> Vec<Field> {
     entity_id
         .iter()
         .map(|f| {
             let from_answer = record
-                .and_then(|r| json_path::get(r, f))
+                .and_then(|r| rest.value(r, f))
                 .and_then(json_path::text);
             let given = change
                 .id
@@ -743,15 +1010,10 @@ fn created_id(entity_id: &[String], record: Option<&Json>, change: &WriteChange)
 }
 
 /// The values of `names` in a record, as text.
-fn pick(record: &Json, names: &[Field]) -> Vec<Field> {
+fn pick(rest: &RestEntityConfig, record: &Json, names: &[Field]) -> Vec<Field> {
     names
         .iter()
-        .map(|(n, _)| {
-            (
-                n.clone(),
-                json_path::get(record, n).and_then(json_path::text),
-            )
-        })
+        .map(|(n, _)| (n.clone(), rest.value(record, n).and_then(json_path::text)))
         .collect()
 }
 
@@ -793,7 +1055,7 @@ fn fill_text(template: &str, values: &BTreeMap<&str, &str>) -> String {
 
 /// Fills a filtered-update body: `"{values}"` → the values object,
 /// `"{field}"` → the field's JSON as re-read, `{field}` in text → its text.
-fn fill_json(template: &mut Json, current: &Json, values: &Json) {
+fn fill_json(template: &mut Json, current: &dyn Fn(&str) -> Option<Json>, values: &Json) {
     match template {
         Json::String(s) => {
             if s == "{values}" {
@@ -801,13 +1063,14 @@ fn fill_json(template: &mut Json, current: &Json, values: &Json) {
             } else if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
                 && !name.contains(['{', '}'])
             {
-                *template = json_path::get(current, name).cloned().unwrap_or(Json::Null);
+                *template = current(name).unwrap_or(Json::Null);
             } else if s.contains('{') {
                 let mut out = s.clone();
                 while let Some(a) = out.find('{') {
                     let Some(b) = out[a..].find('}') else { break };
                     let name = out[a + 1..a + b].to_string();
-                    let v = json_path::get(current, &name)
+                    let v = current(&name)
+                        .as_ref()
                         .and_then(json_path::text)
                         .unwrap_or_default();
                     out.replace_range(a..a + b + 1, &v);
@@ -911,7 +1174,11 @@ mod tests {
             "note": "row {id}"
         });
         let current = serde_json::json!({"id": 7, "date_updated": null});
-        fill_json(&mut body, &current, &serde_json::json!({"name": "Ann"}));
+        fill_json(
+            &mut body,
+            &|n| json_path::get(&current, n).cloned(),
+            &serde_json::json!({"name": "Ann"}),
+        );
         assert_eq!(
             body,
             serde_json::json!({
