@@ -256,12 +256,19 @@ fn a_429_with_retry_after_is_waited_out_without_a_failure() {
         5,
         "one effect each, the refused batch applied nothing"
     );
-    let limited = crm
-        .requests()
+    let requests = crm.requests();
+    let batch_updates = requests
         .iter()
         .filter(|r| r.starts_with("POST /crm/v3/objects/contacts/batch/update"))
         .count();
-    assert!(limited >= 1, "the batch update was tried");
+    assert_eq!(
+        batch_updates, 2,
+        "the refused batch was read, compared and sent again as a batch: {requests:?}"
+    );
+    assert!(
+        !requests.iter().any(|r| r.starts_with("PATCH ")),
+        "no fallback to single writes: {requests:?}"
+    );
 }
 
 #[test]

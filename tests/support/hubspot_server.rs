@@ -764,6 +764,8 @@ fn batch(s: &mut HubState, object: &str, op: &str, body: &Json) -> Answer {
         "category": "OBJECT_NOT_FOUND",
         "message": format!("Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.", object.trim_end_matches('s').to_uppercase()),
         "context": {"ids": missing},
+        "errors": [],
+        "links": {},
         "id": cid,
     }]);
     answer(207, out)

@@ -155,7 +155,11 @@ impl HubspotEntityConfig {
         let mut read_only: Vec<String> = READ_ONLY.iter().map(|s| s.to_string()).collect();
         read_only.extend(self.read_only.iter().cloned());
         let placeholder = format!("{{{key}}}");
-        let mut read_body = json!({"properties": self.properties, "inputs": "{inputs}"});
+        let mut read_body = json!({
+            "properties": self.properties,
+            "propertiesWithHistory": [],
+            "inputs": "{inputs}",
+        });
         let mut update_input = json!({"id": placeholder, "properties": "{values}"});
         if let Some(p) = &id_property {
             read_body["idProperty"] = json!(p);
@@ -192,6 +196,7 @@ impl HubspotEntityConfig {
             conditional: Conditional::Reread,
             incremental: None,
             values_in: Some("properties".into()),
+            clear_value: Some(json!("")),
             batch: Some(Batch {
                 size: PAGE,
                 read: Some(BatchEndpoint {

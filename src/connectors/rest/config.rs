@@ -183,6 +183,10 @@ pub struct RestEntityConfig {
     /// (default: one request per record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Batch>,
+    /// The JSON a field without a value is written as (default `null`;
+    /// HubSpot clears a property with `""` and refuses null).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_value: Option<serde_json::Value>,
 }
 
 /// `batch = { ... }`: endpoints that take many records in one request.

@@ -240,7 +240,11 @@ impl RestSystem {
                 continue;
             }
             let ty = rest.types.get(name).copied().unwrap_or_default();
-            let v = typed(value.as_deref(), ty).map_err(|why| {
+            let v = match (value, &rest.clear_value) {
+                (None, Some(clear)) => Ok(clear.clone()),
+                _ => typed(value.as_deref(), ty),
+            }
+            .map_err(|why| {
                 self.fail(
                     ErrorCode::Validation,
                     format!("field {name:?}: {why}; nothing sent"),
@@ -868,6 +872,33 @@ impl RestSystem {
         endpoint: &BatchEndpoint,
         changes: &[&WriteChange],
     ) -> Result<Vec<WriteOutcome>> {
+        // A batch the system refused for its rate (429, the wait it asked
+        // for already kept) is read and compared again, then sent again:
+        // a change found already at its new values counts as applied.
+        let mut round = 0;
+        loop {
+            match self.update_round(rest, entity_id, endpoint, changes, round > 0) {
+                Err(e)
+                    if e.code() == ErrorCode::RateLimit
+                        && round < self.client.options().max_retries =>
+                {
+                    round += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One batch read, compare and batch update. `again`: an earlier round
+    /// may have applied some changes.
+    fn update_round(
+        &mut self,
+        rest: &RestEntityConfig,
+        entity_id: &[String],
+        endpoint: &BatchEndpoint,
+        changes: &[&WriteChange],
+        again: bool,
+    ) -> Result<Vec<WriteOutcome>> {
         let current = self.read_many(rest, entity_id, changes)?;
         let mut out: Vec<Option<WriteOutcome>> = vec![None; changes.len()];
         let mut inputs = Vec::new();
@@ -876,15 +907,22 @@ impl RestSystem {
                 out[i] = Some(WriteOutcome::NotFound);
                 continue;
             };
+            let applied = WriteOutcome::Applied {
+                id: change.id.clone(),
+            };
             let now = pick(rest, cur, &change.expected);
             if now != change.expected {
-                out[i] = Some(WriteOutcome::Conflict { current: now });
+                out[i] = Some(
+                    if again && pick(rest, cur, &change.values) == change.values {
+                        applied
+                    } else {
+                        WriteOutcome::Conflict { current: now }
+                    },
+                );
                 continue;
             }
             if change.values.is_empty() {
-                out[i] = Some(WriteOutcome::Applied {
-                    id: change.id.clone(),
-                });
+                out[i] = Some(applied);
                 continue;
             }
             let values: Vec<&Field> = change.values.iter().collect();
@@ -897,9 +935,7 @@ impl RestSystem {
                 &values,
             );
             inputs.push(input);
-            out[i] = Some(WriteOutcome::Applied {
-                id: change.id.clone(),
-            });
+            out[i] = Some(applied);
         }
         if !inputs.is_empty() {
             let sent = inputs.len();
