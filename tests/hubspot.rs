@@ -335,3 +335,89 @@ fn a_contact_changed_between_pull_and_push_is_a_conflict() {
     assert_eq!(phone(&crm, "c1@example.org"), "+49 30 1");
     assert_eq!(phone(&crm, "c3@example.org"), "+49 30 3");
 }
+
+/// The cached contacts: (key, packed values).
+fn cached(ws: &TempWorkspace) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(ws.path().join("trueup.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT key, vals FROM records WHERE entity = 'contacts' ORDER BY key")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn pull(ws: &TempWorkspace) -> serde_json::Value {
+    let out = ok(run(ws, &["--json", "pull", "contacts"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v[0].clone()
+}
+
+#[test]
+fn a_second_pull_searches_only_what_changed_and_finds_deletes() {
+    let crm = HubspotServer::start(TOKEN);
+    seed(&crm, 150);
+    let ws = workspace(&crm, &people(1, &[], &[]));
+    let first = pull(&ws);
+    assert_eq!(first["records"], 150, "{first}");
+
+    let c5 = crm.find("contacts", "email", "c5@example.org").unwrap();
+    crm.edit("contacts", c5.id, "phone", "+49 5");
+    let c7 = crm.find("contacts", "email", "c7@example.org").unwrap();
+    crm.remove("contacts", c7.id);
+    crm.seed(
+        "contacts",
+        &[("email", "late@example.org"), ("firstname", "Late")],
+    );
+    crm.state.lock().unwrap().requests.clear();
+    let second = pull(&ws);
+    assert_eq!(
+        (
+            second["records"].as_u64(),
+            second["added"].as_u64(),
+            second["changed"].as_u64(),
+            second["removed"].as_u64()
+        ),
+        (Some(150), Some(1), Some(1), Some(1)),
+        "{second}"
+    );
+    let reqs = crm.requests();
+    assert!(
+        reqs[0].starts_with("POST /crm/v3/objects/contacts/search"),
+        "asks the search for changes only: {reqs:?}"
+    );
+    let ids: Vec<&String> = reqs.iter().filter(|r| r.starts_with("GET ")).collect();
+    assert_eq!(
+        ids.len(),
+        2,
+        "an id-only listing of 150 at 100 a page: {reqs:?}"
+    );
+    assert!(
+        ids[0].contains("properties=email") && !ids[0].contains("firstname"),
+        "the id-only listing asks for the key property only: {}",
+        ids[0]
+    );
+
+    // The cache is exactly what a full pull gives.
+    let fresh = workspace(&crm, &people(1, &[], &[]));
+    let config = std::fs::read_to_string(fresh.path().join("trueup.toml")).unwrap();
+    fresh.write(
+        "trueup.toml",
+        &config.replace(
+            "object = \"contacts\"",
+            "object = \"contacts\"\nincremental = false",
+        ),
+    );
+    pull(&fresh);
+    assert_eq!(cached(&ws), cached(&fresh));
+    let search = crm
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/search"))
+        .count();
+    assert_eq!(
+        search, 1,
+        "the fresh workspace read the listing, not the search"
+    );
+}

@@ -271,12 +271,20 @@ fn every_request_and_answer_of_the_preset_matches_the_openapi_file() {
         "POST /crm/v3/objects/contacts/batch/create",
         "PATCH /crm/v3/objects/contacts/",
         "GET /crm/v3/objects/contacts/c",
+        "POST /crm/v3/objects/contacts/search",
     ] {
         assert!(
             requests.iter().any(|r| r.starts_with(kind)),
             "the test exercised {kind}: {requests:?}"
         );
     }
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("GET /crm/v3/objects/contacts?")
+                && r.ends_with("properties=email")),
+        "the id-only listing of an incremental pull: {requests:?}"
+    );
     let log = prism.log();
     for bad in ["✖", "UNPROCESSABLE", "VIOLATIONS"] {
         assert!(

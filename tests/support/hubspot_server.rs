@@ -170,6 +170,12 @@ impl HubspotServer {
         r.updated_at = at;
     }
 
+    /// Archives a record as someone else would.
+    pub fn remove(&self, object: &str, id: u64) {
+        let mut s = self.state.lock().unwrap();
+        s.objects.get_mut(object).and_then(|o| o.remove(&id));
+    }
+
     /// The next `times` requests whose method is `method` and whose path
     /// contains `path` answer 429 with `Retry-After: retry_after`.
     pub fn rate_limit(&self, method: &str, path: &str, times: u32, retry_after: &str) {
@@ -803,11 +809,22 @@ fn search(s: &mut HubState, object: &str, body: &Json) -> Answer {
         .filter(|r| {
             filters.iter().all(|(p, op, v)| {
                 let have = r.properties.get(p).cloned().unwrap_or_default();
+                // Dates are compared as milliseconds, as HubSpot takes them.
+                let (have, v) = match (
+                    v.parse::<i64>(),
+                    chrono::DateTime::parse_from_rfc3339(&have),
+                ) {
+                    (Ok(ms), Ok(at)) => (
+                        format!("{:020}", at.timestamp_millis()),
+                        format!("{ms:020}"),
+                    ),
+                    _ => (have, v.clone()),
+                };
                 match op.as_str() {
-                    "GTE" => have.as_str() >= v.as_str(),
-                    "GT" => have.as_str() > v.as_str(),
-                    "LTE" => have.as_str() <= v.as_str(),
-                    "EQ" => have == *v,
+                    "GTE" => have >= v,
+                    "GT" => have > v,
+                    "LTE" => have <= v,
+                    "EQ" => have == v,
                     _ => false,
                 }
             })

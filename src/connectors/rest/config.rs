@@ -95,11 +95,32 @@ pub struct Incremental {
     /// Query parameters of the listing that asks for records changed since
     /// `{since}` (the latest change time the last pull saw; use "greater
     /// or equal": records at the boundary are read again, harmlessly).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub changed: BTreeMap<String, String>,
+    /// The changed records come from a search by POST instead (HubSpot):
+    /// `path`, and a JSON `body` where `"{since}"` becomes the cursor and
+    /// `"{since_ms}"` the cursor in milliseconds since 1970; the paging
+    /// parameters go in the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchListing>,
     /// Query parameters that make the listing cheap for the id-only pass
     /// (e.g. `{ fields = "code" }`); the id fields are read from it.
     #[serde(default)]
     pub ids: BTreeMap<String, String>,
+}
+
+/// `search = { ... }` of an incremental entity: the changed records by POST.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchListing {
+    /// The search endpoint, e.g. `/crm/v3/objects/contacts/search`.
+    pub path: String,
+    /// The JSON body template.
+    pub body: serde_json::Value,
+    /// How the search pages (default: the entity's `pagination`), its
+    /// parameters set in the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<Pagination>,
 }
 
 /// `[entities.NAME.rest]`: where an entity's records are and how to write them.
@@ -305,10 +326,15 @@ impl RestEntityConfig {
             if inc.updated_at.is_empty() {
                 return Err("rest.incremental.updated_at: name the last-change field(s)".into());
             }
-            if !inc.changed.values().any(|v| v.contains("{since}")) {
+            let searches = inc
+                .search
+                .as_ref()
+                .is_some_and(|s| s.body.to_string().contains("{since"));
+            if !searches && !inc.changed.values().any(|v| v.contains("{since}")) {
                 return Err(
                     "rest.incremental.changed: a parameter must use {since}, e.g. \
-                     { \"filter[date_updated][_gte]\" = \"{since}\" }"
+                     { \"filter[date_updated][_gte]\" = \"{since}\" } (or give a search whose \
+                     body uses {since} or {since_ms})"
                         .into(),
                 );
             }

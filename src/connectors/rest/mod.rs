@@ -24,7 +24,8 @@ use reqwest::Method;
 use serde_json::{Map, Value as Json};
 
 pub use config::{
-    Batch, BatchEndpoint, Conditional, FieldType, RestEntityConfig, RestSystemConfig,
+    Batch, BatchEndpoint, Conditional, FieldType, Incremental, RestEntityConfig, RestSystemConfig,
+    SearchListing,
 };
 
 use crate::connectors::http::paging::{read_all, records_at};
@@ -581,20 +582,38 @@ impl Connector for RestSystem {
             .as_ref()
             .and(source.since.as_deref())
             .filter(|s| !s.is_empty());
+        let mut in_body = false;
         if let (Some(inc), Some(since)) = (&rest.incremental, since) {
             sink.incremental()?;
             for (k, v) in &inc.changed {
                 base = base.param(k, v.replace("{since}", since));
             }
+            if let Some(search) = &inc.search {
+                // A search by POST (HubSpot): the paging goes in the body.
+                let mut body = search.body.clone();
+                fill_since(&mut body, since).map_err(|m| self.fail(ErrorCode::Config, m))?;
+                base = Request::write(Method::POST, search.path.clone(), Some(body));
+                base.repeat = Repeat::Safe;
+                in_body = true;
+            }
         }
         let mut cursor: Option<String> = since.map(str::to_string);
         let mut schema: Option<Vec<String>> = None;
         let mut origin = 0u64;
-        let complete = read_all(
+        let pagination = match (&rest.incremental, in_body) {
+            (Some(inc), true) => inc
+                .search
+                .as_ref()
+                .and_then(|s| s.pagination.clone())
+                .unwrap_or_else(|| rest.pagination.clone()),
+            _ => rest.pagination.clone(),
+        };
+        let complete = read_pages(
             &mut self.client,
             &base,
-            &rest.pagination,
+            &pagination,
             &rest.records,
+            in_body,
             &mut |page| {
                 if schema.is_none() {
                     let mut names = RestSystem::schema_of(&rest, &page);
@@ -646,7 +665,11 @@ impl Connector for RestSystem {
         if since.is_some() {
             // Which records still exist: the id-only listing.
             let mut ids = Request::get(rest.list.clone());
-            for (k, v) in rest.list_query.iter().chain(&inc.ids) {
+            let plain = rest
+                .list_query
+                .iter()
+                .filter(|(k, _)| !inc.ids.contains_key(*k));
+            for (k, v) in plain.chain(&inc.ids) {
                 ids = ids.param(k, v);
             }
             let complete = read_all(
@@ -1010,6 +1033,88 @@ impl RestSystem {
         }
         Ok(out)
     }
+}
+
+/// Reads every page of a listing, like [`read_all`]; `in_body`: the
+/// listing is a POST whose paging parameters go in the JSON body (numbers
+/// when they are numbers) instead of the query.
+fn read_pages(
+    client: &mut HttpClient,
+    base: &Request,
+    style: &crate::connectors::http::Pagination,
+    records_path: &str,
+    in_body: bool,
+    on_page: &mut dyn FnMut(Vec<Json>) -> Result<bool>,
+) -> Result<bool> {
+    use crate::connectors::http::paging::{PageState, Step};
+    if !in_body {
+        return read_all(client, base, style, records_path, on_page);
+    }
+    let to_body = |mut req: Request| {
+        let query = std::mem::take(&mut req.query);
+        if let Some(body) = req.body.as_mut() {
+            for (k, v) in query {
+                let value = v
+                    .parse::<u64>()
+                    .map_or_else(|_| Json::from(v.clone()), Json::from);
+                // A cursor stays text, whatever it looks like.
+                let value = match style {
+                    crate::connectors::http::Pagination::Cursor { cursor_param, .. }
+                        if *cursor_param == k =>
+                    {
+                        Json::from(v)
+                    }
+                    _ => value,
+                };
+                set_path(body, &k, value);
+            }
+        }
+        req
+    };
+    let mut state = PageState::new(style, client.options().max_pages);
+    let mut req = to_body(state.request(base));
+    loop {
+        let resp = client.send(&req).map_err(|e| client.error(e))?;
+        let json = resp.json().map_err(|e| client.error(e))?;
+        let records = records_at(&json, records_path, &resp).map_err(|e| client.error(e))?;
+        let n = records.len();
+        if !on_page(records)? {
+            return Ok(false);
+        }
+        match state
+            .after(base, n, &json, &resp)
+            .map_err(|e| client.error(e))?
+        {
+            Step::Next(r) => req = to_body(r),
+            Step::Done => return Ok(true),
+        }
+    }
+}
+
+/// Fills `"{since}"` (the cursor as read) and `"{since_ms}"` (the cursor,
+/// an ISO 8601 time, as milliseconds since 1970, as text) in a body.
+fn fill_since(template: &mut Json, since: &str) -> std::result::Result<(), String> {
+    match template {
+        Json::String(s) if s.contains("{since_ms}") => {
+            let at = chrono::DateTime::parse_from_rfc3339(since).map_err(|e| {
+                format!("the incremental cursor {since:?} is not an ISO 8601 time ({e}); pull everything once")
+            })?;
+            *s = s.replace("{since_ms}", &at.timestamp_millis().to_string());
+        }
+        Json::String(s) if s.contains("{since}") => *s = s.replace("{since}", since),
+        Json::Array(items) => {
+            for i in items {
+                fill_since(i, since)?;
+            }
+        }
+        Json::Object(map) => {
+            for v in map.values_mut() {
+                fill_since(v, since)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Puts the inputs list where the body template says `"{inputs}"`.
