@@ -111,6 +111,8 @@ pub enum SystemConfig {
     Rest(crate::connectors::rest::RestSystemConfig),
     /// HubSpot CRM, a preset of the REST system (see `docs/presets.md`).
     Hubspot(crate::connectors::presets::HubspotSystemConfig),
+    /// A Vendure shop's Admin API, a preset of the REST system (`docs/presets.md`).
+    Vendure(crate::connectors::presets::VendureSystemConfig),
 }
 
 fn default_pg_port() -> u16 {
@@ -127,6 +129,7 @@ impl SystemConfig {
             SystemConfig::Postgres { .. } => "postgres",
             SystemConfig::Rest(_) => "rest",
             SystemConfig::Hubspot(_) => "hubspot",
+            SystemConfig::Vendure(_) => "vendure",
         }
     }
 }
@@ -157,6 +160,9 @@ pub struct EntityConfig {
     /// Which HubSpot object, on a `hubspot` system (`[entities.NAME.hubspot]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hubspot: Option<crate::connectors::presets::HubspotEntityConfig>,
+    /// Which Vendure object, on a `vendure` system (`[entities.NAME.vendure]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendure: Option<crate::connectors::presets::VendureEntityConfig>,
 }
 
 impl EntityConfig {
@@ -166,6 +172,7 @@ impl EntityConfig {
         self.rest
             .clone()
             .or_else(|| self.hubspot.as_ref().map(|h| h.to_rest(&self.id)))
+            .or_else(|| self.vendure.as_ref().map(|v| v.to_rest(&self.id)))
     }
 }
 
@@ -253,6 +260,29 @@ impl Config {
                 return Err(err(format!(
                     "entities.{name}: give either `table` or `query`, not both"
                 )));
+            }
+            let vendure_system =
+                matches!(self.systems.get(&e.system), Some(SystemConfig::Vendure(_)));
+            match (&e.vendure, vendure_system) {
+                (None, true) => {
+                    return Err(err(format!(
+                        "entities.{name}: system {:?} is a Vendure system; add an \
+                         [entities.{name}.vendure] table naming the object (docs/presets.md)",
+                        e.system
+                    )));
+                }
+                (Some(_), false) => {
+                    return Err(err(format!(
+                        "entities.{name}.vendure: system {:?} is not a Vendure system",
+                        e.system
+                    )));
+                }
+                (Some(v), true) => {
+                    v.validate(&e.id)
+                        .map_err(|m| err(format!("entities.{name}.{m}")))?;
+                    continue;
+                }
+                (None, false) => {}
             }
             let hubspot_system =
                 matches!(self.systems.get(&e.system), Some(SystemConfig::Hubspot(_)));

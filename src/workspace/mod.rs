@@ -229,6 +229,22 @@ impl Workspace {
                     .collect();
                 Box::new(RestSystem::new(name, config.to_rest(), entities)?)
             }
+            SystemConfig::Vendure(config) => {
+                let entities = self
+                    .config
+                    .entities
+                    .iter()
+                    .filter(|(_, e)| e.system == name)
+                    .filter_map(|(n, e)| {
+                        e.rest_config().map(|rest| RestEntity {
+                            name: n.clone(),
+                            id: e.id.clone(),
+                            rest,
+                        })
+                    })
+                    .collect();
+                Box::new(RestSystem::new(name, config.to_rest(), entities)?)
+            }
         })
     }
 

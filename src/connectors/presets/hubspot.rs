@@ -81,6 +81,7 @@ impl HubspotSystemConfig {
             },
             http,
             check: None,
+            errors_at: None,
         }
     }
 }
@@ -205,6 +206,10 @@ impl HubspotEntityConfig {
                 .then(|| self.incremental_search(&key)),
             values_in: Some("properties".into()),
             clear_value: Some(json!("")),
+            list_body: None,
+            create_body: None,
+            update_body: None,
+            error_field: None,
             batch: Some(Batch {
                 size: PAGE,
                 read: Some(BatchEndpoint {

@@ -7,5 +7,7 @@
 //! are the REST system's. See `docs/presets.md`.
 
 pub mod hubspot;
+pub mod vendure;
 
 pub use hubspot::{HubspotEntityConfig, HubspotSystemConfig};
+pub use vendure::{VendureEntityConfig, VendureSystemConfig};

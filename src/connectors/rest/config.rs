@@ -24,6 +24,11 @@ pub struct RestSystemConfig {
     /// listing, one record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<String>,
+    /// Where an answer lists errors even with a 2xx status (GraphQL:
+    /// `errors`): a non-empty list there makes the answer a failure, its
+    /// category from `extensions.code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors_at: Option<String>,
 }
 
 /// How a field's text is sent as JSON.
@@ -208,6 +213,23 @@ pub struct RestEntityConfig {
     /// HubSpot clears a property with `""` and refuses null).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clear_value: Option<serde_json::Value>,
+    /// The listing is a POST of this JSON body (GraphQL): the paging, `find`
+    /// and `list_query` parameters are set in it at their dotted paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_body: Option<serde_json::Value>,
+    /// The body of a create, a JSON template: `"{values}"` becomes the
+    /// values, `"{field}"` an id field, and an entry `"..." = "{values}"`
+    /// merges the values into its object (default: the values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_body: Option<serde_json::Value>,
+    /// The body of an update, as `create_body`; `"{field}"` comes from the
+    /// record as read (e.g. its `"{id}"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_body: Option<serde_json::Value>,
+    /// A field whose presence in an answered record means the system
+    /// refused the write (Vendure's `errorCode`, with its `message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_field: Option<String>,
 }
 
 /// `batch = { ... }`: endpoints that take many records in one request.
@@ -338,6 +360,9 @@ impl RestEntityConfig {
                         .into(),
                 );
             }
+        }
+        if self.list_body.is_some() && self.incremental.is_some() {
+            return Err("rest.incremental: not offered with list_body yet".into());
         }
         if self.create_batch == Some(0) {
             return Err("rest.create_batch: at least 1".into());

@@ -91,6 +91,43 @@ impl RestSystem {
         self.client.error(e)
     }
 
+    /// Sends a request; a 2xx answer listing errors at `errors_at`
+    /// (GraphQL) is a failure too.
+    fn send(&mut self, req: &Request) -> Result<Response> {
+        let resp = self.client.send(req).map_err(|e| self.err(e))?;
+        if let Some(e) = body_errors(self.config.errors_at.as_deref(), &resp) {
+            return Err(self.err(e));
+        }
+        Ok(resp)
+    }
+
+    /// A record answered with `error_field` (Vendure's `errorCode`): the
+    /// system refused the write.
+    fn refused(
+        &self,
+        rest: &RestEntityConfig,
+        record: Option<&Json>,
+        resp: &Response,
+    ) -> Result<()> {
+        let (Some(field), Some(record)) = (&rest.error_field, record) else {
+            return Ok(());
+        };
+        let Some(code) = json_path::get(record, field).and_then(json_path::text) else {
+            return Ok(());
+        };
+        let message = record
+            .get("message")
+            .and_then(Json::as_str)
+            .unwrap_or("refused");
+        let mut e = HttpError::new(
+            Kind::Validation,
+            &resp.request,
+            format!("{message} [{code}]"),
+        );
+        e.status = Some(resp.status);
+        Err(self.err(e))
+    }
+
     /// The entity settings of `source`, with its id fields.
     fn entity_of(&self, source: &EntitySource) -> Result<(RestEntityConfig, Vec<String>)> {
         let rest = source.rest.clone().ok_or_else(|| {
@@ -164,14 +201,14 @@ impl RestSystem {
             .iter()
             .filter_map(|(n, v)| v.as_deref().map(|v| (n.as_str(), v)))
             .collect();
-        let mut req = Request::get(rest.list.clone());
-        for (k, v) in &rest.list_query {
-            req = req.param(k, v);
-        }
+        let (mut req, in_body) = base_listing(rest);
         for (k, v) in &rest.find {
             req = req.param(k, fill_text(v, &fields));
         }
-        let resp = self.client.send(&req).map_err(|e| self.err(e))?;
+        if in_body {
+            req = params_to_body(req, &rest.pagination);
+        }
+        let resp = self.send(&req)?;
         let json = resp.json().map_err(|e| self.err(e))?;
         let mut found = records_at(&json, &rest.records, &resp).map_err(|e| self.err(e))?;
         // A filter the system ignores would return other records: keep exact matches.
@@ -311,14 +348,11 @@ impl RestSystem {
             );
             bodies.push(self.body_of(rest, &fields)?);
         }
-        let resp = self
-            .client
-            .send(&Request::write(
-                Method::POST,
-                path,
-                Some(Json::Array(bodies)),
-            ))
-            .map_err(|e| self.err(e))?;
+        let resp = self.send(&Request::write(
+            Method::POST,
+            path,
+            Some(Json::Array(bodies)),
+        ))?;
         let json = resp.json().map_err(|e| self.err(e))?;
         let created = match json_path::get(&json, &rest.record) {
             Some(Json::Array(items)) if items.len() == changes.len() => items.clone(),
@@ -364,14 +398,20 @@ impl RestSystem {
                 .iter()
                 .filter(|(n, _)| !change.id.iter().any(|(i, _)| i == n)),
         );
-        let body = self.body_of(rest, &fields)?;
-        let resp = self
-            .client
-            .send(&Request::write(Method::POST, path, Some(body)))
-            .map_err(|e| self.err(e))?;
+        let mut body = self.body_of(rest, &fields)?;
+        if let Some(template) = &rest.create_body {
+            let mut b = template.clone();
+            fill_json(&mut b, &id_lookup(change), &body);
+            body = b;
+        }
+        let resp = self.send(&Request::write(Method::POST, path, Some(body)))?;
         // The record is created: an answer we cannot read must not hide that.
         let record = match resp.json() {
-            Ok(json) => json_path::get(&json, &rest.record).cloned(),
+            Ok(json) => {
+                let record = json_path::get(&json, &rest.record).cloned();
+                self.refused(rest, record.as_ref(), &resp)?;
+                record
+            }
             Err(_) if !change.id.is_empty() || resp.body.iter().all(u8::is_ascii_whitespace) => {
                 None
             }
@@ -461,10 +501,16 @@ impl RestSystem {
                     .unwrap_or("PATCH")
                     .to_ascii_uppercase();
                 let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::PATCH);
+                let mut body = self.body_of(rest, &values)?;
+                if let Some(t) = &rest.update_body {
+                    let mut b = t.clone();
+                    fill_json(&mut b, &|n| rest.value(&current.json, n).cloned(), &body);
+                    body = b;
+                }
                 Request::write(
                     method,
                     fill_path(template.as_deref().unwrap_or(&rest.list), &[("id", &sid)]),
-                    Some(self.body_of(rest, &values)?),
+                    Some(body),
                 )
             }
             _ => Request::write(
@@ -518,7 +564,17 @@ impl RestSystem {
             Conditional::FilteredUpdate { .. } => {}
         }
         let resp = match self.client.send(&req) {
-            Ok(resp) => resp,
+            Ok(resp) => {
+                if let Some(e) = body_errors(self.config.errors_at.as_deref(), &resp) {
+                    return Err(self.err(e));
+                }
+                if change.kind == WriteKind::Update
+                    && let Ok(json) = resp.json()
+                {
+                    self.refused(rest, json_path::get(&json, &rest.record), &resp)?;
+                }
+                resp
+            }
             Err(e) if e.kind == Kind::Conflict => return self.settle(rest, entity_id, change),
             Err(e) if e.kind == Kind::NotFound => return self.settle(rest, entity_id, change),
             Err(e) => return Err(self.err(e)),
@@ -549,16 +605,15 @@ impl RestSystem {
 
 impl Connector for RestSystem {
     fn check(&mut self) -> Result<ConnectionInfo> {
-        let (path, query) = match (&self.config.check, self.entities.first()) {
-            (Some(p), _) => (p.clone(), BTreeMap::new()),
-            (None, Some(e)) => (e.rest.list.clone(), e.rest.list_query.clone()),
-            (None, None) => ("/".to_string(), BTreeMap::new()),
+        let req = match (&self.config.check, self.entities.first()) {
+            (Some(p), _) => Request::get(p.clone()),
+            (None, Some(e)) => match base_listing(&e.rest) {
+                (req, true) => params_to_body(req, &e.rest.pagination),
+                (req, false) => req,
+            },
+            (None, None) => Request::get("/"),
         };
-        let mut req = Request::get(path);
-        for (k, v) in &query {
-            req = req.param(k, v);
-        }
-        let resp = self.client.send(&req).map_err(|e| self.err(e))?;
+        let resp = self.send(&req)?;
         Ok(ConnectionInfo {
             description: format!(
                 "REST API at {} answered {} to {}",
@@ -572,17 +627,13 @@ impl Connector for RestSystem {
 
     fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> Result<()> {
         let (rest, entity_id) = self.entity_of(source)?;
-        let mut base = Request::get(rest.list.clone());
-        for (k, v) in &rest.list_query {
-            base = base.param(k, v);
-        }
+        let (mut base, mut in_body) = base_listing(&rest);
         // An incremental read, when the entity can and the pull asks.
         let since = rest
             .incremental
             .as_ref()
             .and(source.since.as_deref())
             .filter(|s| !s.is_empty());
-        let mut in_body = false;
         if let (Some(inc), Some(since)) = (&rest.incremental, since) {
             sink.incremental()?;
             for (k, v) in &inc.changed {
@@ -614,6 +665,7 @@ impl Connector for RestSystem {
             &pagination,
             &rest.records,
             in_body,
+            self.config.errors_at.as_deref(),
             &mut |page| {
                 if schema.is_none() {
                     let mut names = RestSystem::schema_of(&rest, &page);
@@ -840,7 +892,7 @@ impl RestSystem {
         fill_inputs(&mut body, &inputs);
         let mut req = Request::write(Method::POST, endpoint.path.clone(), Some(body));
         req.repeat = repeat;
-        let resp = self.client.send(&req).map_err(|e| self.err(e))?;
+        let resp = self.send(&req)?;
         let json = resp.json().map_err(|e| self.err(e))?;
         let records = records_at(
             &json,
@@ -1044,37 +1096,27 @@ fn read_pages(
     style: &crate::connectors::http::Pagination,
     records_path: &str,
     in_body: bool,
+    errors_at: Option<&str>,
     on_page: &mut dyn FnMut(Vec<Json>) -> Result<bool>,
 ) -> Result<bool> {
     use crate::connectors::http::paging::{PageState, Step};
-    if !in_body {
+    if !in_body && errors_at.is_none() {
         return read_all(client, base, style, records_path, on_page);
     }
-    let to_body = |mut req: Request| {
-        let query = std::mem::take(&mut req.query);
-        if let Some(body) = req.body.as_mut() {
-            for (k, v) in query {
-                let value = v
-                    .parse::<u64>()
-                    .map_or_else(|_| Json::from(v.clone()), Json::from);
-                // A cursor stays text, whatever it looks like.
-                let value = match style {
-                    crate::connectors::http::Pagination::Cursor { cursor_param, .. }
-                        if *cursor_param == k =>
-                    {
-                        Json::from(v)
-                    }
-                    _ => value,
-                };
-                set_path(body, &k, value);
-            }
+    let to_body = |req: Request| {
+        if in_body {
+            params_to_body(req, style)
+        } else {
+            req
         }
-        req
     };
     let mut state = PageState::new(style, client.options().max_pages);
     let mut req = to_body(state.request(base));
     loop {
         let resp = client.send(&req).map_err(|e| client.error(e))?;
+        if let Some(e) = body_errors(errors_at, &resp) {
+            return Err(client.error(e));
+        }
         let json = resp.json().map_err(|e| client.error(e))?;
         let records = records_at(&json, records_path, &resp).map_err(|e| client.error(e))?;
         let n = records.len();
@@ -1220,9 +1262,83 @@ fn fill_json(template: &mut Json, current: &dyn Fn(&str) -> Option<Json>, values
             }
         }
         Json::Array(items) => items.iter_mut().for_each(|i| fill_json(i, current, values)),
-        Json::Object(map) => map.values_mut().for_each(|v| fill_json(v, current, values)),
+        Json::Object(map) => {
+            let spread = map.get("...").is_some_and(|v| v == "{values}");
+            if spread {
+                map.remove("...");
+            }
+            map.values_mut().for_each(|v| fill_json(v, current, values));
+            if spread && let Json::Object(vals) = values {
+                for (k, v) in vals {
+                    map.insert(k.clone(), v.clone());
+                }
+            }
+        }
         _ => {}
     }
+}
+
+/// The first request of an entity's listing: a GET with `list_query`, or
+/// a POST of `list_body` (true: its parameters go in the body).
+fn base_listing(rest: &RestEntityConfig) -> (Request, bool) {
+    let mut req = match &rest.list_body {
+        Some(body) => {
+            let mut r = Request::write(Method::POST, rest.list.clone(), Some(body.clone()));
+            r.repeat = Repeat::Safe;
+            r
+        }
+        None => Request::get(rest.list.clone()),
+    };
+    for (k, v) in &rest.list_query {
+        req = req.param(k, v);
+    }
+    (req, rest.list_body.is_some())
+}
+
+/// Moves a request's query parameters into its JSON body, at their dotted
+/// paths: numbers as numbers, a cursor as text.
+fn params_to_body(mut req: Request, style: &crate::connectors::http::Pagination) -> Request {
+    let query = std::mem::take(&mut req.query);
+    if let Some(body) = req.body.as_mut() {
+        for (k, v) in query {
+            let is_cursor = matches!(
+                style,
+                crate::connectors::http::Pagination::Cursor { cursor_param, .. } if *cursor_param == k
+            );
+            let value = match v.parse::<u64>() {
+                Ok(n) if !is_cursor => Json::from(n),
+                _ => Json::from(v),
+            };
+            set_path(body, &k, value);
+        }
+    }
+    req
+}
+
+/// The errors a 2xx answer lists at `errors_at` (GraphQL), as a failure.
+fn body_errors(errors_at: Option<&str>, resp: &Response) -> Option<HttpError> {
+    let at = errors_at?;
+    let json = resp.json().ok()?;
+    let errors = json_path::get(&json, at)?.as_array()?;
+    let first = errors.first()?;
+    let code = first
+        .pointer("/extensions/code")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let kind = match code {
+        "UNAUTHORIZED" | "UNAUTHENTICATED" => Kind::Auth,
+        "FORBIDDEN" => Kind::Permission,
+        "NOT_FOUND" | "ENTITY_NOT_FOUND" => Kind::NotFound,
+        "INTERNAL_SERVER_ERROR" => Kind::Transient,
+        _ => Kind::Validation,
+    };
+    let mut e = HttpError::new(
+        kind,
+        &resp.request,
+        crate::connectors::http::error::body_message(&resp.body),
+    );
+    e.status = Some(resp.status);
+    Some(e)
 }
 
 /// Sets a dotted path in a JSON object, creating objects on the way.
