@@ -1449,4 +1449,72 @@ mod tests {
             "/items/c/a%20b%2Fc"
         );
     }
+
+    #[test]
+    fn graphql_bodies_spread_values_and_take_paging_in_variables() {
+        let mut body = serde_json::json!({"query": "q", "variables": {"i": {"id": "{id}", "...": "{values}"}}});
+        let current = serde_json::json!({"id": "7"});
+        fill_json(
+            &mut body,
+            &|n| json_path::get(&current, n).cloned(),
+            &serde_json::json!({"firstName": "Ann", "phoneNumber": null}),
+        );
+        assert_eq!(
+            body,
+            serde_json::json!({"query": "q", "variables": {"i": {"id": "7", "firstName": "Ann", "phoneNumber": null}}})
+        );
+        let req = Request::write(
+            Method::POST,
+            "/admin-api",
+            Some(serde_json::json!({"variables": {"o": {"sort": {"id": "ASC"}}}})),
+        )
+        .param("variables.o.skip", "100")
+        .param("variables.o.take", "100")
+        .param("after", "200");
+        let style = crate::connectors::http::Pagination::Cursor {
+            next: "paging.next.after".into(),
+            cursor_param: "after".into(),
+            limit_param: None,
+            limit: 100,
+        };
+        let req = params_to_body(req, &style);
+        assert!(req.query.is_empty());
+        assert_eq!(
+            req.body.unwrap(),
+            serde_json::json!({"variables": {"o": {"sort": {"id": "ASC"}, "skip": 100, "take": 100}}, "after": "200"}),
+            "numbers as numbers, the cursor as text"
+        );
+    }
+
+    #[test]
+    fn graphql_errors_in_a_200_answer_are_failures_with_their_category() {
+        let resp = |body: &str| Response {
+            status: 200,
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+            request: "POST http://h/admin-api".into(),
+            url: reqwest::Url::parse("http://h/admin-api").unwrap(),
+        };
+        let forbidden = resp(
+            r#"{"errors":[{"message":"You are not currently authorized to perform this action","extensions":{"code":"FORBIDDEN"}}],"data":null}"#,
+        );
+        let e = body_errors(Some("errors"), &forbidden).expect("a failure");
+        assert_eq!(e.kind, Kind::Permission);
+        assert!(
+            e.message.contains("not currently authorized") && e.message.contains("[FORBIDDEN]"),
+            "{e}"
+        );
+        assert!(
+            body_errors(None, &forbidden).is_none(),
+            "only when configured"
+        );
+        assert!(
+            body_errors(
+                Some("errors"),
+                &resp(r#"{"data":{"customers":{"items":[]}}}"#)
+            )
+            .is_none()
+        );
+        assert!(body_errors(Some("errors"), &resp(r#"{"errors":[],"data":{}}"#)).is_none());
+    }
 }
