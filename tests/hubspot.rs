@@ -421,3 +421,108 @@ fn a_second_pull_searches_only_what_changed_and_finds_deletes() {
         "the fresh workspace read the listing, not the search"
     );
 }
+
+#[test]
+fn companies_known_by_hubspots_record_id_update_in_batches_and_create_one_by_one() {
+    let crm = HubspotServer::start(TOKEN);
+    for i in 1..=5 {
+        crm.seed(
+            "companies",
+            &[
+                ("name", &format!("Company {i}")),
+                ("domain", &format!("co{i}.example")),
+                ("city", "Berlin"),
+            ],
+        );
+    }
+    let config = format!(
+        r#"
+[systems.erp]
+kind = "csv"
+path = "companies.csv"
+
+[systems.crm]
+kind = "hubspot"
+token = {{ env = "TRUEUP_HUBSPOT_TOKEN" }}
+base_url = "{url}"
+
+[entities.erp]
+system = "erp"
+id = ["domain"]
+
+[entities.companies]
+system = "crm"
+id = ["id"]
+
+[entities.companies.hubspot]
+object = "companies"
+properties = ["name", "domain", "city"]
+
+[reconciliations.co]
+left = "erp"
+right = "companies"
+key = ["domain"]
+
+[[reconciliations.co.fields]]
+target = "domain"
+source = "domain"
+
+[[reconciliations.co.fields]]
+target = "name"
+source = "name"
+
+[[reconciliations.co.fields]]
+target = "city"
+source = "city"
+"#,
+        url = crm.url
+    );
+    let mut csv = String::from("domain,name,city\n");
+    for i in 1..=5 {
+        let city = if i <= 3 { "Hamburg" } else { "Berlin" };
+        csv.push_str(&format!("co{i}.example,Company {i},{city}\n"));
+    }
+    csv.push_str("new.example,New Company,Munich\n");
+    let ws = TempWorkspace::new(&config, &[("companies.csv", &csv)]);
+    ok(run(&ws, &["reconcile", "--pull", "co"]));
+    ok(run(&ws, &["approve", "co", "--all"]));
+    let o = run(&ws, &["--json", "push", "co"]);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", support::stderr(&o)));
+    assert_eq!(report["outcomes"]["applied"], 4, "{report}");
+    for i in 1..=3 {
+        let c = crm
+            .find("companies", "domain", &format!("co{i}.example"))
+            .unwrap();
+        assert_eq!(c.properties["city"], "Hamburg");
+        assert_eq!(crm.effects("companies", c.id), 1);
+    }
+    let new = crm
+        .find("companies", "domain", "new.example")
+        .expect("created");
+    assert_eq!(new.properties["city"], "Munich");
+    let requests = crm.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("POST /crm/v3/objects/companies/batch/update")),
+        "updates by record id go in a batch: {requests:?}"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("POST /crm/v3/objects/companies?")),
+        "a create without an external reference goes alone: {requests:?}"
+    );
+    let ids = report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["match_key"] == "new.example")
+        .map(|e| e["target_id"].to_string())
+        .unwrap();
+    assert!(
+        ids.contains(&new.id.to_string()),
+        "the created id is journaled: {ids}"
+    );
+}
