@@ -162,3 +162,90 @@ fn pull_reconcile_push_and_a_conflict_against_a_real_vendure() {
         "no secret in errors: {err}"
     );
 }
+
+#[test]
+fn variant_prices_pushed_products_and_orders_pulled() {
+    let Some(shop) = start() else { return };
+    shop.create_product(
+        "Mug",
+        "mug",
+        &[("MUG-B", "Mug blue", 1250), ("MUG-R", "Mug red", 1250)],
+    );
+    shop.create_product("Plate", "plate", &[("PLT-1", "Plate", 900)]);
+    let config = format!(
+        r#"
+[systems.erp]
+kind = "csv"
+path = "prices.csv"
+
+[systems.shop]
+kind = "vendure"
+base_url = "{url}"
+user = "superadmin"
+password = {{ env = "TRUEUP_SHOP_PASSWORD" }}
+
+[entities.erp]
+system = "erp"
+id = ["sku"]
+
+[entities.variants]
+system = "shop"
+id = ["sku"]
+
+[entities.variants.vendure]
+object = "variants"
+
+[entities.products]
+system = "shop"
+id = ["slug"]
+
+[entities.products.vendure]
+object = "products"
+
+[entities.orders]
+system = "shop"
+id = ["code"]
+
+[entities.orders.vendure]
+object = "orders"
+
+[reconciliations.p]
+left = "erp"
+right = "variants"
+key = ["sku"]
+
+[[reconciliations.p.fields]]
+target = "sku"
+source = "sku"
+
+[[reconciliations.p.fields]]
+target = "price"
+source = "price_cents"
+"#,
+        url = shop.url
+    );
+    let ws = TempWorkspace::new(
+        &config,
+        &[(
+            "prices.csv",
+            "sku,price_cents\nMUG-B,1399\nMUG-R,1250\nPLT-1,990\n",
+        )],
+    );
+    let out = ok(run(
+        &ws,
+        PASSWORD,
+        &["--json", "pull", "products", "orders"],
+    ));
+    let pulled: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(pulled[0]["records"], 2, "{out}");
+    assert_eq!(pulled[1]["records"], 0, "no order yet: {out}");
+    ok(run(&ws, PASSWORD, &["reconcile", "--pull", "p"]));
+    ok(run(&ws, PASSWORD, &["approve", "p", "--all"]));
+    let o = run(&ws, PASSWORD, &["--json", "push", "p"]);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", support::stderr(&o)));
+    assert_eq!(report["outcomes"]["applied"], 2, "{report}");
+    assert_eq!(shop.variant("MUG-B").unwrap()["price"], 1399);
+    assert_eq!(shop.variant("PLT-1").unwrap()["price"], 990);
+    assert_eq!(shop.variant("MUG-R").unwrap()["price"], 1250);
+}

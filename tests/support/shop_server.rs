@@ -151,6 +151,63 @@ impl Vendure {
         data["customers"]["items"].as_array()?.first().cloned()
     }
 
+    /// A product with variants `(sku, name, price)`, after the tax setup
+    /// variants need (a zone, a tax category and rate, the channel's
+    /// default zones).
+    pub fn create_product(&self, name: &str, slug: &str, variants: &[(&str, &str, i64)]) {
+        let zones = self.gql("{ zones { items { id } } }", json!({}));
+        if zones["zones"]["items"]
+            .as_array()
+            .is_none_or(|z| z.is_empty())
+        {
+            let zone = self.gql(
+                "mutation { createZone(input: {name: \"Default\"}) { id } }",
+                json!({}),
+            );
+            let zone = zone["createZone"]["id"].clone();
+            let cat = self.gql(
+                "mutation { createTaxCategory(input: {name: \"Standard\", isDefault: true}) { id } }",
+                json!({}),
+            );
+            self.gql(
+                "mutation($c: ID!, $z: ID!) { createTaxRate(input: {name: \"Std\", enabled: true, value: 19, categoryId: $c, zoneId: $z}) { id } }",
+                json!({"c": cat["createTaxCategory"]["id"], "z": zone}),
+            );
+            self.gql(
+                "mutation($z: ID!) { updateChannel(input: {id: \"1\", defaultTaxZoneId: $z, defaultShippingZoneId: $z}) { __typename } }",
+                json!({"z": zone}),
+            );
+        }
+        let p = self.gql(
+            "mutation($n: String!, $s: String!) { createProduct(input: {translations: [{languageCode: en, name: $n, slug: $s, description: \"\"}]}) { id } }",
+            json!({"n": name, "s": slug}),
+        );
+        let id = p["createProduct"]["id"].clone();
+        let inputs: Vec<Json> = variants
+            .iter()
+            .map(|(sku, name, price)| {
+                json!({"productId": id, "sku": sku, "price": price, "optionIds": [],
+                       "translations": [{"languageCode": "en", "name": name}]})
+            })
+            .collect();
+        self.gql(
+            "mutation($i: [CreateProductVariantInput!]!) { createProductVariants(input: $i) { id } }",
+            json!({"i": inputs}),
+        );
+    }
+
+    /// The variant with this SKU.
+    pub fn variant(&self, sku: &str) -> Option<Json> {
+        let data = self.gql(
+            "query($o: ProductVariantListOptions) { productVariants(options: $o) { items { id sku price enabled } } }",
+            json!({"o": {"filter": {"sku": {"eq": sku}}}}),
+        );
+        data["productVariants"]["items"]
+            .as_array()?
+            .first()
+            .cloned()
+    }
+
     /// Changes a customer as someone else would.
     pub fn update_customer(&self, id: &str, field: &str, value: &str) {
         let mut input = json!({"id": id});

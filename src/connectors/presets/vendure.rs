@@ -18,22 +18,140 @@ use serde_json::json;
 
 use crate::config::SecretRef;
 use crate::connectors::http::{AuthConfig, HttpOptions, Pagination};
-use crate::connectors::rest::{Conditional, RestEntityConfig, RestSystemConfig};
+use crate::connectors::rest::{Conditional, FieldType, RestEntityConfig, RestSystemConfig};
 
 /// The Admin API, under the system's `base_url` (Vendure's default path).
 const ADMIN_API: &str = "/admin-api";
 
-/// The customer fields read (and, but for `id` and the times, written).
-const CUSTOMER_FIELDS: &[&str] = &[
-    "id",
-    "title",
-    "firstName",
-    "lastName",
-    "emailAddress",
-    "phoneNumber",
-    "createdAt",
-    "updatedAt",
-];
+/// One Vendure object as the preset offers it.
+struct Object {
+    /// The list query (`customers`).
+    query: &'static str,
+    /// Its options type (`CustomerListOptions`).
+    options: &'static str,
+    /// The fields read, as dotted paths (`customer.emailAddress`).
+    fields: &'static [&'static str],
+    /// The fields an entity may be known by (the first is the system id).
+    keys: &'static [&'static str],
+    /// Fields never written.
+    read_only: &'static [&'static str],
+    /// Fields sent as numbers or booleans.
+    types: &'static [(&'static str, FieldType)],
+    /// Create mutation and input type, when offered.
+    create: Option<(&'static str, &'static str)>,
+    /// Update mutation and input type, and whether it takes a list.
+    update: Option<(&'static str, &'static str, bool)>,
+}
+
+fn object(name: &str) -> Option<Object> {
+    Some(match name {
+        "customers" => Object {
+            query: "customers",
+            options: "CustomerListOptions",
+            fields: &[
+                "id",
+                "title",
+                "firstName",
+                "lastName",
+                "emailAddress",
+                "phoneNumber",
+                "createdAt",
+                "updatedAt",
+            ],
+            keys: &["id", "emailAddress"],
+            read_only: &["id", "createdAt", "updatedAt"],
+            types: &[],
+            create: Some(("createCustomer", "CreateCustomerInput!")),
+            update: Some(("updateCustomer", "UpdateCustomerInput!", false)),
+        },
+        "variants" => Object {
+            query: "productVariants",
+            options: "ProductVariantListOptions",
+            fields: &[
+                "id",
+                "sku",
+                "name",
+                "price",
+                "priceWithTax",
+                "currencyCode",
+                "stockOnHand",
+                "enabled",
+                "productId",
+                "createdAt",
+                "updatedAt",
+            ],
+            keys: &["id", "sku"],
+            read_only: &[
+                "id",
+                "name",
+                "priceWithTax",
+                "currencyCode",
+                "stockOnHand",
+                "productId",
+                "createdAt",
+                "updatedAt",
+            ],
+            types: &[
+                ("price", FieldType::Integer),
+                ("enabled", FieldType::Boolean),
+            ],
+            create: None,
+            update: Some((
+                "updateProductVariants",
+                "[UpdateProductVariantInput!]!",
+                true,
+            )),
+        },
+        "products" => Object {
+            query: "products",
+            options: "ProductListOptions",
+            fields: &["id", "name", "slug", "enabled", "createdAt", "updatedAt"],
+            keys: &["id", "slug"],
+            read_only: &[],
+            types: &[],
+            create: None,
+            update: None,
+        },
+        "orders" => Object {
+            query: "orders",
+            options: "OrderListOptions",
+            fields: &[
+                "id",
+                "code",
+                "state",
+                "active",
+                "orderPlacedAt",
+                "totalWithTax",
+                "currencyCode",
+                "customer.emailAddress",
+                "createdAt",
+                "updatedAt",
+            ],
+            keys: &["id", "code"],
+            read_only: &[],
+            types: &[],
+            create: None,
+            update: None,
+        },
+        _ => return None,
+    })
+}
+
+/// A GraphQL selection of dotted fields: `id customer { emailAddress }`.
+fn selection(fields: &[&str]) -> String {
+    let mut plain: Vec<String> = Vec::new();
+    let mut nested: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for f in fields {
+        match f.split_once('.') {
+            Some((outer, inner)) => nested.entry(outer).or_default().push(inner),
+            None => plain.push(f.to_string()),
+        }
+    }
+    for (outer, inner) in nested {
+        plain.push(format!("{outer} {{ {} }}", inner.join(" ")));
+    }
+    plain.join(" ")
+}
 
 /// `[systems.NAME]` with `kind = "vendure"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,42 +197,66 @@ impl VendureSystemConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VendureEntityConfig {
-    /// `customers` (the only object offered yet).
+    /// `customers` (read, update, create), `variants` (product variants:
+    /// read, update `price`, `enabled`, `sku`), `products` or `orders`
+    /// (read only).
     pub object: String,
 }
 
 impl VendureEntityConfig {
     /// Checks the settings against the entity's id fields, without I/O.
     pub fn validate(&self, entity_id: &[String]) -> Result<(), String> {
-        if self.object != "customers" {
+        let Some(o) = object(&self.object) else {
             return Err(format!(
-                "vendure.object: {:?} is not offered yet; use \"customers\"",
+                "vendure.object: {:?} is not offered; use \"customers\", \"variants\", \
+                 \"products\" or \"orders\"",
                 self.object
             ));
-        }
+        };
         match entity_id {
-            [one] if one == "id" || one == "emailAddress" => Ok(()),
-            _ => Err(
-                "id: a Vendure customer is known by [\"emailAddress\"] (recommended: creates \
-                 carry it) or [\"id\"]"
-                    .into(),
-            ),
+            [one] if o.keys.contains(&one.as_str()) => Ok(()),
+            _ => Err(format!(
+                "id: Vendure {} are known by one of {:?}",
+                self.object, o.keys
+            )),
         }
     }
 
     /// The REST entity this preset is, for an entity known by `entity_id`.
     pub fn to_rest(&self, entity_id: &[String]) -> RestEntityConfig {
+        let o = object(&self.object).unwrap_or_else(|| object("customers").expect("offered"));
         let api = ADMIN_API.to_string();
         let key = entity_id.first().cloned().unwrap_or_else(|| "id".into());
-        let selection = CUSTOMER_FIELDS.join(" ");
-        let one = format!(
-            "__typename ... on Customer {{ {selection} }} ... on ErrorResult {{ errorCode message }}"
-        );
+        let fields = selection(o.fields);
+        let typename = "__typename ... on ErrorResult { errorCode message }";
+        let create_body = o.create.map(|(mutation, input)| {
+            json!({
+                "query": format!("mutation($i: {input}) {{ record: {mutation}(input: $i) {{ {typename} ... on Customer {{ {fields} }} }} }}"),
+                "variables": {"i": "{values}"},
+            })
+        });
+        let (update_body, record) = match o.update {
+            Some((mutation, input, true)) => (
+                Some(json!({
+                    "query": format!("mutation($i: {input}) {{ record: {mutation}(input: $i) {{ {fields} }} }}"),
+                    "variables": {"i": [{"id": "{id}", "...": "{values}"}]},
+                })),
+                "data.record.0",
+            ),
+            Some((mutation, input, false)) => (
+                Some(json!({
+                    "query": format!("mutation($i: {input}) {{ record: {mutation}(input: $i) {{ {typename} ... on Customer {{ {fields} }} }} }}"),
+                    "variables": {"i": {"id": "{id}", "...": "{values}"}},
+                })),
+                "data.record",
+            ),
+            None => (None, "data.record"),
+        };
         RestEntityConfig {
             list: api.clone(),
             list_query: BTreeMap::new(),
-            records: "data.customers.items".into(),
-            record: "data.record".into(),
+            records: format!("data.{}.items", o.query),
+            record: record.into(),
             pagination: Pagination::Offset {
                 offset_param: "variables.o.skip".into(),
                 limit_param: "variables.o.take".into(),
@@ -123,32 +265,26 @@ impl VendureEntityConfig {
             id_field: Some("id".into()),
             get: None,
             find: BTreeMap::from([(format!("variables.o.filter.{key}.eq"), format!("{{{key}}}"))]),
-            create: Some(api.clone()),
+            create: o.create.map(|_| api.clone()),
             create_batch: None,
-            update: Some(api.clone()),
+            update: o.update.map(|_| api.clone()),
             update_method: Some("POST".into()),
             delete: None,
             missing_statuses: None,
-            fields: CUSTOMER_FIELDS.iter().map(|s| s.to_string()).collect(),
-            types: BTreeMap::new(),
-            read_only: vec!["id".into(), "createdAt".into(), "updatedAt".into()],
+            fields: o.fields.iter().map(|s| s.to_string()).collect(),
+            types: o.types.iter().map(|(f, t)| (f.to_string(), *t)).collect(),
+            read_only: o.read_only.iter().map(|s| s.to_string()).collect(),
             conditional: Conditional::Reread,
             incremental: None,
             values_in: None,
             batch: None,
             clear_value: None,
             list_body: Some(json!({
-                "query": format!("query($o: CustomerListOptions) {{ customers(options: $o) {{ items {{ {selection} }} }} }}"),
+                "query": format!("query($o: {}) {{ {}(options: $o) {{ items {{ {fields} }} }} }}", o.options, o.query),
                 "variables": {"o": {"sort": {"id": "ASC"}}},
             })),
-            create_body: Some(json!({
-                "query": format!("mutation($i: CreateCustomerInput!) {{ record: createCustomer(input: $i) {{ {one} }} }}"),
-                "variables": {"i": "{values}"},
-            })),
-            update_body: Some(json!({
-                "query": format!("mutation($i: UpdateCustomerInput!) {{ record: updateCustomer(input: $i) {{ {one} }} }}"),
-                "variables": {"i": {"id": "{id}", "...": "{values}"}},
-            })),
+            create_body,
+            update_body,
             error_field: Some("errorCode".into()),
         }
     }
@@ -174,11 +310,11 @@ mod tests {
         assert!(e.validate(&["phoneNumber".into()]).is_err());
         assert!(
             VendureEntityConfig {
-                object: "orders".into(),
+                object: "invoices".into(),
             }
             .validate(&id)
             .unwrap_err()
-            .contains("not offered yet")
+            .contains("not offered")
         );
     }
 }
