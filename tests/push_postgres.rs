@@ -287,25 +287,16 @@ impl Connector for CutAfterWrite {
     }
 }
 
-#[test]
-fn a_write_applied_before_the_connection_broke_is_not_applied_twice() {
-    let Some(mut pg) = setup("push_cut", LEFT, RIGHT) else {
-        return;
-    };
-    pg.ok(&["approve", "c", "--all", "--kind", "create,update"]);
-    let mut c = CutAfterWrite {
-        inner: PostgresSystem::new("crm".into(), pg.config.clone()),
-        cuts: [(), ()].into_iter().collect(),
-        writes: 0,
-    };
+/// Pushes reconciliation `c` of `pg`'s workspace through `c`, with quick retries.
+fn push_through(pg: &Pg, c: &mut CutAfterWrite, max_retries: usize) -> trueup::push::PushReport {
     let mut ws = Workspace::open(pg.ws.path()).unwrap();
-    let r = push_with(
+    push_with(
         &mut ws,
         "c",
-        &mut c,
+        c,
         &PushOptions {
             retry: RetryPolicy {
-                max_retries: 3,
+                max_retries,
                 min_delay: Duration::from_millis(5),
                 max_delay: Duration::from_millis(20),
             },
@@ -318,7 +309,21 @@ fn a_write_applied_before_the_connection_broke_is_not_applied_twice() {
         },
         &Silent::default(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_write_applied_before_the_connection_broke_is_not_applied_twice() {
+    let Some(mut pg) = setup("push_cut", LEFT, RIGHT) else {
+        return;
+    };
+    pg.ok(&["approve", "c", "--all", "--kind", "create,update"]);
+    let mut c = CutAfterWrite {
+        inner: PostgresSystem::new("crm".into(), pg.config.clone()),
+        cuts: [(), ()].into_iter().collect(),
+        writes: 0,
+    };
+    let r = push_through(&pg, &mut c, 3);
     assert!(
         r.entries.iter().all(|e| e.state == State::Applied),
         "{:?}",
@@ -450,28 +455,7 @@ fn a_target_that_normalises_what_it_stores_is_confirmed_not_a_conflict() {
         cuts: [()].into_iter().collect(),
         writes: 0,
     };
-    let mut ws = Workspace::open(pg.ws.path()).unwrap();
-    let r = push_with(
-        &mut ws,
-        "c",
-        &mut c,
-        &PushOptions {
-            retry: RetryPolicy {
-                max_retries: 2,
-                min_delay: Duration::from_millis(5),
-                max_delay: Duration::from_millis(20),
-            },
-            ..Default::default()
-        },
-        "2026-01-01T00:00:00Z",
-        &Actor {
-            who: "tester".into(),
-            origin: "test".into(),
-        },
-        &Silent::default(),
-    )
-    .unwrap();
-    drop(ws);
+    let r = push_through(&pg, &mut c, 2);
     assert_eq!(r.entries.len(), 1);
     assert_eq!(r.entries[0].state, State::Applied, "{:?}", r.entries);
     assert_eq!(c.writes, 1, "sent once");

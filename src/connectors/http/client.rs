@@ -51,18 +51,23 @@ pub fn build_client(options: &HttpOptions) -> Result<reqwest::blocking::Client> 
 /// the process shares one budget (a pull of both sides, a desktop job).
 static LIMITERS: Mutex<Option<Limiters>> = Mutex::new(None);
 
-/// Limiters by (base URL, requests, period in seconds).
-type Limiters = HashMap<(String, u32, u64), Arc<DefaultDirectRateLimiter>>;
+/// Limiters by (base URL, requests, period in seconds, burst).
+type Limiters = HashMap<(String, u32, u64, u32), Arc<DefaultDirectRateLimiter>>;
 
-fn shared_limiter(base: &str, n: u32, period_secs: u64) -> Arc<DefaultDirectRateLimiter> {
+fn shared_limiter(
+    base: &str,
+    n: u32,
+    period_secs: u64,
+    burst: u32,
+) -> Arc<DefaultDirectRateLimiter> {
     let mut all = LIMITERS.lock().unwrap_or_else(|e| e.into_inner());
     all.get_or_insert_with(HashMap::new)
-        .entry((base.to_string(), n, period_secs))
+        .entry((base.to_string(), n, period_secs, burst))
         .or_insert_with(|| {
             let period = Duration::from_secs(period_secs.max(1));
             let quota = Quota::with_period(period / n)
                 .expect("a positive period")
-                .allow_burst(std::num::NonZeroU32::new(n).expect("at least 1"));
+                .allow_burst(std::num::NonZeroU32::new(burst).expect("at least 1"));
             Arc::new(RateLimiter::direct(quota))
         })
         .clone()
@@ -221,11 +226,20 @@ impl HttpClient {
                     "systems.{system}.http.rate_limit: must be at least 1"
                 )));
             }
-            Some(n) => Some(shared_limiter(
-                base.as_str(),
-                n,
-                options.rate_limit_period_secs,
-            )),
+            Some(n) => {
+                let burst = options.rate_limit_burst.unwrap_or(n);
+                if burst == 0 {
+                    return Err(crate::Error::Invalid(format!(
+                        "systems.{system}.http.rate_limit_burst: must be at least 1"
+                    )));
+                }
+                Some(shared_limiter(
+                    base.as_str(),
+                    n,
+                    options.rate_limit_period_secs,
+                    burst,
+                ))
+            }
             None => None,
         };
         Ok(HttpClient {

@@ -107,6 +107,12 @@ pub struct HttpOptions {
     pub rate_limit: Option<u32>,
     /// The period of `rate_limit`, in seconds (default 1).
     pub rate_limit_period_secs: u64,
+    /// Requests that may go at once after a quiet spell (default:
+    /// `rate_limit`). `1` spaces every request evenly, which a server
+    /// counting requests in fixed windows (Directus) needs to never see
+    /// more than `rate_limit` in one window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_burst: Option<u32>,
     /// The most pages one listing may have before the pull stops with an
     /// error (default 100 000).
     pub max_pages: u64,
@@ -123,6 +129,7 @@ impl Default for HttpOptions {
             max_retry_after_secs: 120,
             rate_limit: None,
             rate_limit_period_secs: 1,
+            rate_limit_burst: None,
             max_pages: 100_000,
         }
     }

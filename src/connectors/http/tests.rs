@@ -342,6 +342,34 @@ fn oauth2_token_is_fetched_cached_and_renewed_once_on_401() {
 }
 
 #[test]
+fn a_burst_of_one_spaces_every_request() {
+    let server = Scripted::start(|_, _| answer("200 OK", &[], "{}"));
+    let options = HttpOptions {
+        rate_limit: Some(20),
+        rate_limit_burst: Some(1),
+        ..fast()
+    };
+    let mut c = HttpClient::new("api", &server.url, &AuthConfig::None, &options).unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..5 {
+        c.send(&Request::get("/r")).unwrap();
+    }
+    // No burst: one every 50 ms from the first, so at least 4 × 50 ms.
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(195),
+        "5 requests at 20/s without a burst cannot finish in {:?}",
+        start.elapsed()
+    );
+    let zero = HttpOptions {
+        rate_limit: Some(20),
+        rate_limit_burst: Some(0),
+        ..fast()
+    };
+    let err = HttpClient::new("api", &server.url, &AuthConfig::None, &zero).unwrap_err();
+    assert!(err.to_string().contains("rate_limit_burst"), "{err}");
+}
+
+#[test]
 fn the_rate_limit_spaces_requests() {
     let server = Scripted::start(|_, _| answer("200 OK", &[], "{}"));
     let options = HttpOptions {

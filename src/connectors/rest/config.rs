@@ -82,9 +82,25 @@ pub enum Conditional {
         method: Option<String>,
         /// The JSON body. A string `"{field}"` is replaced by the field's
         /// value as re-read (JSON, may be null), `"{values}"` by the object
-        /// of values to write; `{field}` inside longer text is replaced by
-        /// its text.
+        /// of values to write, `"{expected}"` by the object of the fields
+        /// the change expects unchanged (see `expected`); `{field}` inside
+        /// longer text is replaced by its text.
         body: serde_json::Value,
+        /// Read the record before the update (default `true`), so that the
+        /// body can name its fields as read (`"{date_updated}"`). With
+        /// `false`, an update is one request: nothing is read first, the
+        /// body's `"{field}"` are the record's id fields and the values it
+        /// is expected to still have (as pulled), and the filter must hold
+        /// `"{expected}"`; the system itself compares. A filter matching
+        /// nothing is re-read to tell applied, conflict and not found.
+        #[serde(default = "yes")]
+        reread: bool,
+        /// How each entry of `"{expected}"` is written: this JSON with the
+        /// string `"{value}"` replaced by the expected value (JSON, may be
+        /// null), e.g. `{ _eq = "{value}" }` for a Directus filter. Default:
+        /// the value itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected: Option<serde_json::Value>,
     },
 }
 
@@ -126,6 +142,10 @@ pub struct SearchListing {
     /// parameters set in the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pagination: Option<Pagination>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `[entities.NAME.rest]`: where an entity's records are and how to write them.

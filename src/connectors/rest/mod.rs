@@ -401,7 +401,7 @@ impl RestSystem {
         let mut body = self.body_of(rest, &fields)?;
         if let Some(template) = &rest.create_body {
             let mut b = template.clone();
-            fill_json(&mut b, &id_lookup(change), &body);
+            fill_json(&mut b, &id_lookup(change), &body, &Json::Null);
             body = b;
         }
         let resp = self.send(&Request::write(Method::POST, path, Some(body)))?;
@@ -465,23 +465,44 @@ impl RestSystem {
                 ),
             ));
         }
-        let need_etag = rest.conditional == Conditional::IfMatch;
-        let Some(current) = self.fetch(rest, entity_id, &change.id, need_etag)? else {
-            return Ok(WriteOutcome::NotFound);
-        };
-        let now = pick(rest, &current.json, &change.expected);
-        if now != change.expected {
-            return Ok(WriteOutcome::Conflict { current: now });
-        }
         if change.kind == WriteKind::Update && change.values.is_empty() {
             return Ok(WriteOutcome::Applied {
                 id: change.id.clone(),
             });
         }
+        let blind = filtered
+            && matches!(
+                rest.conditional,
+                Conditional::FilteredUpdate { reread: false, .. }
+            );
+        let current = if blind {
+            // No read first: the filter compares on the system's side.
+            let mut json = Json::Object(Map::new());
+            for (name, value) in change.id.iter().chain(&change.expected) {
+                let ty = rest.types.get(name).copied().unwrap_or_default();
+                set_path(
+                    &mut json,
+                    name,
+                    typed(value.as_deref(), ty).unwrap_or(Json::Null),
+                );
+            }
+            Current { json, etag: None }
+        } else {
+            let need_etag = rest.conditional == Conditional::IfMatch;
+            let Some(current) = self.fetch(rest, entity_id, &change.id, need_etag)? else {
+                return Ok(WriteOutcome::NotFound);
+            };
+            let now = pick(rest, &current.json, &change.expected);
+            if now != change.expected {
+                return Ok(WriteOutcome::Conflict { current: now });
+            }
+            current
+        };
         let sid = rest
             .id_field(entity_id)
             .and_then(|f| rest.value(&current.json, f))
             .and_then(json_path::text)
+            .or_else(|| blind.then(String::new))
             .ok_or_else(|| {
                 self.fail(
                     ErrorCode::System,
@@ -504,7 +525,12 @@ impl RestSystem {
                 let mut body = self.body_of(rest, &values)?;
                 if let Some(t) = &rest.update_body {
                     let mut b = t.clone();
-                    fill_json(&mut b, &|n| rest.value(&current.json, n).cloned(), &body);
+                    fill_json(
+                        &mut b,
+                        &|n| rest.value(&current.json, n).cloned(),
+                        &body,
+                        &Json::Null,
+                    );
                     body = b;
                 }
                 Request::write(
@@ -547,12 +573,35 @@ impl RestSystem {
                 }
                 req.repeat = Repeat::Safe;
             }
-            Conditional::FilteredUpdate { path, method, body }
-                if change.kind == WriteKind::Update =>
-            {
+            Conditional::FilteredUpdate {
+                path,
+                method,
+                body,
+                expected,
+                ..
+            } if change.kind == WriteKind::Update => {
                 let values = self.body_of(rest, &values)?;
+                let mut wanted = Map::new();
+                for (name, value) in &change.expected {
+                    let ty = rest.types.get(name).copied().unwrap_or_default();
+                    let v = typed(value.as_deref(), ty).unwrap_or(Json::Null);
+                    let entry = match expected {
+                        Some(template) => {
+                            let mut t = template.clone();
+                            fill_value(&mut t, &v);
+                            t
+                        }
+                        None => v,
+                    };
+                    wanted.insert(name.clone(), entry);
+                }
                 let mut b = body.clone();
-                fill_json(&mut b, &|n| rest.value(&current.json, n).cloned(), &values);
+                fill_json(
+                    &mut b,
+                    &|n| rest.value(&current.json, n).cloned(),
+                    &values,
+                    &Json::Object(wanted),
+                );
                 let method = method.as_deref().unwrap_or("PATCH").to_ascii_uppercase();
                 req = Request::write(
                     Method::from_bytes(method.as_bytes()).unwrap_or(Method::PATCH),
@@ -922,7 +971,7 @@ impl RestSystem {
             .iter()
             .map(|c| {
                 let mut input = read.input.clone();
-                fill_json(&mut input, &id_lookup(c), &Json::Null);
+                fill_json(&mut input, &id_lookup(c), &Json::Null, &Json::Null);
                 input
             })
             .collect();
@@ -1008,6 +1057,7 @@ impl RestSystem {
                 &mut input,
                 &|n| rest.value(cur, n).cloned().or_else(|| ids(n)),
                 &values,
+                &Json::Null,
             );
             inputs.push(input);
             out[i] = Some(applied);
@@ -1060,7 +1110,7 @@ impl RestSystem {
             );
             let values = inner_values(rest, self.body_of(rest, &fields)?);
             let mut input = endpoint.input.clone();
-            fill_json(&mut input, &id_lookup(change), &values);
+            fill_json(&mut input, &id_lookup(change), &values, &Json::Null);
             inputs.push(input);
         }
         let (resp, records) = self.send_batch(endpoint, inputs, Repeat::Once)?;
@@ -1236,13 +1286,32 @@ fn fill_text(template: &str, values: &BTreeMap<&str, &str>) -> String {
     out
 }
 
+/// Replaces every string `"{value}"` in `template` by `value`.
+fn fill_value(template: &mut Json, value: &Json) {
+    match template {
+        Json::String(s) if s == "{value}" => *template = value.clone(),
+        Json::Array(items) => items.iter_mut().for_each(|i| fill_value(i, value)),
+        Json::Object(map) => map.values_mut().for_each(|v| fill_value(v, value)),
+        _ => {}
+    }
+}
+
 /// Fills a filtered-update body: `"{values}"` → the values object,
-/// `"{field}"` → the field's JSON as re-read, `{field}` in text → its text.
-fn fill_json(template: &mut Json, current: &dyn Fn(&str) -> Option<Json>, values: &Json) {
+/// `"{expected}"` → the expected-fields object, `"{field}"` → the field's
+/// JSON (as re-read, or from the change's id), `{field}` in text → its
+/// text; an object entry `"..." = "{values}"` merges the values in.
+fn fill_json(
+    template: &mut Json,
+    current: &dyn Fn(&str) -> Option<Json>,
+    values: &Json,
+    expected: &Json,
+) {
     match template {
         Json::String(s) => {
             if s == "{values}" {
                 *template = values.clone();
+            } else if s == "{expected}" {
+                *template = expected.clone();
             } else if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
                 && !name.contains(['{', '}'])
             {
@@ -1261,13 +1330,16 @@ fn fill_json(template: &mut Json, current: &dyn Fn(&str) -> Option<Json>, values
                 *s = out;
             }
         }
-        Json::Array(items) => items.iter_mut().for_each(|i| fill_json(i, current, values)),
+        Json::Array(items) => items
+            .iter_mut()
+            .for_each(|i| fill_json(i, current, values, expected)),
         Json::Object(map) => {
             let spread = map.get("...").is_some_and(|v| v == "{values}");
             if spread {
                 map.remove("...");
             }
-            map.values_mut().for_each(|v| fill_json(v, current, values));
+            map.values_mut()
+                .for_each(|v| fill_json(v, current, values, expected));
             if spread && let Json::Object(vals) = values {
                 for (k, v) in vals {
                     map.insert(k.clone(), v.clone());
@@ -1424,6 +1496,33 @@ mod tests {
     }
 
     #[test]
+    fn expected_values_fill_a_filter_without_a_read() {
+        // What a Directus update with `reread = false` sends: the filter
+        // names the code and every value the change expects unchanged.
+        let mut entry = serde_json::json!({"_eq": "{value}"});
+        fill_value(&mut entry, &Json::Null);
+        assert_eq!(entry, serde_json::json!({"_eq": null}));
+        let mut body = serde_json::json!({
+            "query": {"filter": {"_and": [{"code": {"_eq": "{code}"}}, "{expected}"]}},
+            "data": "{values}"
+        });
+        let current = serde_json::json!({"code": "C7", "email": "old@x.org"});
+        fill_json(
+            &mut body,
+            &|n| json_path::get(&current, n).cloned(),
+            &serde_json::json!({"email": "new@x.org"}),
+            &serde_json::json!({"email": {"_eq": "old@x.org"}}),
+        );
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "query": {"filter": {"_and": [{"code": {"_eq": "C7"}}, {"email": {"_eq": "old@x.org"}}]}},
+                "data": {"email": "new@x.org"}
+            })
+        );
+    }
+
+    #[test]
     fn filtered_update_bodies_are_filled_from_the_record_as_read() {
         let mut body = serde_json::json!({
             "query": {"filter": {"id": {"_eq": "{id}"}, "date_updated": {"_eq": "{date_updated}"}}},
@@ -1435,6 +1534,7 @@ mod tests {
             &mut body,
             &|n| json_path::get(&current, n).cloned(),
             &serde_json::json!({"name": "Ann"}),
+            &Json::Null,
         );
         assert_eq!(
             body,
@@ -1458,6 +1558,7 @@ mod tests {
             &mut body,
             &|n| json_path::get(&current, n).cloned(),
             &serde_json::json!({"firstName": "Ann", "phoneNumber": null}),
+            &Json::Null,
         );
         assert_eq!(
             body,
