@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs @stoplight/prism-cli (OpenAPI mock and validating proxy) under
-# ${TRUEUP_DEPS_DIR:-$HOME/.cache/trueup-deps}/prism, for the HubSpot and
-# Square preset tests. Idempotent: quick when already installed.
+# ${TRUEUP_DEPS_DIR:-$HOME/.cache/trueup-deps}/prism, for the HubSpot preset
+# test (tests/hubspot_prism.rs). Idempotent: quick when already installed.
 # Prints the path of the prism binary on its last line.
 set -euo pipefail
 

@@ -3,7 +3,10 @@
 # better-sqlite3) under ${TRUEUP_DEPS_DIR:-$HOME/.cache/trueup-deps}/vendure,
 # with a server script driven by environment variables, and a template
 # database (schema created once) that tests copy. Idempotent: quick when
-# already installed. Needs Node 18+ and npm (Node 20 and 22 work).
+# already installed. Needs Node 18+ and npm (Node 20 tried here); the node
+# that runs the server must be the one npm built better-sqlite3 for: set
+# TRUEUP_NODE to its path for both this script and the tests (default:
+# `node` on the PATH).
 #
 # Start a server:  PORT=3999 VENDURE_DB=/tmp/x.sqlite node $DIR/server.js
 # (VENDURE_SUPERADMIN / VENDURE_SUPERADMIN_PASSWORD set the admin login,
@@ -19,7 +22,9 @@ if [ -f "$DIR/.installed-$VERSION" ] && [ -f "$DIR/template.sqlite" ]; then
   exit 0
 fi
 
-command -v node >/dev/null || { echo "setup-vendure: node is needed" >&2; exit 1; }
+NODE="${TRUEUP_NODE:-node}"
+command -v "$NODE" >/dev/null || { echo "setup-vendure: node is needed" >&2; exit 1; }
+if [ -n "${TRUEUP_NODE:-}" ]; then export PATH="$(dirname "$(command -v "$NODE")"):$PATH"; fi
 mkdir -p "$DIR"
 cd "$DIR"
 [ -f package.json ] || echo '{"name":"trueup-vendure","private":true}' > package.json
@@ -57,7 +62,7 @@ JS
 
 # The template database: schema and initial data created once.
 rm -f template.sqlite
-PORT="${VENDURE_SETUP_PORT:-39871}" VENDURE_DB="$DIR/template.sqlite" node server.js > setup.log 2>&1 &
+PORT="${VENDURE_SETUP_PORT:-39871}" VENDURE_DB="$DIR/template.sqlite" "$NODE" server.js > setup.log 2>&1 &
 pid=$!
 for _ in $(seq 1 240); do
   if grep -q "VENDURE READY" setup.log; then break; fi

@@ -60,7 +60,8 @@ impl Vendure {
             .port();
         let log = dir.path().join("vendure.log");
         let out = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-        let child = Command::new("node")
+        let node = std::env::var_os("TRUEUP_NODE").unwrap_or_else(|| "node".into());
+        let child = Command::new(node)
             .arg(install.join("server.js"))
             .current_dir(&install)
             .env("PORT", port.to_string())
