@@ -319,6 +319,11 @@ fn a_contact_changed_between_pull_and_push_is_a_conflict() {
     let crm = HubspotServer::start(TOKEN);
     seed(&crm, 5);
     let ws = workspace(&crm, &people(5, &[1, 2, 3], &[]));
+    let out = ok(run(&ws, &["systems", "test", "crm"]));
+    assert!(
+        out.contains("crm: ok") && out.contains("c1@example.org"),
+        "the connection check shows a sample contact: {out}"
+    );
     ok(run(&ws, &["reconcile", "--pull", "c"]));
     ok(run(&ws, &["approve", "c", "--all"]));
     let c2 = crm.find("contacts", "email", "c2@example.org").unwrap();

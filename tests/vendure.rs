@@ -106,6 +106,11 @@ fn pull_reconcile_push_and_a_conflict_against_a_real_vendure() {
                c3@shop.test,First3,Last3,+1 555 3\n\
                n1@shop.test,New,Customer,+44 20 1\n";
     let ws = workspace(&shop, csv);
+    let out = ok(run(&ws, PASSWORD, &["systems", "test", "shop"]));
+    assert!(
+        out.contains("shop: ok") && out.contains("c1@shop.test"),
+        "the connection check shows a sample customer: {out}"
+    );
     let out = ok(run(&ws, PASSWORD, &["--json", "pull", "customers"]));
     assert!(out.contains("\"records\": 3"), "{out}");
     ok(run(&ws, PASSWORD, &["pull", "book"]));
