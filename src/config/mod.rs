@@ -109,6 +109,10 @@ pub enum SystemConfig {
     },
     /// A JSON API described declaratively (see `docs/http.md`).
     Rest(crate::connectors::rest::RestSystemConfig),
+    /// HubSpot CRM, a preset of the REST system (see `docs/presets.md`).
+    Hubspot(crate::connectors::presets::HubspotSystemConfig),
+    /// A Vendure shop's Admin API, a preset of the REST system (`docs/presets.md`).
+    Vendure(crate::connectors::presets::VendureSystemConfig),
 }
 
 fn default_pg_port() -> u16 {
@@ -124,6 +128,8 @@ impl SystemConfig {
             SystemConfig::Sqlite { .. } => "sqlite",
             SystemConfig::Postgres { .. } => "postgres",
             SystemConfig::Rest(_) => "rest",
+            SystemConfig::Hubspot(_) => "hubspot",
+            SystemConfig::Vendure(_) => "vendure",
         }
     }
 }
@@ -151,6 +157,23 @@ pub struct EntityConfig {
     /// Where the records are in a REST system (`[entities.NAME.rest]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rest: Option<crate::connectors::rest::RestEntityConfig>,
+    /// Which HubSpot object, on a `hubspot` system (`[entities.NAME.hubspot]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hubspot: Option<crate::connectors::presets::HubspotEntityConfig>,
+    /// Which Vendure object, on a `vendure` system (`[entities.NAME.vendure]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendure: Option<crate::connectors::presets::VendureEntityConfig>,
+}
+
+impl EntityConfig {
+    /// Where the records are in a REST system: the `rest` table, or the
+    /// REST configuration a preset table expands to.
+    pub fn rest_config(&self) -> Option<crate::connectors::rest::RestEntityConfig> {
+        self.rest
+            .clone()
+            .or_else(|| self.hubspot.as_ref().map(|h| h.to_rest(&self.id)))
+            .or_else(|| self.vendure.as_ref().map(|v| v.to_rest(&self.id)))
+    }
 }
 
 /// `[reconciliations.NAME]`: a left entity (the source) paired with a right
@@ -237,6 +260,59 @@ impl Config {
                 return Err(err(format!(
                     "entities.{name}: give either `table` or `query`, not both"
                 )));
+            }
+            let vendure_system =
+                matches!(self.systems.get(&e.system), Some(SystemConfig::Vendure(_)));
+            match (&e.vendure, vendure_system) {
+                (None, true) => {
+                    return Err(err(format!(
+                        "entities.{name}: system {:?} is a Vendure system; add an \
+                         [entities.{name}.vendure] table naming the object (docs/presets.md)",
+                        e.system
+                    )));
+                }
+                (Some(_), false) => {
+                    return Err(err(format!(
+                        "entities.{name}.vendure: system {:?} is not a Vendure system",
+                        e.system
+                    )));
+                }
+                (Some(v), true) => {
+                    v.validate(&e.id)
+                        .map_err(|m| err(format!("entities.{name}.{m}")))?;
+                    continue;
+                }
+                (None, false) => {}
+            }
+            let hubspot_system =
+                matches!(self.systems.get(&e.system), Some(SystemConfig::Hubspot(_)));
+            match (&e.hubspot, hubspot_system) {
+                (None, true) => {
+                    return Err(err(format!(
+                        "entities.{name}: system {:?} is a HubSpot system; add an \
+                         [entities.{name}.hubspot] table naming the object and its properties \
+                         (docs/presets.md)",
+                        e.system
+                    )));
+                }
+                (Some(_), false) => {
+                    return Err(err(format!(
+                        "entities.{name}.hubspot: system {:?} is not a HubSpot system",
+                        e.system
+                    )));
+                }
+                (Some(h), true) => {
+                    h.validate(&e.id)
+                        .map_err(|m| err(format!("entities.{name}.{m}")))?;
+                    if e.rest.is_some() {
+                        return Err(err(format!(
+                            "entities.{name}.rest: a HubSpot entity is configured by its \
+                             [entities.{name}.hubspot] table only"
+                        )));
+                    }
+                    continue;
+                }
+                (None, false) => {}
             }
             let rest_system = matches!(self.systems.get(&e.system), Some(SystemConfig::Rest(_)));
             match (&e.rest, rest_system) {

@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod http;
 pub mod postgres;
+pub mod presets;
 pub mod rest;
 pub mod sqlite;
 pub mod xlsx;

@@ -213,6 +213,38 @@ impl Workspace {
                     .collect();
                 Box::new(RestSystem::new(name, config.clone(), entities)?)
             }
+            SystemConfig::Hubspot(config) => {
+                let entities = self
+                    .config
+                    .entities
+                    .iter()
+                    .filter(|(_, e)| e.system == name)
+                    .filter_map(|(n, e)| {
+                        e.rest_config().map(|rest| RestEntity {
+                            name: n.clone(),
+                            id: e.id.clone(),
+                            rest,
+                        })
+                    })
+                    .collect();
+                Box::new(RestSystem::new(name, config.to_rest(), entities)?)
+            }
+            SystemConfig::Vendure(config) => {
+                let entities = self
+                    .config
+                    .entities
+                    .iter()
+                    .filter(|(_, e)| e.system == name)
+                    .filter_map(|(n, e)| {
+                        e.rest_config().map(|rest| RestEntity {
+                            name: n.clone(),
+                            id: e.id.clone(),
+                            rest,
+                        })
+                    })
+                    .collect();
+                Box::new(RestSystem::new(name, config.to_rest(), entities)?)
+            }
         })
     }
 
@@ -222,7 +254,7 @@ impl Workspace {
             table: entity.table.clone(),
             query: entity.query.clone(),
             file: entity.file.clone(),
-            rest: entity.rest.clone().map(Box::new),
+            rest: entity.rest_config().map(Box::new),
             since: None,
         }
     }

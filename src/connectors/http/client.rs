@@ -22,7 +22,7 @@ use reqwest::header::HeaderMap;
 
 use super::auth::{Auth, join};
 use super::config::{AuthConfig, HttpOptions};
-use super::error::{HttpError, Kind, body_message, request_id, retry_after};
+use super::error::{HttpError, Kind, body_message, body_request_id, request_id, retry_after};
 use super::redact::Secrets;
 use crate::error::Result;
 
@@ -404,7 +404,7 @@ impl HttpClient {
             status: Some(status),
             request: shown,
             message: self.secrets.scrub(&body_message(&body)),
-            request_id: request_id(&headers),
+            request_id: request_id(&headers).or_else(|| body_request_id(&body)),
             retry_after: retry_after(&headers, SystemTime::now()),
         })
     }

@@ -205,7 +205,13 @@ fn json_message(json: &serde_json::Value) -> Option<String> {
         match errors {
             J::Array(items) => {
                 for e in items.iter().take(5) {
-                    if let Some(m) = e.get("message").and_then(s).or_else(|| s(e)) {
+                    // Square: `{"errors":[{"category","code","detail","field"}]}`.
+                    if let Some(m) = e
+                        .get("message")
+                        .or_else(|| e.get("detail"))
+                        .and_then(s)
+                        .or_else(|| s(e))
+                    {
                         let code = e
                             .pointer("/extensions/code")
                             .or_else(|| e.get("code"))
@@ -239,6 +245,13 @@ fn json_message(json: &serde_json::Value) -> Option<String> {
             return json_message(&serde_json::json!({"error": list}));
         }
     }
+    // HubSpot: `{"status":"error","message","correlationId","category"}`.
+    if let (Some(m), Some(c)) = (
+        json.get("message").and_then(s),
+        json.get("category").and_then(s),
+    ) {
+        return Some(format!("{m} [{c}]"));
+    }
     for key in [
         "message",
         "detail",
@@ -259,6 +272,16 @@ fn clip(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// A request id an error body carries (HubSpot's `correlationId`), for
+/// systems that give none in a header.
+pub fn body_request_id(body: &[u8]) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    ["correlationId", "requestId", "request_id", "traceId"]
+        .iter()
+        .find_map(|k| json.get(*k).and_then(|v| v.as_str()))
+        .map(|v| v.chars().take(120).collect())
 }
 
 /// Parses `Retry-After`: delay seconds, or an HTTP date (seconds from `now`).
@@ -308,14 +331,18 @@ mod tests {
 
     #[test]
     fn server_messages_are_found_in_common_shapes() {
-        let cases: [(&str, &str); 7] = [
+        let cases: [(&str, &str); 8] = [
             (
                 r#"{"errors":[{"message":"Value has to be unique","extensions":{"code":"RECORD_NOT_UNIQUE"}}]}"#,
                 "Value has to be unique [RECORD_NOT_UNIQUE]",
             ),
             (
                 r#"{"status":"error","message":"Property values were not valid","category":"VALIDATION_ERROR"}"#,
-                "Property values were not valid",
+                "Property values were not valid [VALIDATION_ERROR]",
+            ),
+            (
+                r#"{"errors":[{"category":"INVALID_REQUEST_ERROR","code":"VERSION_MISMATCH","detail":"Version mismatch"}]}"#,
+                "Version mismatch [VERSION_MISMATCH]",
             ),
             (
                 r#"{"error":"invalid_client","error_description":"bad secret"}"#,
@@ -333,6 +360,11 @@ mod tests {
             assert_eq!(body_message(body.as_bytes()), want, "body {body}");
         }
         assert!(body_message("x".repeat(2000).as_bytes()).chars().count() <= 501);
+        assert_eq!(
+            body_request_id(br#"{"status":"error","message":"m","correlationId":"c0ffee-1"}"#),
+            Some("c0ffee-1".into())
+        );
+        assert_eq!(body_request_id(b"<html>"), None);
     }
 
     #[test]

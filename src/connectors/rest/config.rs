@@ -24,6 +24,11 @@ pub struct RestSystemConfig {
     /// listing, one record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<String>,
+    /// Where an answer lists errors even with a 2xx status (GraphQL:
+    /// `errors`): a non-empty list there makes the answer a failure, its
+    /// category from `extensions.code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors_at: Option<String>,
 }
 
 /// How a field's text is sent as JSON.
@@ -111,11 +116,32 @@ pub struct Incremental {
     /// Query parameters of the listing that asks for records changed since
     /// `{since}` (the latest change time the last pull saw; use "greater
     /// or equal": records at the boundary are read again, harmlessly).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub changed: BTreeMap<String, String>,
+    /// The changed records come from a search by POST instead (HubSpot):
+    /// `path`, and a JSON `body` where `"{since}"` becomes the cursor and
+    /// `"{since_ms}"` the cursor in milliseconds since 1970; the paging
+    /// parameters go in the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchListing>,
     /// Query parameters that make the listing cheap for the id-only pass
     /// (e.g. `{ fields = "code" }`); the id fields are read from it.
     #[serde(default)]
     pub ids: BTreeMap<String, String>,
+}
+
+/// `search = { ... }` of an incremental entity: the changed records by POST.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchListing {
+    /// The search endpoint, e.g. `/crm/v3/objects/contacts/search`.
+    pub path: String,
+    /// The JSON body template.
+    pub body: serde_json::Value,
+    /// How the search pages (default: the entity's `pagination`), its
+    /// parameters set in the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<Pagination>,
 }
 
 fn yes() -> bool {
@@ -193,9 +219,103 @@ pub struct RestEntityConfig {
     /// Incremental pulls (default: every pull reads everything).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incremental: Option<Incremental>,
+    /// The object inside each record that holds its field values (HubSpot:
+    /// `properties`). Fields are read from it by their plain names (the
+    /// record's own keys, such as `id` or `updatedAt`, stay readable when
+    /// the object has no such key), and writes send the values inside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_in: Option<String>,
+    /// Endpoints reading, creating or updating many records in one request
+    /// (default: one request per record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Batch>,
+    /// The JSON a field without a value is written as (default `null`;
+    /// HubSpot clears a property with `""` and refuses null).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_value: Option<serde_json::Value>,
+    /// The listing is a POST of this JSON body (GraphQL): the paging, `find`
+    /// and `list_query` parameters are set in it at their dotted paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_body: Option<serde_json::Value>,
+    /// The body of a create, a JSON template: `"{values}"` becomes the
+    /// values, `"{field}"` an id field, and an entry `"..." = "{values}"`
+    /// merges the values into its object (default: the values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_body: Option<serde_json::Value>,
+    /// The body of an update, as `create_body`; `"{field}"` comes from the
+    /// record as read (e.g. its `"{id}"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_body: Option<serde_json::Value>,
+    /// A field whose presence in an answered record means the system
+    /// refused the write (Vendure's `errorCode`, with its `message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_field: Option<String>,
+}
+
+/// `batch = { ... }`: endpoints that take many records in one request.
+/// Updates are re-read together (`read`), compared, then the unchanged ones
+/// updated together (`update`); creates go together (`create`) only when
+/// the entity's id is an external reference the answer carries back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Records per request (default 100).
+    #[serde(default = "batch_size")]
+    pub size: u32,
+    /// Reads many records by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<BatchEndpoint>,
+    /// Updates many records (only with `conditional = { mode = "reread" }`:
+    /// the records are compared after the batch read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<BatchEndpoint>,
+    /// Creates many records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<BatchEndpoint>,
+}
+
+fn batch_size() -> u32 {
+    100
+}
+
+/// One batch endpoint: a POST whose body lists one input per record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchEndpoint {
+    /// The path, e.g. `/crm/v3/objects/contacts/batch/update`.
+    pub path: String,
+    /// The body: a JSON template where the string `"{inputs}"` becomes the
+    /// list of inputs (default `{ inputs = "{inputs}" }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+    /// One input: a JSON template where `"{values}"` becomes the object of
+    /// values to write (inside `values_in`) and `"{field}"` the field's
+    /// value (the change's id fields; for updates, the record as read).
+    pub input: serde_json::Value,
+    /// Where the records are in the answer (default `results`); they are
+    /// matched to the inputs by the entity's id fields, in any order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<String>,
 }
 
 impl RestEntityConfig {
+    /// The value of field `name` in a record: inside `values_in` when it
+    /// has the field, else at the dotted path `name`.
+    pub fn value<'a>(
+        &self,
+        record: &'a serde_json::Value,
+        name: &str,
+    ) -> Option<&'a serde_json::Value> {
+        use crate::connectors::http::json_path;
+        if let Some(inner) = self.values_in.as_deref()
+            && let Some(obj @ serde_json::Value::Object(_)) = json_path::get(record, inner)
+            && let Some(v) = json_path::get(obj, name)
+        {
+            return Some(v);
+        }
+        json_path::get(record, name)
+    }
+
     /// The system id field.
     pub fn id_field<'a>(&'a self, entity_id: &'a [String]) -> Option<&'a str> {
         self.id_field.as_deref().or(match entity_id {
@@ -248,13 +368,21 @@ impl RestEntityConfig {
             if inc.updated_at.is_empty() {
                 return Err("rest.incremental.updated_at: name the last-change field(s)".into());
             }
-            if !inc.changed.values().any(|v| v.contains("{since}")) {
+            let searches = inc
+                .search
+                .as_ref()
+                .is_some_and(|s| s.body.to_string().contains("{since"));
+            if !searches && !inc.changed.values().any(|v| v.contains("{since}")) {
                 return Err(
                     "rest.incremental.changed: a parameter must use {since}, e.g. \
-                     { \"filter[date_updated][_gte]\" = \"{since}\" }"
+                     { \"filter[date_updated][_gte]\" = \"{since}\" } (or give a search whose \
+                     body uses {since} or {since_ms})"
                         .into(),
                 );
             }
+        }
+        if self.list_body.is_some() && self.incremental.is_some() {
+            return Err("rest.incremental: not offered with list_body yet".into());
         }
         if self.create_batch == Some(0) {
             return Err("rest.create_batch: at least 1".into());
@@ -265,6 +393,22 @@ impl RestEntityConfig {
             return Err(format!(
                 "rest.update_method: {m:?} is not PATCH, PUT or POST"
             ));
+        }
+        if let Some(b) = &self.batch {
+            if b.size == 0 {
+                return Err("rest.batch.size: at least 1".into());
+            }
+            if b.update.is_some() && self.conditional != Conditional::Reread {
+                return Err(
+                    "rest.batch.update: batch updates are compared after a batch read and \
+                     sent plainly; use conditional = { mode = \"reread\" } with them"
+                        .into(),
+                );
+            }
+            if b.update.is_some() && b.read.is_none() && self.get.is_none() && self.find.is_empty()
+            {
+                return Err("rest.batch.read: batch updates need a way to read the records".into());
+            }
         }
         match &self.conditional {
             Conditional::IfMatch if self.get.is_none() => {

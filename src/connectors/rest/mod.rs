@@ -23,10 +23,13 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use serde_json::{Map, Value as Json};
 
-pub use config::{Conditional, FieldType, RestEntityConfig, RestSystemConfig};
+pub use config::{
+    Batch, BatchEndpoint, Conditional, FieldType, Incremental, RestEntityConfig, RestSystemConfig,
+    SearchListing,
+};
 
 use crate::connectors::http::paging::{read_all, records_at};
-use crate::connectors::http::{HttpClient, HttpError, Kind, Repeat, Request, json_path};
+use crate::connectors::http::{HttpClient, HttpError, Kind, Repeat, Request, Response, json_path};
 use crate::connectors::{
     Capabilities, ConnectionInfo, Connector, EntitySource, Field, RecordSink, WriteChange,
     WriteKind, WriteOutcome,
@@ -88,6 +91,43 @@ impl RestSystem {
         self.client.error(e)
     }
 
+    /// Sends a request; a 2xx answer listing errors at `errors_at`
+    /// (GraphQL) is a failure too.
+    fn send(&mut self, req: &Request) -> Result<Response> {
+        let resp = self.client.send(req).map_err(|e| self.err(e))?;
+        if let Some(e) = body_errors(self.config.errors_at.as_deref(), &resp) {
+            return Err(self.err(e));
+        }
+        Ok(resp)
+    }
+
+    /// A record answered with `error_field` (Vendure's `errorCode`): the
+    /// system refused the write.
+    fn refused(
+        &self,
+        rest: &RestEntityConfig,
+        record: Option<&Json>,
+        resp: &Response,
+    ) -> Result<()> {
+        let (Some(field), Some(record)) = (&rest.error_field, record) else {
+            return Ok(());
+        };
+        let Some(code) = json_path::get(record, field).and_then(json_path::text) else {
+            return Ok(());
+        };
+        let message = record
+            .get("message")
+            .and_then(Json::as_str)
+            .unwrap_or("refused");
+        let mut e = HttpError::new(
+            Kind::Validation,
+            &resp.request,
+            format!("{message} [{code}]"),
+        );
+        e.status = Some(resp.status);
+        Err(self.err(e))
+    }
+
     /// The entity settings of `source`, with its id fields.
     fn entity_of(&self, source: &EntitySource) -> Result<(RestEntityConfig, Vec<String>)> {
         let rest = source.rest.clone().ok_or_else(|| {
@@ -116,6 +156,15 @@ impl RestSystem {
         for r in first {
             if let Json::Object(map) = r {
                 for k in map.keys() {
+                    if rest.values_in.as_deref() != Some(k.as_str()) && !names.contains(k) {
+                        names.push(k.clone());
+                    }
+                }
+            }
+            if let Some(Json::Object(inner)) =
+                rest.values_in.as_deref().and_then(|p| json_path::get(r, p))
+            {
+                for k in inner.keys() {
                     if !names.contains(k) {
                         names.push(k.clone());
                     }
@@ -152,20 +201,20 @@ impl RestSystem {
             .iter()
             .filter_map(|(n, v)| v.as_deref().map(|v| (n.as_str(), v)))
             .collect();
-        let mut req = Request::get(rest.list.clone());
-        for (k, v) in &rest.list_query {
-            req = req.param(k, v);
-        }
+        let (mut req, in_body) = base_listing(rest);
         for (k, v) in &rest.find {
             req = req.param(k, fill_text(v, &fields));
         }
-        let resp = self.client.send(&req).map_err(|e| self.err(e))?;
+        if in_body {
+            req = params_to_body(req, &rest.pagination);
+        }
+        let resp = self.send(&req)?;
         let json = resp.json().map_err(|e| self.err(e))?;
         let mut found = records_at(&json, &rest.records, &resp).map_err(|e| self.err(e))?;
         // A filter the system ignores would return other records: keep exact matches.
         found.retain(|r| {
             id.iter()
-                .all(|(n, v)| json_path::get(r, n).and_then(json_path::text) == *v)
+                .all(|(n, v)| rest.value(r, n).and_then(json_path::text) == *v)
         });
         match found.len() {
             0 => Ok(None),
@@ -173,7 +222,7 @@ impl RestSystem {
                 let json = found.pop().expect("one");
                 if need_etag
                     && let (Some(f), Some(get)) = (&id_field, &rest.get)
-                    && let Some(sid) = json_path::get(&json, f).and_then(json_path::text)
+                    && let Some(sid) = rest.value(&json, f).and_then(json_path::text)
                 {
                     return self.get_by_system_id(rest, get, &sid);
                 }
@@ -229,13 +278,20 @@ impl RestSystem {
                 continue;
             }
             let ty = rest.types.get(name).copied().unwrap_or_default();
-            let v = typed(value.as_deref(), ty).map_err(|why| {
+            let v = match (value, &rest.clear_value) {
+                (None, Some(clear)) => Ok(clear.clone()),
+                _ => typed(value.as_deref(), ty),
+            }
+            .map_err(|why| {
                 self.fail(
                     ErrorCode::Validation,
                     format!("field {name:?}: {why}; nothing sent"),
                 )
             })?;
-            set_path(&mut body, name, v);
+            match &rest.values_in {
+                Some(inner) => set_path(&mut body, &format!("{inner}.{name}"), v),
+                None => set_path(&mut body, name, v),
+            }
         }
         Ok(body)
     }
@@ -257,14 +313,14 @@ impl RestSystem {
                 _ => WriteOutcome::NotFound,
             });
         };
-        let values = pick(&now.json, &change.values);
+        let values = pick(rest, &now.json, &change.values);
         if change.kind == WriteKind::Update && values == change.values {
             return Ok(WriteOutcome::Applied {
                 id: change.id.clone(),
             });
         }
         Ok(WriteOutcome::Conflict {
-            current: pick(&now.json, &change.expected),
+            current: pick(rest, &now.json, &change.expected),
         })
     }
 
@@ -292,14 +348,11 @@ impl RestSystem {
             );
             bodies.push(self.body_of(rest, &fields)?);
         }
-        let resp = self
-            .client
-            .send(&Request::write(
-                Method::POST,
-                path,
-                Some(Json::Array(bodies)),
-            ))
-            .map_err(|e| self.err(e))?;
+        let resp = self.send(&Request::write(
+            Method::POST,
+            path,
+            Some(Json::Array(bodies)),
+        ))?;
         let json = resp.json().map_err(|e| self.err(e))?;
         let created = match json_path::get(&json, &rest.record) {
             Some(Json::Array(items)) if items.len() == changes.len() => items.clone(),
@@ -321,7 +374,7 @@ impl RestSystem {
             .iter()
             .zip(created)
             .map(|(change, record)| WriteOutcome::Applied {
-                id: created_id(entity_id, Some(&record), change),
+                id: created_id(rest, entity_id, Some(&record), change),
             })
             .collect())
     }
@@ -345,14 +398,20 @@ impl RestSystem {
                 .iter()
                 .filter(|(n, _)| !change.id.iter().any(|(i, _)| i == n)),
         );
-        let body = self.body_of(rest, &fields)?;
-        let resp = self
-            .client
-            .send(&Request::write(Method::POST, path, Some(body)))
-            .map_err(|e| self.err(e))?;
+        let mut body = self.body_of(rest, &fields)?;
+        if let Some(template) = &rest.create_body {
+            let mut b = template.clone();
+            fill_json(&mut b, &id_lookup(change), &body, &Json::Null);
+            body = b;
+        }
+        let resp = self.send(&Request::write(Method::POST, path, Some(body)))?;
         // The record is created: an answer we cannot read must not hide that.
         let record = match resp.json() {
-            Ok(json) => json_path::get(&json, &rest.record).cloned(),
+            Ok(json) => {
+                let record = json_path::get(&json, &rest.record).cloned();
+                self.refused(rest, record.as_ref(), &resp)?;
+                record
+            }
             Err(_) if !change.id.is_empty() || resp.body.iter().all(u8::is_ascii_whitespace) => {
                 None
             }
@@ -366,7 +425,7 @@ impl RestSystem {
             }
         };
         Ok(WriteOutcome::Applied {
-            id: created_id(entity_id, record.as_ref(), change),
+            id: created_id(rest, entity_id, record.as_ref(), change),
         })
     }
 
@@ -433,7 +492,7 @@ impl RestSystem {
             let Some(current) = self.fetch(rest, entity_id, &change.id, need_etag)? else {
                 return Ok(WriteOutcome::NotFound);
             };
-            let now = pick(&current.json, &change.expected);
+            let now = pick(rest, &current.json, &change.expected);
             if now != change.expected {
                 return Ok(WriteOutcome::Conflict { current: now });
             }
@@ -441,7 +500,7 @@ impl RestSystem {
         };
         let sid = rest
             .id_field(entity_id)
-            .and_then(|f| json_path::get(&current.json, f))
+            .and_then(|f| rest.value(&current.json, f))
             .and_then(json_path::text)
             .or_else(|| blind.then(String::new))
             .ok_or_else(|| {
@@ -463,10 +522,21 @@ impl RestSystem {
                     .unwrap_or("PATCH")
                     .to_ascii_uppercase();
                 let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::PATCH);
+                let mut body = self.body_of(rest, &values)?;
+                if let Some(t) = &rest.update_body {
+                    let mut b = t.clone();
+                    fill_json(
+                        &mut b,
+                        &|n| rest.value(&current.json, n).cloned(),
+                        &body,
+                        &Json::Null,
+                    );
+                    body = b;
+                }
                 Request::write(
                     method,
                     fill_path(template.as_deref().unwrap_or(&rest.list), &[("id", &sid)]),
-                    Some(self.body_of(rest, &values)?),
+                    Some(body),
                 )
             }
             _ => Request::write(
@@ -526,7 +596,12 @@ impl RestSystem {
                     wanted.insert(name.clone(), entry);
                 }
                 let mut b = body.clone();
-                fill_json(&mut b, &current.json, &values, &Json::Object(wanted));
+                fill_json(
+                    &mut b,
+                    &|n| rest.value(&current.json, n).cloned(),
+                    &values,
+                    &Json::Object(wanted),
+                );
                 let method = method.as_deref().unwrap_or("PATCH").to_ascii_uppercase();
                 req = Request::write(
                     Method::from_bytes(method.as_bytes()).unwrap_or(Method::PATCH),
@@ -538,7 +613,17 @@ impl RestSystem {
             Conditional::FilteredUpdate { .. } => {}
         }
         let resp = match self.client.send(&req) {
-            Ok(resp) => resp,
+            Ok(resp) => {
+                if let Some(e) = body_errors(self.config.errors_at.as_deref(), &resp) {
+                    return Err(self.err(e));
+                }
+                if change.kind == WriteKind::Update
+                    && let Ok(json) = resp.json()
+                {
+                    self.refused(rest, json_path::get(&json, &rest.record), &resp)?;
+                }
+                resp
+            }
             Err(e) if e.kind == Kind::Conflict => return self.settle(rest, entity_id, change),
             Err(e) if e.kind == Kind::NotFound => return self.settle(rest, entity_id, change),
             Err(e) => return Err(self.err(e)),
@@ -569,16 +654,15 @@ impl RestSystem {
 
 impl Connector for RestSystem {
     fn check(&mut self) -> Result<ConnectionInfo> {
-        let (path, query) = match (&self.config.check, self.entities.first()) {
-            (Some(p), _) => (p.clone(), BTreeMap::new()),
-            (None, Some(e)) => (e.rest.list.clone(), e.rest.list_query.clone()),
-            (None, None) => ("/".to_string(), BTreeMap::new()),
+        let req = match (&self.config.check, self.entities.first()) {
+            (Some(p), _) => Request::get(p.clone()),
+            (None, Some(e)) => match base_listing(&e.rest) {
+                (req, true) => params_to_body(req, &e.rest.pagination),
+                (req, false) => req,
+            },
+            (None, None) => Request::get("/"),
         };
-        let mut req = Request::get(path);
-        for (k, v) in &query {
-            req = req.param(k, v);
-        }
-        let resp = self.client.send(&req).map_err(|e| self.err(e))?;
+        let resp = self.send(&req)?;
         Ok(ConnectionInfo {
             description: format!(
                 "REST API at {} answered {} to {}",
@@ -592,10 +676,7 @@ impl Connector for RestSystem {
 
     fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> Result<()> {
         let (rest, entity_id) = self.entity_of(source)?;
-        let mut base = Request::get(rest.list.clone());
-        for (k, v) in &rest.list_query {
-            base = base.param(k, v);
-        }
+        let (mut base, mut in_body) = base_listing(&rest);
         // An incremental read, when the entity can and the pull asks.
         let since = rest
             .incremental
@@ -607,15 +688,33 @@ impl Connector for RestSystem {
             for (k, v) in &inc.changed {
                 base = base.param(k, v.replace("{since}", since));
             }
+            if let Some(search) = &inc.search {
+                // A search by POST (HubSpot): the paging goes in the body.
+                let mut body = search.body.clone();
+                fill_since(&mut body, since).map_err(|m| self.fail(ErrorCode::Config, m))?;
+                base = Request::write(Method::POST, search.path.clone(), Some(body));
+                base.repeat = Repeat::Safe;
+                in_body = true;
+            }
         }
         let mut cursor: Option<String> = since.map(str::to_string);
         let mut schema: Option<Vec<String>> = None;
         let mut origin = 0u64;
-        let complete = read_all(
+        let pagination = match (&rest.incremental, in_body) {
+            (Some(inc), true) => inc
+                .search
+                .as_ref()
+                .and_then(|s| s.pagination.clone())
+                .unwrap_or_else(|| rest.pagination.clone()),
+            _ => rest.pagination.clone(),
+        };
+        let complete = read_pages(
             &mut self.client,
             &base,
-            &rest.pagination,
+            &pagination,
             &rest.records,
+            in_body,
+            self.config.errors_at.as_deref(),
             &mut |page| {
                 if schema.is_none() {
                     let mut names = RestSystem::schema_of(&rest, &page);
@@ -633,14 +732,14 @@ impl Connector for RestSystem {
                         && let Some(at) = inc
                             .updated_at
                             .iter()
-                            .find_map(|f| json_path::get(&record, f).and_then(json_path::text))
+                            .find_map(|f| rest.value(&record, f).and_then(json_path::text))
                         && cursor.as_deref().is_none_or(|c| at.as_str() > c)
                     {
                         cursor = Some(at);
                     }
                     let values: Vec<Value> = names
                         .iter()
-                        .map(|n| json_path::get(&record, n).and_then(json_path::text))
+                        .map(|n| rest.value(&record, n).and_then(json_path::text))
                         .collect();
                     if !sink.record(origin, values)? {
                         return Ok(false);
@@ -667,7 +766,11 @@ impl Connector for RestSystem {
         if since.is_some() {
             // Which records still exist: the id-only listing.
             let mut ids = Request::get(rest.list.clone());
-            for (k, v) in rest.list_query.iter().chain(&inc.ids) {
+            let plain = rest
+                .list_query
+                .iter()
+                .filter(|(k, _)| !inc.ids.contains_key(*k));
+            for (k, v) in plain.chain(&inc.ids) {
                 ids = ids.param(k, v);
             }
             let complete = read_all(
@@ -679,7 +782,7 @@ impl Connector for RestSystem {
                     for record in page {
                         let values: Vec<Value> = entity_id
                             .iter()
-                            .map(|f| json_path::get(&record, f).and_then(json_path::text))
+                            .map(|f| rest.value(&record, f).and_then(json_path::text))
                             .collect();
                         let refs: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
                         if !sink.present(&refs)? {
@@ -717,7 +820,7 @@ impl Connector for RestSystem {
             names
                 .into_iter()
                 .map(|n| {
-                    let v = json_path::get(&cur.json, &n).and_then(json_path::text);
+                    let v = rest.value(&cur.json, &n).and_then(json_path::text);
                     (n, v)
                 })
                 .collect(),
@@ -733,24 +836,54 @@ impl Connector for RestSystem {
             }
         }
     }
-    /// Runs of creates go as one request each when `create_batch` allows;
-    /// everything else is sent change by change.
+    /// Runs of creates go as one request each when `create_batch` or
+    /// `batch.create` allows; runs of updates through `batch.read` and
+    /// `batch.update`; everything else is sent change by change.
     fn write_batch(
         &mut self,
         source: &EntitySource,
         changes: &[WriteChange],
     ) -> Result<Vec<WriteOutcome>> {
         let (rest, entity_id) = self.entity_of(source)?;
-        let size = rest.create_batch.unwrap_or(1).max(1) as usize;
+        let batch = rest.batch.clone();
+        let batch_size = batch.as_ref().map_or(1, |b| b.size.max(1) as usize);
+        let list_size = rest.create_batch.unwrap_or(1).max(1) as usize;
+        let has_ref = |c: &WriteChange| {
+            !entity_id.is_empty()
+                && entity_id
+                    .iter()
+                    .all(|f| c.id.iter().any(|(n, v)| n == f && v.is_some()))
+        };
         let mut out = Vec::with_capacity(changes.len());
         let mut i = 0;
         while i < changes.len() {
-            let run = changes[i..]
-                .iter()
-                .take(size)
-                .take_while(|c| c.kind == WriteKind::Insert)
-                .count();
-            if run > 1 {
+            let run_of = |kind: WriteKind, size: usize, also: &dyn Fn(&WriteChange) -> bool| {
+                changes[i..]
+                    .iter()
+                    .take(size)
+                    .take_while(|c| c.kind == kind && also(c))
+                    .count()
+            };
+            let batch_creates = batch.as_ref().and_then(|b| b.create.as_ref());
+            let batch_updates = batch.as_ref().and_then(|b| b.update.as_ref());
+            if let Some(endpoint) = batch_creates
+                && let run = run_of(WriteKind::Insert, batch_size, &has_ref)
+                && run > 1
+            {
+                let group: Vec<&WriteChange> = changes[i..i + run].iter().collect();
+                out.extend(self.create_many(&rest, &entity_id, endpoint, &group)?);
+                i += run;
+            } else if let Some(endpoint) = batch_updates
+                && let run = run_of(WriteKind::Update, batch_size, &|c| !c.id.is_empty())
+                && run > 1
+            {
+                let group: Vec<&WriteChange> = changes[i..i + run].iter().collect();
+                out.extend(self.update_many(&rest, &entity_id, endpoint, &group)?);
+                i += run;
+            } else if batch_creates.is_none()
+                && let run = run_of(WriteKind::Insert, list_size, &|_| true)
+                && run > 1
+            {
                 let group: Vec<&WriteChange> = changes[i..i + run].iter().collect();
                 out.extend(self.insert_many(&rest, &entity_id, &group)?);
                 i += run;
@@ -763,13 +896,341 @@ impl Connector for RestSystem {
     }
 }
 
+/// The values object of a write body: inside `values_in`, or the body.
+fn inner_values(rest: &RestEntityConfig, body: Json) -> Json {
+    match &rest.values_in {
+        Some(inner) => json_path::get(&body, inner)
+            .cloned()
+            .unwrap_or_else(|| Json::Object(Map::new())),
+        None => body,
+    }
+}
+
+/// A change's id fields as a lookup for templates.
+fn id_lookup(change: &WriteChange) -> impl Fn(&str) -> Option<Json> + '_ {
+    move |name: &str| {
+        change
+            .id
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.clone().map(Json::String))
+    }
+}
+
+/// True when `record` has the change's id values.
+fn same_id(rest: &RestEntityConfig, record: &Json, change: &WriteChange) -> bool {
+    change
+        .id
+        .iter()
+        .all(|(n, v)| rest.value(record, n).and_then(json_path::text) == *v)
+}
+
+impl RestSystem {
+    /// Sends one batch request: `inputs` put in the endpoint's body.
+    fn send_batch(
+        &mut self,
+        endpoint: &BatchEndpoint,
+        inputs: Vec<Json>,
+        repeat: Repeat,
+    ) -> Result<(Response, Vec<Json>)> {
+        let mut body = endpoint
+            .body
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({"inputs": "{inputs}"}));
+        let inputs = Json::Array(inputs);
+        fill_inputs(&mut body, &inputs);
+        let mut req = Request::write(Method::POST, endpoint.path.clone(), Some(body));
+        req.repeat = repeat;
+        let resp = self.send(&req)?;
+        let json = resp.json().map_err(|e| self.err(e))?;
+        let records = records_at(
+            &json,
+            endpoint.records.as_deref().unwrap_or("results"),
+            &resp,
+        )
+        .map_err(|e| self.err(e))?;
+        Ok((resp, records))
+    }
+
+    /// Reads the records of `changes` with one batch read (or one by one
+    /// without `batch.read`); `None` where a record does not exist.
+    fn read_many(
+        &mut self,
+        rest: &RestEntityConfig,
+        entity_id: &[String],
+        changes: &[&WriteChange],
+    ) -> Result<Vec<Option<Json>>> {
+        let Some(read) = rest.batch.as_ref().and_then(|b| b.read.clone()) else {
+            let mut out = Vec::with_capacity(changes.len());
+            for c in changes {
+                out.push(self.fetch(rest, entity_id, &c.id, false)?.map(|c| c.json));
+            }
+            return Ok(out);
+        };
+        let inputs = changes
+            .iter()
+            .map(|c| {
+                let mut input = read.input.clone();
+                fill_json(&mut input, &id_lookup(c), &Json::Null, &Json::Null);
+                input
+            })
+            .collect();
+        // A read: safe to repeat. Records missing are left out of the answer
+        // (HubSpot answers 207 with an error per missing id).
+        let (_, found) = self.send_batch(&read, inputs, Repeat::Safe)?;
+        Ok(changes
+            .iter()
+            .map(|c| found.iter().find(|r| same_id(rest, r, c)).cloned())
+            .collect())
+    }
+
+    /// Updates through `batch.update`: one batch read, the compare, then
+    /// one request with the records that did not move (a plain write, as
+    /// `reread`). An answer that does not list every record sent (HubSpot's
+    /// 207 with errors) fails the batch: each change is then re-read and
+    /// sent alone by the push.
+    fn update_many(
+        &mut self,
+        rest: &RestEntityConfig,
+        entity_id: &[String],
+        endpoint: &BatchEndpoint,
+        changes: &[&WriteChange],
+    ) -> Result<Vec<WriteOutcome>> {
+        // A batch the system refused for its rate (429, the wait it asked
+        // for already kept) is read and compared again, then sent again:
+        // a change found already at its new values counts as applied.
+        let mut round = 0;
+        loop {
+            match self.update_round(rest, entity_id, endpoint, changes, round > 0) {
+                Err(e)
+                    if e.code() == ErrorCode::RateLimit
+                        && round < self.client.options().max_retries =>
+                {
+                    round += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One batch read, compare and batch update. `again`: an earlier round
+    /// may have applied some changes.
+    fn update_round(
+        &mut self,
+        rest: &RestEntityConfig,
+        entity_id: &[String],
+        endpoint: &BatchEndpoint,
+        changes: &[&WriteChange],
+        again: bool,
+    ) -> Result<Vec<WriteOutcome>> {
+        let current = self.read_many(rest, entity_id, changes)?;
+        let mut out: Vec<Option<WriteOutcome>> = vec![None; changes.len()];
+        let mut inputs = Vec::new();
+        for (i, (change, cur)) in changes.iter().zip(&current).enumerate() {
+            let Some(cur) = cur else {
+                out[i] = Some(WriteOutcome::NotFound);
+                continue;
+            };
+            let applied = WriteOutcome::Applied {
+                id: change.id.clone(),
+            };
+            let now = pick(rest, cur, &change.expected);
+            if now != change.expected {
+                out[i] = Some(
+                    if again && pick(rest, cur, &change.values) == change.values {
+                        applied
+                    } else {
+                        WriteOutcome::Conflict { current: now }
+                    },
+                );
+                continue;
+            }
+            if change.values.is_empty() {
+                out[i] = Some(applied);
+                continue;
+            }
+            let values: Vec<&Field> = change.values.iter().collect();
+            let values = inner_values(rest, self.body_of(rest, &values)?);
+            let mut input = endpoint.input.clone();
+            let ids = id_lookup(change);
+            fill_json(
+                &mut input,
+                &|n| rest.value(cur, n).cloned().or_else(|| ids(n)),
+                &values,
+                &Json::Null,
+            );
+            inputs.push(input);
+            out[i] = Some(applied);
+        }
+        if !inputs.is_empty() {
+            let sent = inputs.len();
+            let (resp, records) = self.send_batch(endpoint, inputs, Repeat::Once)?;
+            if resp.status == 207 || records.len() != sent {
+                return Err(self.err(HttpError::new(
+                    Kind::Protocol,
+                    &resp.request,
+                    format!(
+                        "a batch of {sent} updates was answered with {} records (HTTP {}): some \
+                         may not be applied; each is re-read before anything is sent again",
+                        records.len(),
+                        resp.status
+                    ),
+                )));
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| o.expect("every change decided"))
+            .collect())
+    }
+
+    /// Creates through `batch.create`; the answer's records are matched to
+    /// the changes by the entity's id fields (an external reference).
+    fn create_many(
+        &mut self,
+        rest: &RestEntityConfig,
+        entity_id: &[String],
+        endpoint: &BatchEndpoint,
+        changes: &[&WriteChange],
+    ) -> Result<Vec<WriteOutcome>> {
+        if rest.create.is_none() {
+            return Err(self.fail(
+                ErrorCode::Validation,
+                "this entity cannot create records (no rest.create endpoint)".into(),
+            ));
+        }
+        let mut inputs = Vec::with_capacity(changes.len());
+        for change in changes {
+            let mut fields: Vec<&Field> = change.id.iter().collect();
+            fields.extend(
+                change
+                    .values
+                    .iter()
+                    .filter(|(n, _)| !change.id.iter().any(|(i, _)| i == n)),
+            );
+            let values = inner_values(rest, self.body_of(rest, &fields)?);
+            let mut input = endpoint.input.clone();
+            fill_json(&mut input, &id_lookup(change), &values, &Json::Null);
+            inputs.push(input);
+        }
+        let (resp, records) = self.send_batch(endpoint, inputs, Repeat::Once)?;
+        let mut out = Vec::with_capacity(changes.len());
+        for change in changes {
+            let Some(record) = records.iter().find(|r| same_id(rest, r, change)) else {
+                return Err(self.err(HttpError::new(
+                    Kind::Protocol,
+                    &resp.request,
+                    format!(
+                        "a batch of {} creates was answered without the record {} (HTTP {}); \
+                         the records are re-read before anything is sent again",
+                        changes.len(),
+                        show_id(&change.id),
+                        resp.status
+                    ),
+                )));
+            };
+            out.push(WriteOutcome::Applied {
+                id: created_id(rest, entity_id, Some(record), change),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Reads every page of a listing, like [`read_all`]; `in_body`: the
+/// listing is a POST whose paging parameters go in the JSON body (numbers
+/// when they are numbers) instead of the query.
+fn read_pages(
+    client: &mut HttpClient,
+    base: &Request,
+    style: &crate::connectors::http::Pagination,
+    records_path: &str,
+    in_body: bool,
+    errors_at: Option<&str>,
+    on_page: &mut dyn FnMut(Vec<Json>) -> Result<bool>,
+) -> Result<bool> {
+    use crate::connectors::http::paging::{PageState, Step};
+    if !in_body && errors_at.is_none() {
+        return read_all(client, base, style, records_path, on_page);
+    }
+    let to_body = |req: Request| {
+        if in_body {
+            params_to_body(req, style)
+        } else {
+            req
+        }
+    };
+    let mut state = PageState::new(style, client.options().max_pages);
+    let mut req = to_body(state.request(base));
+    loop {
+        let resp = client.send(&req).map_err(|e| client.error(e))?;
+        if let Some(e) = body_errors(errors_at, &resp) {
+            return Err(client.error(e));
+        }
+        let json = resp.json().map_err(|e| client.error(e))?;
+        let records = records_at(&json, records_path, &resp).map_err(|e| client.error(e))?;
+        let n = records.len();
+        if !on_page(records)? {
+            return Ok(false);
+        }
+        match state
+            .after(base, n, &json, &resp)
+            .map_err(|e| client.error(e))?
+        {
+            Step::Next(r) => req = to_body(r),
+            Step::Done => return Ok(true),
+        }
+    }
+}
+
+/// Fills `"{since}"` (the cursor as read) and `"{since_ms}"` (the cursor,
+/// an ISO 8601 time, as milliseconds since 1970, as text) in a body.
+fn fill_since(template: &mut Json, since: &str) -> std::result::Result<(), String> {
+    match template {
+        Json::String(s) if s.contains("{since_ms}") => {
+            let at = chrono::DateTime::parse_from_rfc3339(since).map_err(|e| {
+                format!("the incremental cursor {since:?} is not an ISO 8601 time ({e}); pull everything once")
+            })?;
+            *s = s.replace("{since_ms}", &at.timestamp_millis().to_string());
+        }
+        Json::String(s) if s.contains("{since}") => *s = s.replace("{since}", since),
+        Json::Array(items) => {
+            for i in items {
+                fill_since(i, since)?;
+            }
+        }
+        Json::Object(map) => {
+            for v in map.values_mut() {
+                fill_since(v, since)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Puts the inputs list where the body template says `"{inputs}"`.
+fn fill_inputs(template: &mut Json, inputs: &Json) {
+    match template {
+        Json::String(s) if s == "{inputs}" => *template = inputs.clone(),
+        Json::Array(items) => items.iter_mut().for_each(|i| fill_inputs(i, inputs)),
+        Json::Object(map) => map.values_mut().for_each(|v| fill_inputs(v, inputs)),
+        _ => {}
+    }
+}
+
 /// The id fields of a created record: from the answer, else as sent.
-fn created_id(entity_id: &[String], record: Option<&Json>, change: &WriteChange) -> Vec<Field> {
+fn created_id(
+    rest: &RestEntityConfig,
+    entity_id: &[String],
+    record: Option<&Json>,
+    change: &WriteChange,
+) -> Vec<Field> {
     entity_id
         .iter()
         .map(|f| {
             let from_answer = record
-                .and_then(|r| json_path::get(r, f))
+                .and_then(|r| rest.value(r, f))
                 .and_then(json_path::text);
             let given = change
                 .id
@@ -782,15 +1243,10 @@ fn created_id(entity_id: &[String], record: Option<&Json>, change: &WriteChange)
 }
 
 /// The values of `names` in a record, as text.
-fn pick(record: &Json, names: &[Field]) -> Vec<Field> {
+fn pick(rest: &RestEntityConfig, record: &Json, names: &[Field]) -> Vec<Field> {
     names
         .iter()
-        .map(|(n, _)| {
-            (
-                n.clone(),
-                json_path::get(record, n).and_then(json_path::text),
-            )
-        })
+        .map(|(n, _)| (n.clone(), rest.value(record, n).and_then(json_path::text)))
         .collect()
 }
 
@@ -842,8 +1298,14 @@ fn fill_value(template: &mut Json, value: &Json) {
 
 /// Fills a filtered-update body: `"{values}"` → the values object,
 /// `"{expected}"` → the expected-fields object, `"{field}"` → the field's
-/// JSON as re-read, `{field}` in text → its text.
-fn fill_json(template: &mut Json, current: &Json, values: &Json, expected: &Json) {
+/// JSON (as re-read, or from the change's id), `{field}` in text → its
+/// text; an object entry `"..." = "{values}"` merges the values in.
+fn fill_json(
+    template: &mut Json,
+    current: &dyn Fn(&str) -> Option<Json>,
+    values: &Json,
+    expected: &Json,
+) {
     match template {
         Json::String(s) => {
             if s == "{values}" {
@@ -853,13 +1315,14 @@ fn fill_json(template: &mut Json, current: &Json, values: &Json, expected: &Json
             } else if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
                 && !name.contains(['{', '}'])
             {
-                *template = json_path::get(current, name).cloned().unwrap_or(Json::Null);
+                *template = current(name).unwrap_or(Json::Null);
             } else if s.contains('{') {
                 let mut out = s.clone();
                 while let Some(a) = out.find('{') {
                     let Some(b) = out[a..].find('}') else { break };
                     let name = out[a + 1..a + b].to_string();
-                    let v = json_path::get(current, &name)
+                    let v = current(&name)
+                        .as_ref()
                         .and_then(json_path::text)
                         .unwrap_or_default();
                     out.replace_range(a..a + b + 1, &v);
@@ -870,11 +1333,84 @@ fn fill_json(template: &mut Json, current: &Json, values: &Json, expected: &Json
         Json::Array(items) => items
             .iter_mut()
             .for_each(|i| fill_json(i, current, values, expected)),
-        Json::Object(map) => map
-            .values_mut()
-            .for_each(|v| fill_json(v, current, values, expected)),
+        Json::Object(map) => {
+            let spread = map.get("...").is_some_and(|v| v == "{values}");
+            if spread {
+                map.remove("...");
+            }
+            map.values_mut()
+                .for_each(|v| fill_json(v, current, values, expected));
+            if spread && let Json::Object(vals) = values {
+                for (k, v) in vals {
+                    map.insert(k.clone(), v.clone());
+                }
+            }
+        }
         _ => {}
     }
+}
+
+/// The first request of an entity's listing: a GET with `list_query`, or
+/// a POST of `list_body` (true: its parameters go in the body).
+fn base_listing(rest: &RestEntityConfig) -> (Request, bool) {
+    let mut req = match &rest.list_body {
+        Some(body) => {
+            let mut r = Request::write(Method::POST, rest.list.clone(), Some(body.clone()));
+            r.repeat = Repeat::Safe;
+            r
+        }
+        None => Request::get(rest.list.clone()),
+    };
+    for (k, v) in &rest.list_query {
+        req = req.param(k, v);
+    }
+    (req, rest.list_body.is_some())
+}
+
+/// Moves a request's query parameters into its JSON body, at their dotted
+/// paths: numbers as numbers, a cursor as text.
+fn params_to_body(mut req: Request, style: &crate::connectors::http::Pagination) -> Request {
+    let query = std::mem::take(&mut req.query);
+    if let Some(body) = req.body.as_mut() {
+        for (k, v) in query {
+            let is_cursor = matches!(
+                style,
+                crate::connectors::http::Pagination::Cursor { cursor_param, .. } if *cursor_param == k
+            );
+            let value = match v.parse::<u64>() {
+                Ok(n) if !is_cursor => Json::from(n),
+                _ => Json::from(v),
+            };
+            set_path(body, &k, value);
+        }
+    }
+    req
+}
+
+/// The errors a 2xx answer lists at `errors_at` (GraphQL), as a failure.
+fn body_errors(errors_at: Option<&str>, resp: &Response) -> Option<HttpError> {
+    let at = errors_at?;
+    let json = resp.json().ok()?;
+    let errors = json_path::get(&json, at)?.as_array()?;
+    let first = errors.first()?;
+    let code = first
+        .pointer("/extensions/code")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let kind = match code {
+        "UNAUTHORIZED" | "UNAUTHENTICATED" => Kind::Auth,
+        "FORBIDDEN" => Kind::Permission,
+        "NOT_FOUND" | "ENTITY_NOT_FOUND" => Kind::NotFound,
+        "INTERNAL_SERVER_ERROR" => Kind::Transient,
+        _ => Kind::Validation,
+    };
+    let mut e = HttpError::new(
+        kind,
+        &resp.request,
+        crate::connectors::http::error::body_message(&resp.body),
+    );
+    e.status = Some(resp.status);
+    Some(e)
 }
 
 /// Sets a dotted path in a JSON object, creating objects on the way.
@@ -970,9 +1506,10 @@ mod tests {
             "query": {"filter": {"_and": [{"code": {"_eq": "{code}"}}, "{expected}"]}},
             "data": "{values}"
         });
+        let current = serde_json::json!({"code": "C7", "email": "old@x.org"});
         fill_json(
             &mut body,
-            &serde_json::json!({"code": "C7", "email": "old@x.org"}),
+            &|n| json_path::get(&current, n).cloned(),
             &serde_json::json!({"email": "new@x.org"}),
             &serde_json::json!({"email": {"_eq": "old@x.org"}}),
         );
@@ -995,7 +1532,7 @@ mod tests {
         let current = serde_json::json!({"id": 7, "date_updated": null});
         fill_json(
             &mut body,
-            &current,
+            &|n| json_path::get(&current, n).cloned(),
             &serde_json::json!({"name": "Ann"}),
             &Json::Null,
         );
@@ -1011,5 +1548,74 @@ mod tests {
             fill_path("/items/c/{id}", &[("id", "a b/c")]),
             "/items/c/a%20b%2Fc"
         );
+    }
+
+    #[test]
+    fn graphql_bodies_spread_values_and_take_paging_in_variables() {
+        let mut body = serde_json::json!({"query": "q", "variables": {"i": {"id": "{id}", "...": "{values}"}}});
+        let current = serde_json::json!({"id": "7"});
+        fill_json(
+            &mut body,
+            &|n| json_path::get(&current, n).cloned(),
+            &serde_json::json!({"firstName": "Ann", "phoneNumber": null}),
+            &Json::Null,
+        );
+        assert_eq!(
+            body,
+            serde_json::json!({"query": "q", "variables": {"i": {"id": "7", "firstName": "Ann", "phoneNumber": null}}})
+        );
+        let req = Request::write(
+            Method::POST,
+            "/admin-api",
+            Some(serde_json::json!({"variables": {"o": {"sort": {"id": "ASC"}}}})),
+        )
+        .param("variables.o.skip", "100")
+        .param("variables.o.take", "100")
+        .param("after", "200");
+        let style = crate::connectors::http::Pagination::Cursor {
+            next: "paging.next.after".into(),
+            cursor_param: "after".into(),
+            limit_param: None,
+            limit: 100,
+        };
+        let req = params_to_body(req, &style);
+        assert!(req.query.is_empty());
+        assert_eq!(
+            req.body.unwrap(),
+            serde_json::json!({"variables": {"o": {"sort": {"id": "ASC"}, "skip": 100, "take": 100}}, "after": "200"}),
+            "numbers as numbers, the cursor as text"
+        );
+    }
+
+    #[test]
+    fn graphql_errors_in_a_200_answer_are_failures_with_their_category() {
+        let resp = |body: &str| Response {
+            status: 200,
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+            request: "POST http://h/admin-api".into(),
+            url: reqwest::Url::parse("http://h/admin-api").unwrap(),
+        };
+        let forbidden = resp(
+            r#"{"errors":[{"message":"You are not currently authorized to perform this action","extensions":{"code":"FORBIDDEN"}}],"data":null}"#,
+        );
+        let e = body_errors(Some("errors"), &forbidden).expect("a failure");
+        assert_eq!(e.kind, Kind::Permission);
+        assert!(
+            e.message.contains("not currently authorized") && e.message.contains("[FORBIDDEN]"),
+            "{e}"
+        );
+        assert!(
+            body_errors(None, &forbidden).is_none(),
+            "only when configured"
+        );
+        assert!(
+            body_errors(
+                Some("errors"),
+                &resp(r#"{"data":{"customers":{"items":[]}}}"#)
+            )
+            .is_none()
+        );
+        assert!(body_errors(Some("errors"), &resp(r#"{"errors":[],"data":{}}"#)).is_none());
     }
 }
