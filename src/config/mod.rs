@@ -107,6 +107,23 @@ pub enum SystemConfig {
         #[serde(default)]
         password: Option<SecretRef>,
     },
+    /// A Tryton ERP database, over JSON-RPC (see `docs/tryton.md`).
+    Tryton {
+        /// The server's base URL, e.g. `https://erp.example.com` (without the database).
+        url: String,
+        /// The database name.
+        database: String,
+        /// The login.
+        user: String,
+        /// Where the password comes from.
+        password: SecretRef,
+        /// Records per `search_read` page (default 1000).
+        #[serde(default)]
+        page_size: Option<usize>,
+        /// Timeout of one call, in seconds (default 120).
+        #[serde(default)]
+        timeout_secs: Option<u64>,
+    },
 }
 
 fn default_pg_port() -> u16 {
@@ -121,6 +138,7 @@ impl SystemConfig {
             SystemConfig::Xlsx { .. } => "xlsx",
             SystemConfig::Sqlite { .. } => "sqlite",
             SystemConfig::Postgres { .. } => "postgres",
+            SystemConfig::Tryton { .. } => "tryton",
         }
     }
 }

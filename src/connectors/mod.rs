@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod postgres;
 pub mod sqlite;
+pub mod tryton;
 pub mod xlsx;
 
 use crate::error::Result;

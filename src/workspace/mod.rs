@@ -10,6 +10,7 @@ use crate::config::{Config, EntityConfig, ReconciliationConfig, SystemConfig};
 use crate::connectors::csv::{CsvOptions, CsvSystem, EncodingChoice, parse_delimiter};
 use crate::connectors::postgres::{PgConfig, PostgresSystem};
 use crate::connectors::sqlite::SqliteSystem;
+use crate::connectors::tryton::{RpcConfig, TrytonSystem};
 use crate::connectors::xlsx::XlsxSystem;
 use crate::connectors::{Connector, EntitySource};
 use crate::error::{Error, Result};
@@ -196,6 +197,24 @@ impl Workspace {
                     },
                 ))
             }
+            SystemConfig::Tryton {
+                url,
+                database,
+                user,
+                password,
+                page_size,
+                timeout_secs,
+            } => Box::new(TrytonSystem::new(
+                name.to_string(),
+                RpcConfig {
+                    url: url.clone(),
+                    database: database.clone(),
+                    user: user.clone(),
+                    password: password.resolve()?,
+                    timeout: std::time::Duration::from_secs(timeout_secs.unwrap_or(120)),
+                },
+                page_size.unwrap_or(1000),
+            )?),
         })
     }
 
