@@ -15,6 +15,8 @@ DB_NAME="trueup"
 # The versions the tests were proven against.
 PACKAGES=("trytond==8.2.*" "trytond-party==8.2.*" "trytond-product==8.2.*")
 STAMP="$ROOT/.installed-8.2"
+# Bump when the template changes, so it is built again.
+TEMPLATE_VERSION=2
 # The template's admin password: a fixed test-only value (the template only
 # ever serves local test servers on 127.0.0.1).
 ADMIN_PASSWORD="${TRUEUP_TRYTON_ADMIN_PASSWORD:-admin}"
@@ -37,7 +39,7 @@ if [ ! -f "$STAMP" ] || [ ! -x "$VENV/bin/trytond" ]; then
   touch "$STAMP"
 fi
 
-if [ ! -f "$TEMPLATE_DIR/$DB_NAME.sqlite" ] || [ ! -f "$TEMPLATE_DIR/.ready" ]; then
+if [ ! -f "$TEMPLATE_DIR/$DB_NAME.sqlite" ] || [ "$(cat "$TEMPLATE_DIR/.ready" 2>/dev/null)" != "$TEMPLATE_VERSION" ]; then
   echo "building the template database in $TEMPLATE_DIR"
   rm -rf "$TEMPLATE_DIR"
   mkdir -p "$TEMPLATE_DIR"
@@ -53,8 +55,38 @@ if [ ! -f "$TEMPLATE_DIR/$DB_NAME.sqlite" ] || [ ! -f "$TEMPLATE_DIR/.ready" ]; 
     tail -n 40 "$TEMPLATE_DIR/init.log" >&2
     exit 1
   }
-  rm -f "$conf"
-  touch "$TEMPLATE_DIR/.ready"
+  # A company (with its currency) for the admin user, as every real Tryton
+  # has: company-dependent values (list prices) need one in the context.
+  TRYTOND_CONFIG="$conf" "$VENV/bin/python" - "$DB_NAME" >>"$TEMPLATE_DIR/init.log" 2>&1 <<'PY' || {
+import sys
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+db = sys.argv[1]
+Pool.start()
+pool = Pool(db)
+with Transaction().start(db, 0, readonly=True):
+    pool.init()
+with Transaction().start(db, 0) as transaction:
+    Currency = pool.get('currency.currency')
+    Party = pool.get('party.party')
+    Company = pool.get('company.company')
+    User = pool.get('res.user')
+    eur, = Currency.create([{'name': 'Euro', 'symbol': 'EUR', 'code': 'EUR'}])
+    party, = Party.create([{'name': 'Trueup Test Company'}])
+    company, = Company.create([{'party': party.id, 'currency': eur.id}])
+    # The company's party takes the first code of the sequence; the tests'
+    # parties are numbered from there.
+    admin, = User.search([('login', '=', 'admin')])
+    User.write([admin], {'companies': [('add', [company.id])], 'company': company.id})
+    transaction.commit()
+PY
+    echo "creating the template company failed; log:" >&2
+    tail -n 40 "$TEMPLATE_DIR/init.log" >&2
+    exit 1
+  }
+  "$VENV/bin/python" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA wal_checkpoint(TRUNCATE)")' "$TEMPLATE_DIR/$DB_NAME.sqlite"
+  rm -f "$conf" "$TEMPLATE_DIR/$DB_NAME.sqlite-wal" "$TEMPLATE_DIR/$DB_NAME.sqlite-shm"
+  echo "$TEMPLATE_VERSION" >"$TEMPLATE_DIR/.ready"
 fi
 
 echo "Tryton ready: $VENV/bin/trytond, template $TEMPLATE_DIR/$DB_NAME.sqlite"

@@ -18,7 +18,10 @@
 //!
 //! **products** (`product.product`, variants): `id`, `code` (read-only,
 //! computed by Tryton), `name` (read-only here: the template's), `list_price`
-//! (a `Decimal` as its digits), `active` (`true`/`false`), `updated_at`.
+//! (a `Decimal` as its digits: the price used, the variant's own else the
+//! template's; a write sets the variant's own), `active` (`true`/`false`),
+//! `updated_at`. List prices depend on the company: the user's company
+//! (from its preferences) is in the context of every call.
 
 use serde_json::{Map, Value, json};
 
@@ -101,7 +104,7 @@ impl Entity {
                 "_timestamp",
                 "code",
                 "name",
-                "list_price",
+                "list_price_used",
                 "active",
                 "write_date",
                 "create_date",
@@ -212,8 +215,11 @@ pub fn row_of(entity: Entity, v: &Value) -> Option<Row> {
                 ("id".into(), Some(id.to_string())),
                 ("code".into(), text(v, "code")),
                 ("name".into(), text(v, "name")),
-                ("list_price".into(), text(v, "list_price")),
-                ("active".into(), v.get("active").and_then(|x| text_of(x, true))),
+                ("list_price".into(), text(v, "list_price_used")),
+                (
+                    "active".into(),
+                    v.get("active").and_then(|x| text_of(x, true)),
+                ),
                 ("updated_at".into(), updated_at(v)),
             ],
             email: None,
@@ -410,7 +416,11 @@ mod tests {
     #[test]
     fn a_party_flattens_to_its_first_mechanisms_and_address() {
         let row = row_of(Entity::Parties, &party()).unwrap();
-        assert_eq!(row.get("email"), Some("z@x.org"), "the first e-mail, as Tryton shows it");
+        assert_eq!(
+            row.get("email"),
+            Some("z@x.org"),
+            "the first e-mail, as Tryton shows it"
+        );
         assert_eq!(row.get("phone"), Some("+32 4"));
         assert_eq!(row.get("country"), Some("BE"));
         assert_eq!(row.get("updated_at"), Some("2026-01-02T03:04:05.000006Z"));
@@ -434,7 +444,10 @@ mod tests {
             w.values["contact_mechanisms"],
             json!([["write", [4], {"value": "new@x.org"}], ["delete", [3]]])
         );
-        assert_eq!(w.values["addresses"], json!([["write", [9], {"city": "Namur"}]]));
+        assert_eq!(
+            w.values["addresses"],
+            json!([["write", [9], {"city": "Namur"}]])
+        );
         let err = build_values(
             Entity::Parties,
             Some(&row),

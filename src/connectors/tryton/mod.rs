@@ -63,7 +63,9 @@ impl TrytonSystem {
     }
 
     fn call(&mut self, method: &str, params: Value) -> Result<Value> {
-        self.client.call(method, params).map_err(|e| e.into_error(&self.name))
+        self.client
+            .call(method, params)
+            .map_err(|e| e.into_error(&self.name))
     }
 
     fn invalid(&self, message: String) -> Error {
@@ -185,15 +187,19 @@ impl TrytonSystem {
             "model.product.uom.search",
             json!([[["symbol", "=", "u"]], 0, 1, null, {}]),
         )?;
-        let id = found
-            .get(0)
-            .and_then(Value::as_i64)
-            .ok_or_else(|| self.invalid("Tryton has no unit of measure `u` for new products".into()))?;
+        let id = found.get(0).and_then(Value::as_i64).ok_or_else(|| {
+            self.invalid("Tryton has no unit of measure `u` for new products".into())
+        })?;
         self.uom = Some(id);
         Ok(id)
     }
 
-    fn values_for(&mut self, entity: Entity, row: Option<&Row>, values: &[Field]) -> Result<Map<String, Value>> {
+    fn values_for(
+        &mut self,
+        entity: Entity,
+        row: Option<&Row>,
+        values: &[Field],
+    ) -> Result<Map<String, Value>> {
         let mut countries = std::mem::take(&mut self.countries);
         let built = {
             let client = &mut self.client;
@@ -221,7 +227,11 @@ impl TrytonSystem {
 
     /// The values of a create: the flattened values plus the id fields
     /// (the `code`, our external reference).
-    fn create_values(&mut self, entity: Entity, change: &WriteChange) -> Result<Map<String, Value>> {
+    fn create_values(
+        &mut self,
+        entity: Entity,
+        change: &WriteChange,
+    ) -> Result<Map<String, Value>> {
         let mut fields: Vec<Field> = change
             .id
             .iter()
@@ -251,11 +261,8 @@ impl TrytonSystem {
                             variant.insert("suffix_code".into(), json!(value));
                         }
                         "list_price" | "active" => {
-                            let w = self.values_for(
-                                entity,
-                                None,
-                                &[(name.clone(), value.clone())],
-                            )?;
+                            let w =
+                                self.values_for(entity, None, &[(name.clone(), value.clone())])?;
                             template.extend(w);
                         }
                         other => {
@@ -356,11 +363,17 @@ impl TrytonSystem {
         let context = json!({"_timestamp": Value::Object(timestamps)});
         if !write_args.is_empty() {
             write_args.push(context.clone());
-            self.call(&format!("model.{}.write", entity.model()), Value::Array(write_args))?;
+            self.call(
+                &format!("model.{}.write", entity.model()),
+                Value::Array(write_args),
+            )?;
         }
         if !creates.is_empty() {
             let (model, values): (&str, Vec<Value>) = match entity {
-                Entity::Parties => ("party.party", creates.iter().map(|(_, v)| v.clone()).collect()),
+                Entity::Parties => (
+                    "party.party",
+                    creates.iter().map(|(_, v)| v.clone()).collect(),
+                ),
                 Entity::Products => (
                     "product.template",
                     creates.iter().map(|(_, v)| v.clone()).collect(),
@@ -395,7 +408,10 @@ impl TrytonSystem {
         }
         if !deletes.is_empty() {
             let ids: Vec<i64> = deletes.iter().map(|(_, id)| *id).collect();
-            self.call(&format!("model.{}.delete", entity.model()), json!([ids, context]))?;
+            self.call(
+                &format!("model.{}.delete", entity.model()),
+                json!([ids, context]),
+            )?;
             for (i, _) in &deletes {
                 outcomes[*i] = Some(WriteOutcome::Applied {
                     id: changes[*i].id.clone(),
@@ -476,7 +492,11 @@ impl Connector for TrytonSystem {
         if id.is_empty() {
             return Err(self.invalid("reading one record needs its id fields".into()));
         }
-        Ok(self.current(entity, &[id])?.pop().flatten().map(|r| r.fields))
+        Ok(self
+            .current(entity, &[id])?
+            .pop()
+            .flatten()
+            .map(|r| r.fields))
     }
 
     fn write(&mut self, source: &EntitySource, change: &WriteChange) -> Result<WriteOutcome> {
@@ -490,7 +510,11 @@ impl Connector for TrytonSystem {
     /// (`ConcurrencyException`, nothing written by that call), each change
     /// is read and sent again alone, up to three times, then reported as a
     /// conflict.
-    fn write_batch(&mut self, source: &EntitySource, changes: &[WriteChange]) -> Result<Vec<WriteOutcome>> {
+    fn write_batch(
+        &mut self,
+        source: &EntitySource,
+        changes: &[WriteChange],
+    ) -> Result<Vec<WriteOutcome>> {
         let entity = self.entity(source)?;
         match self.try_batch(entity, changes) {
             Err(e) if is_concurrency(&e) => {}

@@ -153,8 +153,21 @@ pub struct RpcClient {
     http: reqwest::blocking::Client,
     /// The `Authorization` header value, once logged in.
     session: Option<String>,
+    /// The user's preferences (company, language): the base of every
+    /// call's context, as Tryton's own client does.
+    context: serde_json::Map<String, Value>,
     next_id: u64,
 }
+
+/// The preferences kept in the context of every call.
+const CONTEXT_KEYS: &[&str] = &[
+    "company",
+    "companies",
+    "company_filter",
+    "employee",
+    "employees",
+    "language",
+];
 
 /// What the HTTP exchange gave: the status and the body.
 struct Answer {
@@ -183,6 +196,7 @@ impl RpcClient {
             config,
             http,
             session: None,
+            context: serde_json::Map::new(),
             next_id: 1,
         })
     }
@@ -279,14 +293,28 @@ impl RpcClient {
             "Session {}",
             base64::engine::general_purpose::STANDARD.encode(raw)
         ));
+        let method = "model.res.user.get_preferences";
+        let body = self.envelope(method, json!([true, {}]));
+        let answer = self.post(&self.db_url(), method, &body)?;
+        let preferences = decode(method, answer)?;
+        self.context = CONTEXT_KEYS
+            .iter()
+            .filter_map(|k| Some((k.to_string(), preferences.get(*k)?.clone())))
+            .filter(|(_, v)| !v.is_null())
+            .collect();
         Ok(())
     }
 
     /// Calls `method` with `params` (the context last), logging in first
     /// when needed and once again when the session expired.
-    pub fn call(&mut self, method: &str, params: Value) -> Result<Value, RpcError> {
+    pub fn call(&mut self, method: &str, mut params: Value) -> Result<Value, RpcError> {
         if self.session.is_none() {
             self.login()?;
+        }
+        if let Some(Value::Object(context)) = params.as_array_mut().and_then(|p| p.last_mut()) {
+            for (k, v) in &self.context {
+                context.entry(k.clone()).or_insert_with(|| v.clone());
+            }
         }
         let body = self.envelope(method, params);
         let url = self.db_url();
@@ -337,7 +365,10 @@ fn decode(method: &str, answer: Answer) -> Result<Value, RpcError> {
         fail(
             Kind::Protocol,
             None,
-            format!("the answer is not JSON ({e}): {}", page_message(&answer.body)),
+            format!(
+                "the answer is not JSON ({e}): {}",
+                page_message(&answer.body)
+            ),
         )
     })?;
     match v.get("error") {
@@ -458,7 +489,12 @@ pub fn text_of(v: &Value, boolean: bool) -> Option<String> {
             }
             Some("date") => {
                 let f = |k: &str| o.get(k).and_then(Value::as_i64).unwrap_or(0);
-                Some(format!("{:04}-{:02}-{:02}", f("year"), f("month"), f("day")))
+                Some(format!(
+                    "{:04}-{:02}-{:02}",
+                    f("year"),
+                    f("month"),
+                    f("day")
+                ))
             }
             _ => Some(v.to_string()),
         },
