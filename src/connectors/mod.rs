@@ -3,6 +3,7 @@
 //! a system never touches the engine.
 
 pub mod csv;
+pub mod http;
 pub mod postgres;
 pub mod sqlite;
 pub mod tryton;
