@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use trueup::ErrorCode;
+use trueup::connectors::http::HttpOptions;
 use trueup::connectors::tryton::{RpcConfig, TrytonSystem};
 use trueup::connectors::{Connector, EntitySource, Sample, WriteChange, WriteKind, WriteOutcome};
 
@@ -153,7 +154,7 @@ fn connector(server: &tryton::TrytonServer, password: &str) -> TrytonSystem {
             database: tryton::DB.into(),
             user: tryton::USER.into(),
             password: password.into(),
-            timeout: Duration::from_secs(60),
+            options: HttpOptions::default(),
         },
         100,
     )
@@ -535,7 +536,7 @@ fn failures_are_categorised_with_trytons_message() {
             database: "nosuchdb".into(),
             user: tryton::USER.into(),
             password: tryton::PASSWORD.into(),
-            timeout: Duration::from_secs(30),
+            options: HttpOptions::default(),
         },
         100,
     )
@@ -555,7 +556,10 @@ fn failures_are_categorised_with_trytons_message() {
             database: tryton::DB.into(),
             user: tryton::USER.into(),
             password: tryton::PASSWORD.into(),
-            timeout: Duration::from_secs(5),
+            options: HttpOptions {
+                max_retries: 0,
+                ..Default::default()
+            },
         },
         100,
     )

@@ -120,9 +120,9 @@ pub enum SystemConfig {
         /// Records per `search_read` page (default 1000).
         #[serde(default)]
         page_size: Option<usize>,
-        /// Timeout of one call, in seconds (default 120).
+        /// Timeouts, retries of reads, rate limit (see `docs/http.md`).
         #[serde(default)]
-        timeout_secs: Option<u64>,
+        http: crate::connectors::http::HttpOptions,
     },
 }
 

@@ -203,7 +203,7 @@ impl Workspace {
                 user,
                 password,
                 page_size,
-                timeout_secs,
+                http,
             } => Box::new(TrytonSystem::new(
                 name.to_string(),
                 RpcConfig {
@@ -211,7 +211,7 @@ impl Workspace {
                     database: database.clone(),
                     user: user.clone(),
                     password: password.resolve()?,
-                    timeout: std::time::Duration::from_secs(timeout_secs.unwrap_or(120)),
+                    options: http.clone(),
                 },
                 page_size.unwrap_or(1000),
             )?),

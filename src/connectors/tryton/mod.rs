@@ -21,10 +21,11 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 pub use entity::{Entity, PARTY_FIELDS, PRODUCT_FIELDS};
-pub use rpc::{Kind, RpcConfig, RpcError};
+pub use rpc::RpcConfig;
 
 use self::entity::{Row, build_values, row_of};
 use self::rpc::RpcClient;
+use crate::connectors::http::{HttpError, Kind};
 use crate::connectors::{
     Capabilities, ConnectionInfo, Connector, EntitySource, Field, RecordSink, WriteChange,
     WriteKind, WriteOutcome,
@@ -48,7 +49,7 @@ pub struct TrytonSystem {
 impl TrytonSystem {
     /// A system named `name` in the workspace; nothing is sent yet.
     pub fn new(name: String, config: RpcConfig, page_size: usize) -> Result<TrytonSystem> {
-        let client = RpcClient::new(config).map_err(|e| e.into_error(&name))?;
+        let client = RpcClient::new(&name, config)?;
         Ok(TrytonSystem {
             name,
             client,
@@ -58,7 +59,12 @@ impl TrytonSystem {
         })
     }
 
-    fn err(&self, e: RpcError) -> Error {
+    /// HTTP requests sent so far (every try counts), for benchmarks.
+    pub fn requests_sent(&self) -> u64 {
+        self.client.requests_sent()
+    }
+
+    fn err(&self, e: HttpError) -> Error {
         e.into_error(&self.name)
     }
 
@@ -95,23 +101,21 @@ impl TrytonSystem {
             json!([domain, 0, limit, [["id", "ASC"]], entity.read_fields(), {}]),
         )?;
         let items = found.as_array().ok_or_else(|| {
-            self.err(RpcError {
-                kind: Kind::Protocol,
-                method: method.clone(),
-                status: None,
-                message: "search_read did not answer a list".into(),
-            })
+            self.err(HttpError::new(
+                Kind::Protocol,
+                method.clone(),
+                "search_read did not answer a list",
+            ))
         })?;
         items
             .iter()
             .map(|v| {
                 row_of(entity, v).ok_or_else(|| {
-                    self.err(RpcError {
-                        kind: Kind::Protocol,
-                        method: method.clone(),
-                        status: None,
-                        message: format!("a record without an id: {v}"),
-                    })
+                    self.err(HttpError::new(
+                        Kind::Protocol,
+                        method.clone(),
+                        format!("a record without an id: {v}"),
+                    ))
                 })
             })
             .collect()
@@ -385,16 +389,15 @@ impl TrytonSystem {
                 .map(|a| a.iter().filter_map(Value::as_i64).collect())
                 .unwrap_or_default();
             if created.len() != creates.len() {
-                return Err(self.err(RpcError {
-                    kind: Kind::Protocol,
-                    method: format!("model.{model}.create"),
-                    status: None,
-                    message: format!(
+                return Err(self.err(HttpError::new(
+                    Kind::Protocol,
+                    format!("model.{model}.create"),
+                    format!(
                         "asked to create {} records, Tryton answered {} ids",
                         creates.len(),
                         created.len()
                     ),
-                }));
+                )));
             }
             for ((i, _), new_id) in creates.iter().zip(created) {
                 let change = &changes[*i];
@@ -426,7 +429,7 @@ impl TrytonSystem {
 }
 
 fn is_concurrency(e: &Error) -> bool {
-    matches!(e, Error::System { message, .. } if message.starts_with("conflict error"))
+    matches!(e, Error::System { message, .. } if message.contains("conflict error on ") && message.contains("ConcurrencyException"))
 }
 
 impl Connector for TrytonSystem {
@@ -459,12 +462,11 @@ impl Connector for TrytonSystem {
             let n = page.len();
             for row in page {
                 if row.id <= last {
-                    return Err(self.err(RpcError {
-                        kind: Kind::Protocol,
-                        method: format!("model.{}.search_read", entity.model()),
-                        status: None,
-                        message: format!("ids did not increase (id {} after {last})", row.id),
-                    }));
+                    return Err(self.err(HttpError::new(
+                        Kind::Protocol,
+                        format!("model.{}.search_read", entity.model()),
+                        format!("ids did not increase (id {} after {last})", row.id),
+                    )));
                 }
                 last = row.id;
                 origin += 1;

@@ -7,119 +7,19 @@
 //! Errors come two ways: HTTP 200 with an `error` member
 //! (`["UserError", [message, description, domain]]`,
 //! `["ConcurrencyException", message]`, …), or an HTTP status with an HTML
-//! page (401, 403, 404, 429, 5xx). Each becomes a [`RpcError`] of one
+//! page (401, 403, 404, 429, 5xx). Each becomes an [`HttpError`] of one
 //! [`Kind`], with Tryton's own message and never the password or session.
 //!
-//! The HTTP exchange itself is the one function [`RpcClient::post`]
-//! (blocking `reqwest`, gzip on): the only place to change to move onto the
-//! shared HTTP foundation.
-
-use std::time::Duration;
+//! The exchange goes through the shared [`HttpClient`] (gzip, timeouts,
+//! user agent, rate limit; reads retried on passing failures, writes sent
+//! once).
 
 use base64::Engine as _;
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::error::{Error, ErrorCode};
-
-/// The category of a failed call (the same categories as every HTTP system).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// The credentials were refused.
-    Auth,
-    /// The user may not do this (HTTP 403, an access error).
-    Permission,
-    /// The database, model or record does not exist.
-    NotFound,
-    /// Tryton refused the values (`UserError`, `UserWarning`).
-    Validation,
-    /// The record changed since it was read (`ConcurrencyException`).
-    Conflict,
-    /// Too many login attempts (HTTP 429).
-    RateLimit,
-    /// A passing failure (HTTP 5xx, 408, a database lock).
-    Transient,
-    /// The server could not be reached or the connection broke.
-    Network,
-    /// An answer we cannot use (not JSON, an unexpected shape).
-    Protocol,
-}
-
-impl Kind {
-    /// The name used in messages and docs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Auth => "auth",
-            Kind::Permission => "permission",
-            Kind::NotFound => "not_found",
-            Kind::Validation => "validation",
-            Kind::Conflict => "conflict",
-            Kind::RateLimit => "rate_limit",
-            Kind::Transient => "transient",
-            Kind::Network => "network",
-            Kind::Protocol => "protocol",
-        }
-    }
-
-    /// The crate's error code (no `permission`, `conflict` or `protocol`
-    /// code there: they file under auth, validation and system).
-    pub fn code(self) -> ErrorCode {
-        match self {
-            Kind::Auth | Kind::Permission => ErrorCode::Auth,
-            Kind::NotFound => ErrorCode::NotFound,
-            Kind::Validation | Kind::Conflict => ErrorCode::Validation,
-            Kind::RateLimit => ErrorCode::RateLimit,
-            Kind::Transient => ErrorCode::Transient,
-            Kind::Network => ErrorCode::Network,
-            Kind::Protocol => ErrorCode::System,
-        }
-    }
-
-    fn of_status(status: u16) -> Kind {
-        match status {
-            401 => Kind::Auth,
-            403 => Kind::Permission,
-            404 | 410 => Kind::NotFound,
-            409 | 412 => Kind::Conflict,
-            429 => Kind::RateLimit,
-            400..=499 if status != 408 => Kind::Validation,
-            _ => Kind::Transient,
-        }
-    }
-}
-
-/// One failed call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RpcError {
-    /// The category.
-    pub kind: Kind,
-    /// The RPC method called.
-    pub method: String,
-    /// The HTTP status, when the server answered with one other than 200.
-    pub status: Option<u16>,
-    /// Tryton's own message (or ours, for network and protocol failures).
-    pub message: String,
-}
-
-impl std::fmt::Display for RpcError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} error", self.kind.as_str())?;
-        if let Some(s) = self.status {
-            write!(f, ", HTTP {s}")?;
-        }
-        write!(f, " on {}: {}", self.method, self.message)
-    }
-}
-
-impl RpcError {
-    /// Converts into the crate's error for system `system`.
-    pub fn into_error(self, system: &str) -> Error {
-        Error::System {
-            system: system.to_string(),
-            code: self.kind.code(),
-            message: self.to_string(),
-        }
-    }
-}
+use crate::connectors::http::{HttpClient, HttpError, HttpOptions, Kind, Repeat, Request};
+use crate::error::Result;
 
 /// How to reach one Tryton database.
 #[derive(Clone)]
@@ -132,8 +32,8 @@ pub struct RpcConfig {
     pub user: String,
     /// The password (resolved from its `SecretRef`; never shown).
     pub password: String,
-    /// Timeout of a whole call.
-    pub timeout: Duration,
+    /// Timeouts, retries of reads, rate limit.
+    pub options: HttpOptions,
 }
 
 impl std::fmt::Debug for RpcConfig {
@@ -150,7 +50,7 @@ impl std::fmt::Debug for RpcConfig {
 /// A logged-in JSON-RPC client for one database.
 pub struct RpcClient {
     config: RpcConfig,
-    http: reqwest::blocking::Client,
+    http: HttpClient,
     /// The `Authorization` header value, once logged in.
     session: Option<String>,
     /// The user's preferences (company, language): the base of every
@@ -169,29 +69,30 @@ const CONTEXT_KEYS: &[&str] = &[
     "language",
 ];
 
-/// What the HTTP exchange gave: the status and the body.
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
+/// Methods that only read: retried on passing failures.
+fn reads_only(method: &str) -> bool {
+    method.starts_with("common.")
+        || [
+            ".search_read",
+            ".read",
+            ".search",
+            ".search_count",
+            ".get_preferences",
+            ".fields_get",
+        ]
+        .iter()
+        .any(|s| method.ends_with(s))
 }
 
 impl RpcClient {
-    /// A client; nothing is sent until the first call.
-    pub fn new(config: RpcConfig) -> Result<RpcClient, RpcError> {
-        // One TLS provider for the process; a second install is refused, harmlessly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::blocking::Client::builder()
-            .gzip(true)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(config.timeout)
-            .user_agent(concat!("Trueup/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| RpcError {
-                kind: Kind::Protocol,
-                method: "(client)".into(),
-                status: None,
-                message: format!("cannot build the HTTP client: {e}"),
-            })?;
+    /// A client for system `system`; nothing is sent until the first call.
+    pub fn new(system: &str, config: RpcConfig) -> Result<RpcClient> {
+        let http = HttpClient::new(
+            system,
+            &config.url,
+            &crate::connectors::http::AuthConfig::None,
+            &config.options,
+        )?;
         Ok(RpcClient {
             config,
             http,
@@ -206,64 +107,56 @@ impl RpcClient {
         &self.config
     }
 
-    fn db_url(&self) -> String {
-        format!(
-            "{}/{}/rpc/",
-            self.config.url.trim_end_matches('/'),
-            self.config.database
-        )
+    /// HTTP requests sent so far (every try counts).
+    pub fn requests_sent(&self) -> u64 {
+        self.http.sent
     }
 
-    /// The one HTTP exchange: POST `body` (JSON) to `url`, gzip accepted.
-    fn post(&self, url: &str, method: &str, body: &Value) -> Result<Answer, RpcError> {
-        let mut req = self
-            .http
-            .post(url)
-            .header("Content-Type", "application/json")
-            .body(serde_json::to_vec(body).expect("JSON values serialise"));
-        if let Some(auth) = &self.session {
-            req = req.header("Authorization", auth);
+    /// One exchange: POST the envelope of `method` to `path`; the result,
+    /// or a categorised error naming the method.
+    fn exchange(&mut self, path: &str, method: &str, params: &Value) -> Result<Value, HttpError> {
+        self.next_id += 1;
+        let body = json!({"id": self.next_id, "method": method, "params": params});
+        let mut req = Request::write(Method::POST, path, Some(body));
+        if reads_only(method) {
+            req.repeat = Repeat::Safe;
         }
-        let resp = req.send().map_err(|e| RpcError {
-            kind: Kind::Network,
-            method: method.to_string(),
-            status: None,
-            message: transport_message(&e),
+        if let Some(auth) = &self.session {
+            req = req.header("Authorization", auth.clone());
+        }
+        let resp = self.http.send(&req).map_err(|mut e| {
+            e.request = format!("{method} ({})", e.request);
+            e
         })?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().map_err(|e| RpcError {
-            kind: Kind::Network,
-            method: method.to_string(),
-            status: Some(status),
-            message: format!("the answer broke off: {}", transport_message(&e)),
+        let v: Value = resp.json().map_err(|mut e| {
+            e.request = format!("{method} ({})", e.request);
+            e
         })?;
-        Ok(Answer {
-            status,
-            body: body.to_vec(),
-        })
+        match v.get("error") {
+            None | Some(Value::Null) => Ok(v.get("result").cloned().unwrap_or(Value::Null)),
+            Some(err) => {
+                let (kind, message) = classify(err);
+                Err(HttpError::new(kind, method, message))
+            }
+        }
+    }
+
+    fn db_path(&self) -> String {
+        format!("{}/rpc/", self.config.database)
     }
 
     /// Calls `method` on the server root (`/rpc/`), without a session.
-    pub fn call_root(&mut self, method: &str, params: Value) -> Result<Value, RpcError> {
-        let url = format!("{}/rpc/", self.config.url.trim_end_matches('/'));
-        let body = self.envelope(method, params);
-        let answer = self.post(&url, method, &body)?;
-        decode(method, answer)
+    pub fn call_root(&mut self, method: &str, params: Value) -> Result<Value, HttpError> {
+        self.exchange("rpc/", method, &params)
     }
 
-    fn envelope(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        json!({"id": self.next_id, "method": method, "params": params})
-    }
-
-    /// Logs in (again), keeping the session.
-    pub fn login(&mut self) -> Result<(), RpcError> {
+    /// Logs in (again), keeping the session and the user's preferences.
+    pub fn login(&mut self) -> Result<(), HttpError> {
         self.session = None;
         let method = "common.db.login";
         let params = json!([self.config.user, {"password": self.config.password}, "en"]);
-        let body = self.envelope(method, params);
-        let answer = self.post(&self.db_url(), method, &body)?;
-        let result = decode(method, answer).map_err(|mut e| {
+        let path = self.db_path();
+        let result = self.exchange(&path, method, &params).map_err(|mut e| {
             if e.status == Some(401) || e.kind == Kind::Auth {
                 e.kind = Kind::Auth;
                 e.message = format!(
@@ -278,25 +171,23 @@ impl RpcClient {
             }
             e
         })?;
-        let (Some(uid), Some(token)) = (result.get(0).and_then(Value::as_i64), result.get(1))
-        else {
-            return Err(RpcError {
-                kind: Kind::Protocol,
-                method: method.into(),
-                status: None,
-                message: "the login answer has no user id and session".into(),
-            });
+        let (Some(uid), Some(token)) = (
+            result.get(0).and_then(Value::as_i64),
+            result.get(1).and_then(Value::as_str),
+        ) else {
+            return Err(HttpError::new(
+                Kind::Protocol,
+                method,
+                "the login answer has no user id and session",
+            ));
         };
-        let token = token.as_str().unwrap_or_default();
         let raw = format!("{}:{uid}:{token}", self.config.user);
         self.session = Some(format!(
             "Session {}",
             base64::engine::general_purpose::STANDARD.encode(raw)
         ));
-        let method = "model.res.user.get_preferences";
-        let body = self.envelope(method, json!([true, {}]));
-        let answer = self.post(&self.db_url(), method, &body)?;
-        let preferences = decode(method, answer)?;
+        let preferences =
+            self.exchange(&path, "model.res.user.get_preferences", &json!([true, {}]))?;
         self.context = CONTEXT_KEYS
             .iter()
             .filter_map(|k| Some((k.to_string(), preferences.get(*k)?.clone())))
@@ -305,9 +196,10 @@ impl RpcClient {
         Ok(())
     }
 
-    /// Calls `method` with `params` (the context last), logging in first
-    /// when needed and once again when the session expired.
-    pub fn call(&mut self, method: &str, mut params: Value) -> Result<Value, RpcError> {
+    /// Calls `method` with `params` (the context last, completed with the
+    /// user's preferences), logging in first when needed and once again
+    /// when the session expired.
+    pub fn call(&mut self, method: &str, mut params: Value) -> Result<Value, HttpError> {
         if self.session.is_none() {
             self.login()?;
         }
@@ -316,66 +208,14 @@ impl RpcClient {
                 context.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
-        let body = self.envelope(method, params);
-        let url = self.db_url();
-        let answer = self.post(&url, method, &body)?;
-        if answer.status == 401 {
-            // Rejected before dispatch: nothing was applied, so sending again is safe.
-            self.login()?;
-            let answer = self.post(&url, method, &body)?;
-            return decode(method, answer);
-        }
-        decode(method, answer)
-    }
-}
-
-fn transport_message(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        "could not connect".to_string()
-    } else {
-        "the connection failed".to_string()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
-}
-
-/// Turns an answer into the result, or a categorised error.
-fn decode(method: &str, answer: Answer) -> Result<Value, RpcError> {
-    let fail = |kind, status, message: String| RpcError {
-        kind,
-        method: method.to_string(),
-        status,
-        message,
-    };
-    if answer.status != 200 {
-        return Err(fail(
-            Kind::of_status(answer.status),
-            Some(answer.status),
-            page_message(&answer.body),
-        ));
-    }
-    let v: Value = serde_json::from_slice(&answer.body).map_err(|e| {
-        fail(
-            Kind::Protocol,
-            None,
-            format!(
-                "the answer is not JSON ({e}): {}",
-                page_message(&answer.body)
-            ),
-        )
-    })?;
-    match v.get("error") {
-        None | Some(Value::Null) => Ok(v.get("result").cloned().unwrap_or(Value::Null)),
-        Some(err) => {
-            let (kind, message) = classify(err);
-            Err(fail(kind, None, message))
+        let path = self.db_path();
+        match self.exchange(&path, method, &params) {
+            // Refused before dispatch: nothing was applied, sending again is safe.
+            Err(e) if e.status == Some(401) => {
+                self.login()?;
+                self.exchange(&path, method, &params)
+            }
+            other => other,
         }
     }
 }
@@ -425,30 +265,6 @@ fn classify(err: &Value) -> (Kind, String) {
         _ => Kind::Protocol,
     };
     (kind, message)
-}
-
-/// The message of an HTML error page: its `<title>` and first `<p>`.
-fn page_message(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let pick = |open: &str, close: &str| -> Option<String> {
-        let a = text.find(open)? + open.len();
-        let b = text[a..].find(close)? + a;
-        Some(html_unescape(text[a..b].trim()))
-    };
-    match (pick("<title>", "</title>"), pick("<p>", "</p>")) {
-        (Some(t), Some(p)) => clip(format!("{t}: {p}")),
-        (Some(t), None) => clip(t),
-        _ if text.trim().is_empty() => "(empty answer)".into(),
-        _ => clip(text.trim().to_string()),
-    }
-}
-
-fn html_unescape(s: &str) -> String {
-    s.replace("&#39;", "'")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 fn clip(s: String) -> String {
@@ -552,14 +368,5 @@ mod tests {
         assert_eq!(text_of(&json!(1), true).as_deref(), Some("true"));
         assert_eq!(text_of(&json!(0), true).as_deref(), Some("false"));
         assert_eq!(text_of(&json!(""), false), None);
-    }
-
-    #[test]
-    fn html_pages_give_their_title() {
-        let page = b"<!doctype html>\n<html lang=en>\n<title>403 Forbidden</title>\n<h1>Forbidden</h1>\n<p>You don&#39;t have the permission.</p>\n";
-        assert_eq!(
-            page_message(page),
-            "403 Forbidden: You don't have the permission."
-        );
     }
 }
