@@ -653,6 +653,173 @@ fn failures_are_categorised_with_trytons_message() {
     );
 }
 
+/// A proxy in front of the server that, on the first request calling
+/// `method`, runs `meanwhile` (another user's edit) before passing the
+/// request on: a change that lands between the connector's read and its
+/// write.
+struct Meddler {
+    url: String,
+}
+
+impl Meddler {
+    fn start(
+        server: &tryton::TrytonServer,
+        method: &'static str,
+        meanwhile: impl FnOnce() + Send + 'static,
+    ) -> Meddler {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = server.url();
+        std::thread::spawn(move || {
+            let http = reqwest::blocking::Client::new();
+            let mut meanwhile = Some(meanwhile);
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
+                let (mut len, mut auth) = (0usize, None);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                    if lower.starts_with("authorization:") {
+                        auth = Some(line["authorization:".len()..].trim().to_string());
+                    }
+                }
+                let mut body = vec![0u8; len];
+                reader.read_exact(&mut body).unwrap();
+                let rpc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                if rpc["method"] == method
+                    && let Some(edit) = meanwhile.take()
+                {
+                    edit();
+                }
+                let mut req = http
+                    .post(format!("{upstream}{path}"))
+                    .header("Content-Type", "application/json")
+                    .body(body);
+                if let Some(a) = auth {
+                    req = req.header("Authorization", a);
+                }
+                let resp = req.send().unwrap();
+                let status = resp.status().as_u16();
+                let answer = resp.bytes().unwrap();
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    answer.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&answer);
+            }
+        });
+        Meddler { url }
+    }
+}
+
+fn through(meddler: &Meddler) -> TrytonSystem {
+    TrytonSystem::new(
+        "erp".into(),
+        RpcConfig {
+            url: meddler.url.clone(),
+            database: tryton::DB.into(),
+            user: tryton::USER.into(),
+            password: tryton::PASSWORD.into(),
+            options: HttpOptions::default(),
+        },
+        100,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_change_between_the_connectors_read_and_write_is_caught_by_the_timestamp() {
+    let Some(mut server) = tryton::server() else {
+        return;
+    };
+    server.seed_parties(3);
+    let src = parties_source();
+    let email_change = |code: &str| WriteChange {
+        kind: WriteKind::Update,
+        id: vec![("code".into(), Some(code.into()))],
+        values: vec![("email".into(), Some("ours@example.com".into()))],
+        expected: vec![("email".into(), Some(format!("p{}@example.com", &code[5..])))],
+    };
+
+    // Their edit touches our field: Tryton refuses our write, the re-read
+    // shows their value, and the outcome is a conflict with nothing written.
+    let mut admin = tryton::Admin::new(&server);
+    let cm: i64 = admin.rpc(
+        "model.party.contact_mechanism.search",
+        json!([
+            [["party.code", "=", "P00001"], ["type", "=", "email"]],
+            0,
+            1,
+            null,
+            {}
+        ]),
+    )[0]
+    .as_i64()
+    .unwrap();
+    server.clear_audit();
+    let meddler = Meddler::start(&server, "model.party.party.write", move || {
+        admin.rpc(
+            "model.party.contact_mechanism.write",
+            json!([[cm], {"value": "theirs@example.com"}, {}]),
+        );
+    });
+    let out = through(&meddler)
+        .write(&src, &email_change("P00001"))
+        .unwrap();
+    assert_eq!(
+        out,
+        WriteOutcome::Conflict {
+            current: vec![("email".into(), Some("theirs@example.com".into()))]
+        },
+        "their change came after our read and before our write"
+    );
+    assert_eq!(
+        server.party("P00001").unwrap()["email"],
+        "theirs@example.com"
+    );
+    let audit = server.audit();
+    assert_eq!(audit.len(), 1, "only their write: {audit:?}");
+
+    // Their edit touches another field: refused once, then (our field still
+    // as pulled) read, compared and written again: applied, theirs kept.
+    let mut admin = tryton::Admin::new(&server);
+    let p2 = server.party("P00002").unwrap()["id"].clone();
+    server.clear_audit();
+    let meddler = Meddler::start(&server, "model.party.party.write", move || {
+        admin.rpc(
+            "model.party.party.write",
+            json!([[p2], {"name": "Their name"}, {}]),
+        );
+    });
+    let out = through(&meddler)
+        .write(&src, &email_change("P00002"))
+        .unwrap();
+    assert!(matches!(out, WriteOutcome::Applied { .. }), "{out:?}");
+    let p = server.party("P00002").unwrap();
+    assert_eq!(
+        (p["name"].as_str(), p["email"].as_str()),
+        (Some("Their name"), Some("ours@example.com"))
+    );
+    let ours: Vec<_> = server
+        .audit()
+        .into_iter()
+        .filter(|(tbl, _, _, _, _)| tbl == "cm")
+        .collect();
+    assert_eq!(ours.len(), 1, "our e-mail written once: {ours:?}");
+}
+
 fn push_cmd(t: &Setup, args: &[&str]) -> Command {
     let mut c = t.command(args);
     c.stdout(Stdio::null()).stderr(Stdio::piped());
@@ -687,6 +854,8 @@ fn killed_pushes_resume_to_exactly_one_effect_per_change() {
             .unwrap_or_else(|| fastrand::u64(..)),
     );
     let mut kills = 0;
+    // Kills that left the push half done (some entries applied, some open).
+    let mut partial = 0;
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         assert!(Instant::now() < deadline, "no progress in 240 s");
@@ -725,11 +894,19 @@ fn killed_pushes_resume_to_exactly_one_effect_per_change() {
                 child.kill().unwrap();
                 child.wait().unwrap();
                 kills += 1;
+                let journal = journal_states(&t);
+                if journal.iter().any(|s| s == "applied") && journal.iter().any(|s| s != "applied")
+                {
+                    partial += 1;
+                }
             }
         }
     }
-    eprintln!("{kills} kills");
-    assert!(kills > 0, "the push was killed at least once");
+    eprintln!("{kills} kills, {partial} with the push half done");
+    assert!(
+        partial > 0,
+        "a kill landed in the middle of a push ({kills} kills)"
+    );
     let parties = t.parties();
     for (code, (name, email)) in &expected {
         let got = &parties[code];

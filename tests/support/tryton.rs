@@ -373,6 +373,50 @@ impl TrytonServer {
     }
 }
 
+/// An admin JSON-RPC client of its own (for another thread than the test's).
+pub struct Admin {
+    url: String,
+    http: reqwest::blocking::Client,
+    session: Option<String>,
+}
+
+impl Admin {
+    /// A client of `server`, logged in at its first call.
+    pub fn new(server: &TrytonServer) -> Admin {
+        Admin {
+            url: server.url(),
+            http: reqwest::blocking::Client::new(),
+            session: None,
+        }
+    }
+
+    /// Calls `method` as admin; panics on an error answer.
+    pub fn rpc(&mut self, method: &str, params: Value) -> Value {
+        if self.session.is_none() {
+            let v = self.call(
+                "common.db.login",
+                json!([USER, {"password": PASSWORD}, "en"]),
+            );
+            let token = format!("{USER}:{}:{}", v[0], v[1].as_str().unwrap());
+            self.session = Some(base64_encode(token.as_bytes()));
+        }
+        self.call(method, params)
+    }
+
+    fn call(&self, method: &str, params: Value) -> Value {
+        let mut req = self
+            .http
+            .post(format!("{}/{DB}/rpc/", self.url))
+            .json(&json!({"id": 1, "method": method, "params": params}));
+        if let Some(s) = &self.session {
+            req = req.header("Authorization", format!("Session {s}"));
+        }
+        let v: Value = req.send().unwrap().json().unwrap();
+        assert!(v["error"].is_null(), "{method}: {v}");
+        v["result"].clone()
+    }
+}
+
 /// The values of seeded party `i`.
 pub fn party_values(i: usize) -> Value {
     json!({

@@ -68,6 +68,16 @@ impl TrytonSystem {
         e.into_error(&self.name)
     }
 
+    /// A call carrying `_timestamp`s: `Ok(Err(Moved))` when Tryton refused
+    /// it because a record changed after our read (nothing written).
+    fn conditional(&mut self, method: &str, params: Value) -> Result<Result<Value, Moved>> {
+        match self.client.call(method, params) {
+            Ok(v) => Ok(Ok(v)),
+            Err(e) if e.kind == Kind::Conflict => Ok(Err(Moved)),
+            Err(e) => Err(e.into_error(&self.name)),
+        }
+    }
+
     fn call(&mut self, method: &str, params: Value) -> Result<Value> {
         self.client
             .call(method, params)
@@ -170,8 +180,17 @@ impl TrytonSystem {
         }
         ids.iter()
             .map(|id| {
-                let key = id[0].1.as_deref().unwrap_or_default().trim();
-                match by_key.get(key).map(Vec::as_slice) {
+                let raw = id[0].1.as_deref().unwrap_or_default();
+                // Ids as Tryton writes them (`domain_of` checked they parse).
+                let key = match field.as_str() {
+                    "id" => raw
+                        .trim()
+                        .parse::<i64>()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                    _ => raw.to_string(),
+                };
+                match by_key.get(&key).map(Vec::as_slice) {
                     None | Some([]) => Ok(None),
                     Some([one]) => Ok(Some(one.clone())),
                     Some(_) => Err(self.invalid(format!(
@@ -287,8 +306,12 @@ impl TrytonSystem {
     /// One round of a batch: reads the targets, sorts out conflicts and
     /// missing records, and sends the rest (updates in one `write`, creates
     /// in one `create`, deletes in one `delete`). A `ConcurrencyException`
-    /// comes back as `Err` with nothing written by that call.
-    fn try_batch(&mut self, entity: Entity, changes: &[WriteChange]) -> Result<Vec<WriteOutcome>> {
+    /// comes back as `Ok(Err(Moved))`, with nothing written by that call.
+    fn try_batch(
+        &mut self,
+        entity: Entity,
+        changes: &[WriteChange],
+    ) -> Result<Result<Vec<WriteOutcome>, Moved>> {
         let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; changes.len()];
         // Current rows of updates and deletes, and of creates' external references.
         let existing: Vec<usize> = (0..changes.len())
@@ -367,10 +390,10 @@ impl TrytonSystem {
         let context = json!({"_timestamp": Value::Object(timestamps)});
         if !write_args.is_empty() {
             write_args.push(context.clone());
-            self.call(
-                &format!("model.{}.write", entity.model()),
-                Value::Array(write_args),
-            )?;
+            let method = format!("model.{}.write", entity.model());
+            if let Err(moved) = self.conditional(&method, Value::Array(write_args))? {
+                return Ok(Err(moved));
+            }
         }
         if !creates.is_empty() {
             let (model, values): (&str, Vec<Value>) = match entity {
@@ -411,26 +434,27 @@ impl TrytonSystem {
         }
         if !deletes.is_empty() {
             let ids: Vec<i64> = deletes.iter().map(|(_, id)| *id).collect();
-            self.call(
-                &format!("model.{}.delete", entity.model()),
-                json!([ids, context]),
-            )?;
+            let method = format!("model.{}.delete", entity.model());
+            if let Err(moved) = self.conditional(&method, json!([ids, context]))? {
+                return Ok(Err(moved));
+            }
             for (i, _) in &deletes {
                 outcomes[*i] = Some(WriteOutcome::Applied {
                     id: changes[*i].id.clone(),
                 });
             }
         }
-        Ok(outcomes
+        Ok(Ok(outcomes
             .into_iter()
             .map(|o| o.expect("every change has an outcome"))
-            .collect())
+            .collect()))
     }
 }
 
-fn is_concurrency(e: &Error) -> bool {
-    matches!(e, Error::System { message, .. } if message.contains("conflict error on ") && message.contains("ConcurrencyException"))
-}
+/// Tryton refused a call carrying `_timestamp`s (`ConcurrencyException`):
+/// a record changed after our read; the call wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Moved;
 
 impl Connector for TrytonSystem {
     fn check(&mut self) -> Result<ConnectionInfo> {
@@ -518,21 +542,20 @@ impl Connector for TrytonSystem {
         changes: &[WriteChange],
     ) -> Result<Vec<WriteOutcome>> {
         let entity = self.entity(source)?;
-        match self.try_batch(entity, changes) {
-            Err(e) if is_concurrency(&e) => {}
-            other => return other,
+        if let Ok(outcomes) = self.try_batch(entity, changes)? {
+            return Ok(outcomes);
         }
         let mut out = Vec::with_capacity(changes.len());
         for change in changes {
             let mut tries = 0;
             let outcome = loop {
                 tries += 1;
-                match self.try_batch(entity, std::slice::from_ref(change)) {
+                match self.try_batch(entity, std::slice::from_ref(change))? {
                     Ok(mut o) => break o.pop().expect("one outcome"),
-                    Err(e) if is_concurrency(&e) && tries < CONCURRENCY_TRIES => {
+                    Err(Moved) if tries < CONCURRENCY_TRIES => {
                         std::thread::sleep(Duration::from_millis(20 * tries as u64));
                     }
-                    Err(e) if is_concurrency(&e) => {
+                    Err(Moved) => {
                         let current = self
                             .current(entity, &[change.id.as_slice()])?
                             .pop()
@@ -544,7 +567,6 @@ impl Connector for TrytonSystem {
                             None => WriteOutcome::NotFound,
                         };
                     }
-                    Err(e) => return Err(e),
                 }
             };
             out.push(outcome);
