@@ -920,11 +920,8 @@ fn killed_pushes_resume_to_exactly_one_effect_per_change() {
     // one e-mail write per updated party.
     let mut effects: BTreeMap<(String, String, i64), usize> = BTreeMap::new();
     for (tbl, op, rec, code, _) in t.server.audit() {
-        let what = if tbl == "party" {
-            code.unwrap_or_default()
-        } else {
-            code.unwrap_or_default()
-        };
+        // The party's code, or the contact mechanism's type.
+        let what = code.unwrap_or_default();
         *effects
             .entry((format!("{tbl}/{op}"), what, rec))
             .or_default() += 1;

@@ -86,6 +86,11 @@ CREATE TRIGGER trueup_cm_update AFTER UPDATE OF value ON party_contact_mechanism
   INSERT INTO trueup_audit (tbl, op, rec, code, value) VALUES ('cm', 'update', NEW.party, NEW.type, NEW.value); END;
 ";
 
+/// One row of the audit trail: (table `party` or `cm`, op `insert` /
+/// `update` / `delete`, the party's id, its code (party) or the contact
+/// mechanism's type (cm), the name or the value).
+pub type Effect = (String, String, i64, Option<String>, Option<String>);
+
 /// Starts a fresh server, or `None` (outside CI) when Tryton is not installed.
 pub fn server() -> Option<TrytonServer> {
     let root = deps_dir();
@@ -340,8 +345,8 @@ impl TrytonServer {
         .next()
     }
 
-    /// The audit trail: (table, op, party id or record id, code or type, value).
-    pub fn audit(&self) -> Vec<(String, String, i64, Option<String>, Option<String>)> {
+    /// The audit trail, oldest first.
+    pub fn audit(&self) -> Vec<Effect> {
         let conn =
             rusqlite::Connection::open(self.dir.path().join(format!("{DB}.sqlite"))).unwrap();
         conn.busy_timeout(Duration::from_secs(10)).unwrap();

@@ -311,7 +311,7 @@ pub fn build_values(
 ) -> Result<WriteValues, String> {
     let mut out = Map::new();
     for (name, _) in values {
-        if !entity.writable(name) && !(row.is_none() && name == "id") {
+        if !entity.writable(name) {
             return Err(format!(
                 "field {name:?} of Tryton {} cannot be written",
                 entity.model()

@@ -133,7 +133,7 @@ impl TrytonSystem {
 
     /// The domain selecting records by their id fields (`id` or `code`).
     fn domain_of(&self, entity: Entity, ids: &[&[Field]]) -> Result<(String, Value)> {
-        let first = ids.first().map(|i| *i).unwrap_or_default();
+        let first = ids.first().copied().unwrap_or_default();
         let [(field, _)] = first else {
             return Err(self.invalid(format!(
                 "a Tryton {} record is identified by one field, `id` or `code`",
