@@ -307,14 +307,18 @@ source = "email"
     // 4. The server's own write time: the same batches (name + e-mail of
     //    200 parties per `write` call), sent raw, without read, condition or
     //    journal, to parties the push does not touch; before and after it.
+    let codes: Vec<String> = (updates..parties)
+        .take(updates)
+        .map(|i| format!("P{i:05}"))
+        .collect();
     let others: Vec<(i64, i64)> = server
         .rpc(
             "model.party.contact_mechanism.search_read",
             json!([
-                [["type", "=", "email"], ["party.code", "like", "P%"]],
+                [["type", "=", "email"], ["party.code", "in", codes]],
                 0,
                 null,
-                [["party", "ASC"]],
+                [["id", "ASC"]],
                 ["party"],
                 {}
             ]),
@@ -323,9 +327,12 @@ source = "email"
         .unwrap()
         .iter()
         .map(|m| (m["party"].as_i64().unwrap(), m["id"].as_i64().unwrap()))
-        .skip(updates)
-        .take(updates)
         .collect();
+    assert!(
+        others.len() == updates || parties < 2 * updates,
+        "raw writes go to {} parties the push does not touch",
+        others.len()
+    );
     let raw_write = |round: usize| {
         let http = reqwest::blocking::Client::builder()
             .gzip(true)
