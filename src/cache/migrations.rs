@@ -6,7 +6,7 @@ use rusqlite_migration::{M, Migrations};
 
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 const V1: &str = r#"
@@ -174,4 +174,10 @@ CREATE TABLE journal (
 CREATE INDEX journal_push ON journal(push_id, id);
 CREATE INDEX journal_recon_state ON journal(recon, state, id);
 CREATE INDEX journal_decision ON journal(decision_id);
+"#;
+
+/// The cursor an incremental pull starts from (the latest change time the
+/// snapshot saw), for systems that can list what changed since.
+const V3: &str = r#"
+ALTER TABLE snapshots ADD COLUMN cursor TEXT;
 "#;

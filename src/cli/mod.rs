@@ -335,13 +335,35 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
                     }
                 }
                 SystemsAction::Test { name } => {
-                    let info = ws.connector(&name)?.check()?;
+                    let mut connector = ws.connector(&name)?;
+                    let info = connector.check()?;
+                    let sample = sample_record(&ws, &name, connector.as_mut())?;
                     if cli.json {
-                        print_json(&info);
+                        print_json(&serde_json::json!({
+                            "description": info.description,
+                            "entities": info.entities,
+                            "sample": sample.as_ref().map(|(entity, fields)| serde_json::json!({
+                                "entity": entity,
+                                "record": fields.iter().cloned().collect::<serde_json::Map<String, serde_json::Value>>(),
+                            })),
+                        }));
                     } else {
                         println!("{name}: ok — {}", info.description);
                         for e in &info.entities {
                             println!("  {e}");
+                        }
+                        match &sample {
+                            Some((entity, fields)) => {
+                                println!("sample record of {entity}:");
+                                for (f, v) in fields {
+                                    let v = v
+                                        .as_str()
+                                        .map(str::to_string)
+                                        .unwrap_or_else(|| v.to_string());
+                                    println!("  {f:20} {v}");
+                                }
+                            }
+                            None => println!("(no entity of this system has records to show)"),
                         }
                     }
                 }
@@ -687,4 +709,47 @@ impl Progress for Bar {
     fn cancelled(&self) -> bool {
         self.is_cancelled()
     }
+}
+
+/// The first record of the first entity configured on `system`, as
+/// (entity, field/value pairs); values of fields whose name says they hold a
+/// secret are redacted.
+#[allow(clippy::type_complexity)]
+fn sample_record(
+    ws: &Workspace,
+    system: &str,
+    connector: &mut dyn trueup::connectors::Connector,
+) -> trueup::Result<Option<(String, Vec<(String, serde_json::Value)>)>> {
+    let Some((entity_name, entity)) = ws.config.entities.iter().find(|(_, e)| e.system == system)
+    else {
+        return Ok(None);
+    };
+    let mut sample = trueup::connectors::Sample {
+        limit: 1,
+        ..Default::default()
+    };
+    connector.read(&Workspace::entity_source(entity), &mut sample)?;
+    let (Some(schema), Some((_, values))) = (sample.schema, sample.rows.into_iter().next()) else {
+        return Ok(None);
+    };
+    let secret = |f: &str| {
+        let f = f.to_ascii_lowercase();
+        ["password", "passwd", "secret", "token", "api_key", "apikey"]
+            .iter()
+            .any(|s| f.contains(s))
+    };
+    let fields = schema
+        .fields
+        .into_iter()
+        .zip(values)
+        .map(|(f, v)| {
+            let v = match v {
+                Some(_) if secret(&f) => serde_json::Value::from("REDACTED"),
+                Some(v) => serde_json::Value::from(v),
+                None => serde_json::Value::Null,
+            };
+            (f, v)
+        })
+        .collect();
+    Ok(Some((entity_name.clone(), fields)))
 }

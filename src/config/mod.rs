@@ -124,6 +124,8 @@ pub enum SystemConfig {
         #[serde(default)]
         http: crate::connectors::http::HttpOptions,
     },
+    /// A JSON API described declaratively (see `docs/http.md`).
+    Rest(crate::connectors::rest::RestSystemConfig),
 }
 
 fn default_pg_port() -> u16 {
@@ -139,6 +141,7 @@ impl SystemConfig {
             SystemConfig::Sqlite { .. } => "sqlite",
             SystemConfig::Postgres { .. } => "postgres",
             SystemConfig::Tryton { .. } => "tryton",
+            SystemConfig::Rest(_) => "rest",
         }
     }
 }
@@ -163,6 +166,9 @@ pub struct EntityConfig {
     /// A field holding the record's last change time, for `newest` ownership.
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// Where the records are in a REST system (`[entities.NAME.rest]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest: Option<crate::connectors::rest::RestEntityConfig>,
 }
 
 /// `[reconciliations.NAME]`: a left entity (the source) paired with a right
@@ -249,6 +255,27 @@ impl Config {
                 return Err(err(format!(
                     "entities.{name}: give either `table` or `query`, not both"
                 )));
+            }
+            let rest_system = matches!(self.systems.get(&e.system), Some(SystemConfig::Rest(_)));
+            match (&e.rest, rest_system) {
+                (None, true) => {
+                    return Err(err(format!(
+                        "entities.{name}: system {:?} is a REST system; add an [entities.{name}.rest] \
+                         table saying where the records are (docs/http.md)",
+                        e.system
+                    )));
+                }
+                (Some(_), false) => {
+                    return Err(err(format!(
+                        "entities.{name}.rest: system {:?} is not a REST system",
+                        e.system
+                    )));
+                }
+                (Some(rest), true) => {
+                    rest.validate(&e.id)
+                        .map_err(|m| err(format!("entities.{name}.{m}")))?;
+                }
+                (None, false) => {}
             }
         }
         for (name, r) in &self.reconciliations {

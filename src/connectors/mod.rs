@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod http;
 pub mod postgres;
+pub mod rest;
 pub mod sqlite;
 pub mod tryton;
 pub mod xlsx;
@@ -21,6 +22,12 @@ pub struct EntitySource {
     pub query: Option<String>,
     /// A file (CSV/XLSX systems whose path is a folder), relative to the system's path.
     pub file: Option<String>,
+    /// Where an entity's records are in a REST API.
+    pub rest: Option<Box<rest::RestEntityConfig>>,
+    /// Read only what changed since this cursor (an incremental pull),
+    /// when the entity can: see [`RecordSink::incremental`]. Only the pull
+    /// sets it, from the cursor its last snapshot was given.
+    pub since: Option<String>,
 }
 
 /// Receives records while a connector reads an entity.
@@ -39,6 +46,32 @@ pub trait RecordSink {
             origin,
             values.iter().map(|v| v.map(str::to_string)).collect(),
         )
+    }
+
+    /// Called before any record by a read that honours
+    /// [`EntitySource::since`]: only records changed since then follow
+    /// (through [`RecordSink::record`]), then every record that exists is
+    /// named through [`RecordSink::present`]; records neither read nor
+    /// present are gone. Sinks that cannot take this refuse it (the default).
+    fn incremental(&mut self) -> Result<()> {
+        Err(crate::Error::Invalid(
+            "this reader needs every record; an incremental read was offered".into(),
+        ))
+    }
+
+    /// After an incremental read's changed records: the record with these
+    /// id values (in the entity's id order) still exists. Return `false`
+    /// to stop.
+    fn present(&mut self, id: &[Option<&str>]) -> Result<bool> {
+        let _ = id;
+        Ok(true)
+    }
+
+    /// Called at the end of a read by a connector that can read
+    /// incrementally: where the next read may start (the latest change time seen).
+    fn cursor(&mut self, cursor: &str) -> Result<()> {
+        let _ = cursor;
+        Ok(())
     }
 }
 

@@ -78,7 +78,16 @@ struct PullSink<'a> {
     tx: SyncSender<Vec<Op>>,
     batch: Vec<Op>,
     buf: String,
+    /// The read is incremental (only changed records, then presence).
+    incremental: bool,
+    /// Where the next incremental read may start, as the connector said.
+    cursor: Option<String>,
+    /// The fields of the last snapshot: an incremental read must give the same.
+    last_fields: Option<Vec<String>>,
 }
+
+/// Why an incremental pull gave way to a full one.
+const NEEDS_FULL: &str = "an incremental read named a record the cache does not hold";
 
 impl PullSink<'_> {
     fn send(&mut self, op: Op) -> Result<()> {
@@ -101,6 +110,10 @@ impl PullSink<'_> {
 
 impl RecordSink for PullSink<'_> {
     fn schema(&mut self, schema: &Schema) -> Result<()> {
+        if self.incremental && self.last_fields.as_ref() != Some(&schema.fields) {
+            // The unchanged records are cached with other fields.
+            return Err(Error::Invalid(NEEDS_FULL.into()));
+        }
         self.fields = schema.fields.clone();
         self.id_idx = self
             .id_fields
@@ -197,6 +210,32 @@ impl RecordSink for PullSink<'_> {
         self.send(op)?;
         Ok(true)
     }
+
+    fn incremental(&mut self) -> Result<()> {
+        self.incremental = true;
+        Ok(())
+    }
+
+    fn present(&mut self, id: &[Option<&str>]) -> Result<bool> {
+        let key = join_key(id.iter().map(|v| v.unwrap_or("")));
+        match self.known.get_mut(key.as_str()) {
+            // Read as changed already.
+            Some(k) if k.seen != 0 => {}
+            Some(k) => {
+                self.summary.records += 1;
+                k.seen = self.summary.records;
+            }
+            // New, yet not among the changed records: the cursor cannot be
+            // trusted; the caller pulls in full instead.
+            None => return Err(Error::Invalid(NEEDS_FULL.into())),
+        }
+        Ok(true)
+    }
+
+    fn cursor(&mut self, cursor: &str) -> Result<()> {
+        self.cursor = Some(cursor.to_string());
+        Ok(())
+    }
 }
 
 struct WriterJob<'a> {
@@ -213,6 +252,7 @@ struct WriterJob<'a> {
 struct Finish {
     summary: PullSummary,
     fields: Vec<String>,
+    cursor: Option<String>,
 }
 
 fn write(
@@ -321,7 +361,7 @@ fn write(
     let mut summary = finish.summary;
     summary.snapshot = snapshot;
     tx.execute(
-        "UPDATE snapshots SET status = 'ok', finished_at = ?2, record_count = ?3, added = ?4, changed = ?5, removed = ?6, errors = ?7, fields = ?8 WHERE id = ?1",
+        "UPDATE snapshots SET status = 'ok', finished_at = ?2, record_count = ?3, added = ?4, changed = ?5, removed = ?6, errors = ?7, fields = ?8, cursor = ?9 WHERE id = ?1",
         (
             snapshot,
             job.now,
@@ -331,6 +371,7 @@ fn write(
             summary.removed as i64,
             serde_json::to_string(&summary.errors).unwrap_or_default(),
             serde_json::to_string(&finish.fields).unwrap_or_default(),
+            finish.cursor.as_deref(),
         ),
     )
     .map_err(e)?;
@@ -348,13 +389,35 @@ pub fn pull(
 ) -> Result<PullSummary> {
     let entity = ws.entity(entity_name)?.clone();
     let mut connector = ws.connector(&entity.system)?;
-    let source = Workspace::entity_source(&entity);
+    let mut source = Workspace::entity_source(&entity);
+    // An incremental read starts from the last snapshot's cursor, when
+    // the cache holds its records.
+    let last: Option<(String, String)> = ws
+        .cache
+        .conn
+        .query_row(
+            "SELECT s.cursor, s.fields FROM snapshots s WHERE s.entity = ?1 AND s.status = 'ok' \
+             AND EXISTS (SELECT 1 FROM records r WHERE r.entity = ?1) ORDER BY s.id DESC LIMIT 1",
+            [entity_name],
+            |r| {
+                Ok(r.get::<_, Option<String>>(0)?
+                    .zip(r.get::<_, Option<String>>(1)?))
+            },
+        )
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(Error::cache(ws.cache.path(), e)),
+        })?;
+    let last_fields: Option<Vec<String>> = last
+        .as_ref()
+        .and_then(|(_, f)| serde_json::from_str(f).ok());
+    source.since = last.map(|(c, _)| c);
     let run = ws
         .cache
         .start_run(RunKind::Pull, entity_name, now, &actor.origin)?;
     progress.stage(&format!("pull {entity_name}"), None);
 
-    let result = (|| -> Result<PullSummary> {
+    let mut attempt = |source: &crate::connectors::EntitySource| -> Result<PullSummary> {
         let path = ws.cache.path().to_path_buf();
         let mut known: HashMap<Box<str>, Known> = HashMap::default();
         {
@@ -407,8 +470,11 @@ pub fn pull(
                 tx,
                 batch: Vec::with_capacity(BATCH),
                 buf: String::with_capacity(256),
+                incremental: false,
+                cursor: None,
+                last_fields: last_fields.clone(),
             };
-            let read = connector.read(&source, &mut sink).and_then(|()| {
+            let read = connector.read(source, &mut sink).and_then(|()| {
                 let removed: Vec<i64> = sink
                     .known
                     .values()
@@ -425,10 +491,15 @@ pub fn pull(
                 summary,
                 fields,
                 tx,
+                cursor,
                 ..
             } = sink;
             drop(tx);
-            let _ = done_tx.send(read.as_ref().ok().map(|_| Finish { summary, fields }));
+            let _ = done_tx.send(read.as_ref().ok().map(|_| Finish {
+                summary,
+                fields,
+                cursor,
+            }));
             let written = writer.join().unwrap_or_else(|_| {
                 Err(Error::cache(&path, "the cache writer stopped unexpectedly"))
             });
@@ -441,7 +512,13 @@ pub fn pull(
                 (Err(r), Ok(_)) => Err(r),
             }
         })
-    })();
+    };
+    let mut result = attempt(&source);
+    if source.since.is_some() && matches!(&result, Err(Error::Invalid(m)) if m == NEEDS_FULL) {
+        // The system's changes could not be trusted: read everything.
+        source.since = None;
+        result = attempt(&source);
+    }
 
     ws.cache.end_run(run, &progress.now(), &result, |s| {
         (

@@ -9,6 +9,7 @@ use crate::cache::Cache;
 use crate::config::{Config, EntityConfig, ReconciliationConfig, SystemConfig};
 use crate::connectors::csv::{CsvOptions, CsvSystem, EncodingChoice, parse_delimiter};
 use crate::connectors::postgres::{PgConfig, PostgresSystem};
+use crate::connectors::rest::{RestEntity, RestSystem};
 use crate::connectors::sqlite::SqliteSystem;
 use crate::connectors::tryton::{RpcConfig, TrytonSystem};
 use crate::connectors::xlsx::XlsxSystem;
@@ -215,6 +216,22 @@ impl Workspace {
                 },
                 page_size.unwrap_or(1000),
             )?),
+            SystemConfig::Rest(config) => {
+                let entities = self
+                    .config
+                    .entities
+                    .iter()
+                    .filter(|(_, e)| e.system == name)
+                    .filter_map(|(n, e)| {
+                        e.rest.clone().map(|rest| RestEntity {
+                            name: n.clone(),
+                            id: e.id.clone(),
+                            rest,
+                        })
+                    })
+                    .collect();
+                Box::new(RestSystem::new(name, config.clone(), entities)?)
+            }
         })
     }
 
@@ -224,6 +241,8 @@ impl Workspace {
             table: entity.table.clone(),
             query: entity.query.clone(),
             file: entity.file.clone(),
+            rest: entity.rest.clone().map(Box::new),
+            since: None,
         }
     }
 }

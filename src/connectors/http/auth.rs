@@ -15,7 +15,7 @@ use super::redact::Secrets;
 use crate::error::Result;
 
 /// A token fetched at run time.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) enum Token {
     /// A header value (`Bearer abc`).
     Header(String),
@@ -23,8 +23,7 @@ pub(crate) enum Token {
     Cookie(String),
 }
 
-/// Authentication with its secrets resolved.
-#[derive(Debug)]
+/// Authentication with its secrets resolved (its `Debug` shows the kind only).
 pub(crate) enum Auth {
     None,
     Basic {
@@ -58,6 +57,20 @@ pub(crate) enum Auth {
     },
 }
 
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Auth::None => "none",
+            Auth::Basic { .. } => "basic",
+            Auth::Header { .. } => "header",
+            Auth::Query { .. } => "query",
+            Auth::OAuth2 { .. } => "oauth2",
+            Auth::Session { .. } => "session",
+        };
+        write!(f, "Auth({kind}, secrets hidden)")
+    }
+}
+
 impl Auth {
     /// Resolves the secrets of `config`, registering each with `secrets`.
     pub(crate) fn resolve(config: &AuthConfig, secrets: &mut Secrets) -> Result<Auth> {
@@ -70,6 +83,9 @@ impl Auth {
             AuthConfig::None => Auth::None,
             AuthConfig::Basic { user, password } => {
                 let password = secret(password)?;
+                secrets.add(&super::redact::base64(
+                    format!("{user}:{password}").as_bytes(),
+                ));
                 Auth::Basic {
                     user: user.clone(),
                     password,

@@ -11,7 +11,8 @@
 //! caller. It must not be created or dropped *inside* an async task (reqwest
 //! panics there): async callers hand the work to `spawn_blocking` or a thread.
 
-use std::sync::Once;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, SystemTime};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -44,6 +45,27 @@ pub fn build_client(options: &HttpOptions) -> Result<reqwest::blocking::Client> 
         .timeout(Duration::from_secs(options.timeout_secs.max(1)))
         .build()
         .map_err(|e| crate::Error::Invalid(format!("cannot build the HTTP client: {e}")))
+}
+
+/// Rate limiters by API (base URL and budget): every client of one API in
+/// the process shares one budget (a pull of both sides, a desktop job).
+static LIMITERS: Mutex<Option<Limiters>> = Mutex::new(None);
+
+/// Limiters by (base URL, requests, period in seconds).
+type Limiters = HashMap<(String, u32, u64), Arc<DefaultDirectRateLimiter>>;
+
+fn shared_limiter(base: &str, n: u32, period_secs: u64) -> Arc<DefaultDirectRateLimiter> {
+    let mut all = LIMITERS.lock().unwrap_or_else(|e| e.into_inner());
+    all.get_or_insert_with(HashMap::new)
+        .entry((base.to_string(), n, period_secs))
+        .or_insert_with(|| {
+            let period = Duration::from_secs(period_secs.max(1));
+            let quota = Quota::with_period(period / n)
+                .expect("a positive period")
+                .allow_burst(std::num::NonZeroU32::new(n).expect("at least 1"));
+            Arc::new(RateLimiter::direct(quota))
+        })
+        .clone()
 }
 
 /// Whether a request may be sent again after a failure that may have
@@ -123,6 +145,9 @@ pub struct Response {
     pub body: Vec<u8>,
     /// `METHOD url` as it may be shown (secrets redacted).
     pub request: String,
+    /// The URL asked (before credentials were added), to resolve relative
+    /// links against. Not for display: use `request`.
+    pub url: reqwest::Url,
 }
 
 impl Response {
@@ -154,7 +179,7 @@ pub struct HttpClient {
     client: reqwest::blocking::Client,
     auth: Auth,
     secrets: Secrets,
-    limiter: Option<DefaultDirectRateLimiter>,
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
     options: HttpOptions,
     /// Requests sent (every try counts), for tests and benchmarks.
     pub sent: u64,
@@ -196,13 +221,11 @@ impl HttpClient {
                     "systems.{system}.http.rate_limit: must be at least 1"
                 )));
             }
-            Some(n) => {
-                let period = Duration::from_secs(options.rate_limit_period_secs.max(1));
-                let quota = Quota::with_period(period / n)
-                    .expect("a positive period")
-                    .allow_burst(std::num::NonZeroU32::new(n).expect("checked above"));
-                Some(RateLimiter::direct(quota))
-            }
+            Some(n) => Some(shared_limiter(
+                base.as_str(),
+                n,
+                options.rate_limit_period_secs,
+            )),
             None => None,
         };
         Ok(HttpClient {
@@ -265,6 +288,16 @@ impl HttpClient {
                 self.auth.invalidate();
                 continue;
             }
+            if req.repeat == Repeat::Once
+                && err.kind == Kind::RateLimit
+                && let Some(secs) = err.retry_after
+                && secs <= self.options.max_retry_after_secs
+            {
+                // Not sent again here, but the wait the system asked for is
+                // kept before the caller re-reads and decides.
+                std::thread::sleep(Duration::from_secs(secs));
+                return Err(err);
+            }
             if !err.kind.retryable() || req.repeat == Repeat::Once {
                 return Err(err);
             }
@@ -317,6 +350,7 @@ impl HttpClient {
                 .extend_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
         let shown = format!("{} {}", req.method, self.secrets.url(&shown_url));
+        let asked = shown_url.clone();
         let mut builder = self.client.request(req.method.clone(), url);
         if !req.query.is_empty() {
             builder = builder.query(&req.query);
@@ -332,7 +366,7 @@ impl HttpClient {
         let builder = self
             .auth
             .apply(&self.client, &self.base, &mut self.secrets, builder)?;
-        self.throttle_count();
+        self.sent += 1;
         let resp = builder
             .send()
             .map_err(|e| transport_error(&shown, &e, &self.secrets))?;
@@ -348,6 +382,7 @@ impl HttpClient {
                 headers,
                 body,
                 request: shown,
+                url: asked,
             });
         }
         Err(HttpError {
@@ -358,10 +393,6 @@ impl HttpClient {
             request_id: request_id(&headers),
             retry_after: retry_after(&headers, SystemTime::now()),
         })
-    }
-
-    fn throttle_count(&mut self) {
-        self.sent += 1;
     }
 }
 

@@ -169,7 +169,18 @@ impl PageState {
                 None => return Ok(Step::Done),
             },
         };
-        if let Some(n) = next {
+        if let Some(mut n) = next {
+            // A relative next link is relative to the page it came from.
+            if !matches!(self.style, Pagination::Cursor { .. })
+                && !n.starts_with("http://")
+                && !n.starts_with("https://")
+            {
+                n = resp
+                    .url
+                    .join(&n)
+                    .map_err(|e| protocol(format!("the next-page link {n:?} is not a URL: {e}")))?
+                    .to_string();
+            }
             if !self.seen.insert(n.clone()) {
                 return Err(protocol(format!(
                     "the system gave the same next-page {} twice ({}): stopped instead of looping",
@@ -210,14 +221,15 @@ pub fn link_next(header: &str) -> Option<String> {
 }
 
 /// Reads every page of a listing: `on_page` gets each page's records (the
-/// array at `records_path`) and returns `false` to stop early.
+/// array at `records_path`) and returns `false` to stop early. True when
+/// the listing was read to its end.
 pub fn read_all(
     client: &mut HttpClient,
     base: &Request,
     style: &Pagination,
     records_path: &str,
     on_page: &mut dyn FnMut(Vec<Value>) -> crate::error::Result<bool>,
-) -> crate::error::Result<u64> {
+) -> crate::error::Result<bool> {
     let mut state = PageState::new(style, client.options().max_pages);
     let mut req = state.request(base);
     loop {
@@ -227,14 +239,14 @@ pub fn read_all(
         let n = records.len();
         let go_on = on_page(records)?;
         if !go_on {
-            return Ok(state.pages() + 1);
+            return Ok(false);
         }
         match state
             .after(base, n, &json, &resp)
             .map_err(|e| client.error(e))?
         {
             Step::Next(r) => req = r,
-            Step::Done => return Ok(state.pages()),
+            Step::Done => return Ok(true),
         }
     }
 }
@@ -286,6 +298,7 @@ mod tests {
             headers,
             body: body.as_bytes().to_vec(),
             request: "GET http://h/items".into(),
+            url: reqwest::Url::parse("http://h/items").unwrap(),
         }
     }
 
@@ -404,5 +417,21 @@ mod tests {
         .unwrap();
         assert_eq!(sent[1].path, "http://h/items?page=2");
         assert!(sent[1].query.is_empty(), "the link carries its own query");
+        let sent = walk(
+            Pagination::NextUrl {
+                next: "links.next".into(),
+                limit_param: None,
+                limit: 2,
+            },
+            &[
+                (r#"{"data":[1],"links":{"next":"/items?page=2"}}"#, None),
+                (r#"{"data":[2]}"#, None),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            sent[1].path, "http://h/items?page=2",
+            "relative links resolve against the page"
+        );
     }
 }

@@ -35,11 +35,18 @@ fn secret_param(name: &str, extra: &[String]) -> bool {
     SECRET_PARAMS.contains(&norm.as_str()) || extra.iter().any(|e| e.eq_ignore_ascii_case(name))
 }
 
-/// Known secret values, masked wherever they appear in text.
-#[derive(Debug, Clone, Default)]
+/// Known secret values, masked wherever they appear in text. Its `Debug`
+/// shows how many, never which.
+#[derive(Clone, Default)]
 pub struct Secrets {
     values: Vec<String>,
     params: Vec<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} hidden)", self.values.len())
+    }
 }
 
 impl Secrets {
@@ -98,6 +105,28 @@ impl Secrets {
     }
 }
 
+/// Standard base64 (with padding): how basic credentials travel.
+pub fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -138,5 +167,9 @@ mod tests {
         let out = s.scrub(text);
         assert!(!out.contains("s3cret"), "{out}");
         assert!(out.contains("abc"), "short values are not searched: {out}");
+        assert_eq!(base64(b"ann:pw"), "YW5uOnB3");
+        assert!(!format!("{s:?}").contains("s3cret"), "Debug hides values");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
     }
 }

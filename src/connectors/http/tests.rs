@@ -306,3 +306,82 @@ fn a_missing_secret_names_where_it_was_looked_for() {
         "{err}"
     );
 }
+
+#[test]
+fn oauth2_token_is_fetched_cached_and_renewed_once_on_401() {
+    unsafe { std::env::set_var("TRUEUP_T_OAUTH_SECRET", "cs-1a2b3c4d") };
+    let server = Scripted::start(|n, req| {
+        if req.starts_with("POST /oauth/token") {
+            assert!(req.contains("grant_type=client_credentials"), "{req}");
+            return answer(
+                "200 OK",
+                &[],
+                &format!(r#"{{"access_token":"at-{n}","expires_in":3600}}"#),
+            );
+        }
+        if req.contains("Bearer at-1") && req.starts_with("GET /third") {
+            answer("401 Unauthorized", &[], "{}")
+        } else {
+            answer("200 OK", &[], "{}")
+        }
+    });
+    let auth = AuthConfig::Oauth2 {
+        token_url: "/oauth/token".into(),
+        client_id: "trueup".into(),
+        client_secret: SecretRef::Env("TRUEUP_T_OAUTH_SECRET".into()),
+        scope: Some("crm.read".into()),
+    };
+    let mut c = HttpClient::new("api", &server.url, &auth, &fast()).unwrap();
+    c.send(&Request::get("/first")).unwrap();
+    c.send(&Request::get("/second")).unwrap();
+    assert_eq!(server.requests().len(), 3, "one token for two requests");
+    c.send(&Request::get("/third")).unwrap();
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 6, "401, new token, retried: {reqs:#?}");
+    assert!(reqs[5].contains("Bearer at-5"), "{}", reqs[5]);
+}
+
+#[test]
+fn the_rate_limit_spaces_requests() {
+    let server = Scripted::start(|_, _| answer("200 OK", &[], "{}"));
+    let options = HttpOptions {
+        rate_limit: Some(4),
+        ..fast()
+    };
+    // Two clients of one API share its budget.
+    let mut a = HttpClient::new("api", &server.url, &AuthConfig::None, &options).unwrap();
+    let mut b = HttpClient::new("api", &server.url, &AuthConfig::None, &options).unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..4 {
+        a.send(&Request::get("/r")).unwrap();
+        b.send(&Request::get("/r")).unwrap();
+    }
+    // A burst of 4, then one every 250 ms: at least 4 × 250 ms.
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(950),
+        "8 requests at 4/s cannot finish in {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn a_write_refused_with_retry_after_waits_but_is_not_resent() {
+    let server = Scripted::start(|_, _| {
+        answer(
+            "429 Too Many Requests",
+            &["retry-after: 1"],
+            r#"{"message":"slow"}"#,
+        )
+    });
+    let mut c = HttpClient::new("api", &server.url, &AuthConfig::None, &fast()).unwrap();
+    let start = std::time::Instant::now();
+    let err = c
+        .send(&Request::write(reqwest::Method::POST, "/w", None))
+        .unwrap_err();
+    assert_eq!(err.kind, Kind::RateLimit);
+    assert_eq!(server.requests().len(), 1, "sent once");
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(950),
+        "the asked wait is kept before the caller decides"
+    );
+}

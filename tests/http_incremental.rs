@@ -1,0 +1,140 @@
+//! Incremental pull from a REST system: only records changed since the last
+//! pull are read, deletes are found by an id-only listing, and the cache
+//! ends exactly as a full pull leaves it; when the changes cannot be
+//! trusted, the pull reads everything.
+
+mod support;
+
+#[path = "support/http_server.rs"]
+mod http_server;
+
+use http_server::ApiServer;
+use support::{TempWorkspace, ok};
+
+fn workspace(api: &ApiServer, incremental: bool) -> TempWorkspace {
+    let inc = if incremental {
+        r#"incremental = { updated_at = ["updated_at"], changed = { updated_gte = "{since}" }, ids = { fields = "code" } }"#
+    } else {
+        ""
+    };
+    let config = format!(
+        r#"
+[systems.api]
+kind = "rest"
+base_url = "{url}"
+
+[entities.items]
+system = "api"
+id = ["code"]
+
+[entities.items.rest]
+list = "/items"
+records = "data"
+pagination = {{ style = "offset", limit = 10 }}
+fields = ["id", "code", "name", "email", "version", "updated_at"]
+{inc}
+"#,
+        url = api.url
+    );
+    TempWorkspace::new(&config, &[])
+}
+
+fn pull(ws: &TempWorkspace) -> serde_json::Value {
+    let out = ok(ws.run(&["--json", "pull", "items"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v[0].clone()
+}
+
+/// The cached records of `items`: (key, packed values).
+fn cached(ws: &TempWorkspace) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(ws.path().join("trueup.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT key, vals FROM records WHERE entity = 'items' ORDER BY key")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_second_pull_reads_only_changes_and_finds_deletes() {
+    let api = ApiServer::start();
+    let rows: Vec<(String, String, String)> = (1..=25)
+        .map(|i| {
+            (
+                format!("C{i:02}"),
+                format!("Name {i}"),
+                format!("c{i}@x.org"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    api.seed(&refs);
+    let ws = workspace(&api, true);
+    let first = pull(&ws);
+    assert_eq!(first["records"], 25, "{first}");
+    let full_requests = api.requests().len();
+    assert_eq!(full_requests, 4, "the first pull reads everything");
+
+    api.edit("C05", "email", "c5@changed.org");
+    api.remove("C07");
+    api.seed(&[("N1", "New", "n1@x.org")]);
+    api.state.lock().unwrap().requests.clear();
+    let second = pull(&ws);
+    assert_eq!(
+        (
+            second["records"].as_u64(),
+            second["added"].as_u64(),
+            second["changed"].as_u64(),
+            second["removed"].as_u64()
+        ),
+        (Some(25), Some(1), Some(1), Some(1)),
+        "{second}"
+    );
+    let reqs = api.requests();
+    assert!(
+        reqs[0].contains("updated_gte="),
+        "asks for changes only: {reqs:?}"
+    );
+    assert!(
+        reqs.iter().any(|r| r.contains("fields=code")),
+        "an id-only listing: {reqs:?}"
+    );
+
+    // The cache is exactly what a full pull gives.
+    let fresh = workspace(&api, false);
+    pull(&fresh);
+    assert_eq!(cached(&ws), cached(&fresh));
+
+    // Nothing changed: nothing written, the records all still there.
+    let third = pull(&ws);
+    assert_eq!(
+        (
+            third["records"].as_u64(),
+            third["changed"].as_u64(),
+            third["removed"].as_u64()
+        ),
+        (Some(25), Some(0), Some(0)),
+        "{third}"
+    );
+}
+
+#[test]
+fn a_record_the_changes_missed_makes_the_pull_read_everything() {
+    let api = ApiServer::start();
+    api.seed(&[("C1", "Ann", "a@x.org"), ("C2", "Bob", "b@x.org")]);
+    let ws = workspace(&api, true);
+    pull(&ws);
+    // Restored from a backup with an old change time: not "changed since".
+    api.insert_raw(serde_json::json!({"code": "OLD", "name": "Old", "email": "o@x.org", "version": 1, "updated_at": "2000-01-01T00:00:00Z"}));
+    let second = pull(&ws);
+    assert_eq!(second["records"], 3, "{second}");
+    assert_eq!(second["added"], 1, "{second}");
+    let fresh = workspace(&api, false);
+    pull(&fresh);
+    assert_eq!(cached(&ws), cached(&fresh));
+}
