@@ -107,6 +107,23 @@ pub enum SystemConfig {
         #[serde(default)]
         password: Option<SecretRef>,
     },
+    /// A Tryton ERP database, over JSON-RPC (see `docs/tryton.md`).
+    Tryton {
+        /// The server's base URL, e.g. `https://erp.example.com` (without the database).
+        url: String,
+        /// The database name.
+        database: String,
+        /// The login.
+        user: String,
+        /// Where the password comes from.
+        password: SecretRef,
+        /// Records per `search_read` page (default 1000).
+        #[serde(default)]
+        page_size: Option<usize>,
+        /// Timeouts, retries of reads, rate limit (see `docs/http.md`).
+        #[serde(default)]
+        http: crate::connectors::http::HttpOptions,
+    },
     /// A JSON API described declaratively (see `docs/http.md`).
     Rest(crate::connectors::rest::RestSystemConfig),
     /// HubSpot CRM, a preset of the REST system (see `docs/presets.md`).
@@ -127,6 +144,7 @@ impl SystemConfig {
             SystemConfig::Xlsx { .. } => "xlsx",
             SystemConfig::Sqlite { .. } => "sqlite",
             SystemConfig::Postgres { .. } => "postgres",
+            SystemConfig::Tryton { .. } => "tryton",
             SystemConfig::Rest(_) => "rest",
             SystemConfig::Hubspot(_) => "hubspot",
             SystemConfig::Vendure(_) => "vendure",

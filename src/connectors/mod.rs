@@ -8,6 +8,7 @@ pub mod postgres;
 pub mod presets;
 pub mod rest;
 pub mod sqlite;
+pub mod tryton;
 pub mod xlsx;
 
 use crate::error::Result;

@@ -11,6 +11,7 @@ use crate::connectors::csv::{CsvOptions, CsvSystem, EncodingChoice, parse_delimi
 use crate::connectors::postgres::{PgConfig, PostgresSystem};
 use crate::connectors::rest::{RestEntity, RestSystem};
 use crate::connectors::sqlite::SqliteSystem;
+use crate::connectors::tryton::{RpcConfig, TrytonSystem};
 use crate::connectors::xlsx::XlsxSystem;
 use crate::connectors::{Connector, EntitySource};
 use crate::error::{Error, Result};
@@ -197,6 +198,24 @@ impl Workspace {
                     },
                 ))
             }
+            SystemConfig::Tryton {
+                url,
+                database,
+                user,
+                password,
+                page_size,
+                http,
+            } => Box::new(TrytonSystem::new(
+                name.to_string(),
+                RpcConfig {
+                    url: url.clone(),
+                    database: database.clone(),
+                    user: user.clone(),
+                    password: password.resolve()?,
+                    options: http.clone(),
+                },
+                page_size.unwrap_or(1000),
+            )?),
             SystemConfig::Rest(config) => {
                 let entities = self
                     .config
