@@ -553,5 +553,42 @@ mod tests {
             )
             .unwrap();
         assert_eq!(stored, city);
+
+        // Listed, and rolled back: the city is the CRM's again.
+        let pushes = crate::push::pushes(&ws.cache, "customers_db", 10).unwrap();
+        assert_eq!(pushes.len(), 1);
+        assert_eq!(Some(pushes[0].id), report.push_id);
+        let back = crate::push::rollback(
+            &mut ws,
+            pushes[0].id,
+            None,
+            &PushOptions::default(),
+            now,
+            &actor,
+            &silent,
+        )
+        .unwrap();
+        assert!(back.entries.iter().all(|e| e.state == State::Applied));
+        let before = e
+            .before
+            .iter()
+            .find(|(f, _)| f == "City")
+            .unwrap()
+            .1
+            .clone();
+        let restored: Option<String> = db
+            .query_row(
+                r#"SELECT "City" FROM contacts WHERE "Contact ID" = ?1"#,
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(restored, before);
+        let listed = crate::push::pushes(&ws.cache, "customers_db", 10).unwrap();
+        assert_eq!(
+            (listed.len(), listed[0].kind.as_str(), listed[0].rollback_of),
+            (2, "rollback", report.push_id),
+            "newest first"
+        );
     }
 }
