@@ -540,17 +540,7 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
             target,
         } => {
             let ws = Workspace::open(&cli.workspace)?;
-            let cfg = ws.reconciliation(&recon)?;
-            let vm = cfg
-                .value_maps
-                .get(&map)
-                .with_context(|| format!("reconciliation {recon} has no value map {map:?}"))?;
-            let Some(file) = &vm.file else {
-                bail!(
-                    "value map {map:?} is inline in trueup.toml: add `{source:?} = {target:?}` to its entries"
-                );
-            };
-            trueup::mapping::add_value_map_entry(&ws.resolve(file), &source, &target)?;
+            let file = trueup::reconcile::map_value(&ws, &recon, &map, &source, &target)?;
             println!(
                 "mapped {source:?} → {target:?} in {}; reconcile again to apply",
                 file.display()
