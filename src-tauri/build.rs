@@ -17,6 +17,14 @@ const COMMANDS: &[&str] = &[
     "undo_last_decision",
     "export_csv",
     "history",
+    "push_plan",
+    "push",
+    "rollback",
+    "pushes",
+    "push_entries",
+    "export_push_results",
+    "unmapped_values",
+    "map_value",
 ];
 
 fn main() {

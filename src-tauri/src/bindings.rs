@@ -33,6 +33,16 @@ pub fn typescript() -> String {
         Run::decl(),
         ExportKind::decl(),
         ExportOutcome::decl(),
+        FieldChange::decl(),
+        PlannedWrite::decl(),
+        InvalidWrite::decl(),
+        PushPlan::decl(),
+        PushMode::decl(),
+        PushEntry::decl(),
+        PushReport::decl(),
+        PushInfo::decl(),
+        ResultsOutcome::decl(),
+        UnmappedValue::decl(),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/json.rs by ts-rs. Do not edit by hand:\n\

@@ -13,7 +13,8 @@ use trueup::progress::Actor;
 use crate::Startup;
 use crate::json::{
     BulkOutcome, Decision, ErrorCode, ExportKind, ExportOutcome, Filter, IpcError, Kind,
-    ProposalPage, ProposalRow, PullSummary, ReconcileSummary, Run, Verdict, WorkspaceInfo,
+    ProposalPage, ProposalRow, PullSummary, PushEntry, PushInfo, PushMode, PushPlan, PushReport,
+    ReconcileSummary, ResultsOutcome, Run, UnmappedValue, Verdict, WorkspaceInfo,
 };
 use crate::progress::EventProgress;
 
@@ -42,7 +43,7 @@ impl AppState {
         if self.job.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
             return Err(IpcError::new(
                 ErrorCode::Busy,
-                "a pull or reconcile is running; wait for it or cancel it",
+                "a pull, reconcile or push is running; wait for it or cancel it",
             ));
         }
         Ok(self.workspace.lock().unwrap_or_else(|p| p.into_inner()))
@@ -150,14 +151,12 @@ pub fn recent_workspaces(app: AppHandle) -> Result<Vec<String>> {
     Ok(crate::recent::load(&recent_file(&app)?))
 }
 
-/// Pulls both entities of `reconciliation` (when `pull`), then reconciles it.
-/// Runs on a worker thread, sends `job-progress` events; `cancel_job` stops it.
-#[tauri::command]
-pub async fn reconcile(
+/// Runs a long step on a worker thread with `job-progress` events; while it
+/// runs, other commands answer `busy`, and `cancel_job` stops it.
+async fn run_job<T: Send + 'static>(
     app: AppHandle,
-    reconciliation: String,
-    pull: bool,
-) -> Result<ReconcileSummary> {
+    f: impl FnOnce(&mut Workspace, &EventProgress) -> Result<T> + Send + 'static,
+) -> Result<T> {
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let state = app.state::<AppState>();
@@ -165,7 +164,7 @@ pub async fn reconcile(
         if job.is_some() {
             return Err(IpcError::new(
                 ErrorCode::Busy,
-                "a pull or reconcile is already running",
+                "a pull, reconcile or push is already running",
             ));
         }
         *job = Some(cancel.clone());
@@ -176,23 +175,37 @@ pub async fn reconcile(
         let mut guard = state.workspace.lock().unwrap_or_else(|p| p.into_inner());
         let ws = guard.as_mut().ok_or_else(no_workspace)?;
         let progress = EventProgress::new(worker.clone(), cancel);
-        let actor = actor();
-        let pulls: Vec<PullSummary> = if pull {
-            trueup::pull::pull_sides(ws, &reconciliation, &now(), &actor, &progress)?
-                .into_iter()
-                .map(PullSummary::from)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let s = trueup::reconcile::reconcile(ws, &reconciliation, &now(), &actor, &progress)?;
-        Ok(ReconcileSummary::new(s, pulls))
+        f(ws, &progress)
     })
     .await
     .unwrap_or_else(|e| Err(IpcError::new(ErrorCode::Cache, e.to_string())));
     let state = app.state::<AppState>();
     *state.job.lock().unwrap_or_else(|p| p.into_inner()) = None;
     result
+}
+
+/// Pulls both entities of `reconciliation` (when `pull`), then reconciles it.
+/// Runs on a worker thread, sends `job-progress` events; `cancel_job` stops it.
+#[tauri::command]
+pub async fn reconcile(
+    app: AppHandle,
+    reconciliation: String,
+    pull: bool,
+) -> Result<ReconcileSummary> {
+    run_job(app, move |ws, progress| {
+        let actor = actor();
+        let pulls: Vec<PullSummary> = if pull {
+            trueup::pull::pull_sides(ws, &reconciliation, &now(), &actor, progress)?
+                .into_iter()
+                .map(PullSummary::from)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let s = trueup::reconcile::reconcile(ws, &reconciliation, &now(), &actor, progress)?;
+        Ok(ReconcileSummary::new(s, pulls))
+    })
+    .await
 }
 
 /// Asks the running pull or reconcile to stop; false when none runs.
@@ -375,4 +388,133 @@ pub async fn export_csv(
 pub async fn history(app: AppHandle, limit: usize) -> Result<Vec<Run>> {
     let runs = on_worker(app, move |ws| ws.cache.runs(limit)).await?;
     Ok(runs.into_iter().map(Into::into).collect())
+}
+
+/// The push plan of `reconciliation` (a dry run: nothing is sent).
+#[tauri::command]
+pub async fn push_plan(app: AppHandle, reconciliation: String) -> Result<PushPlan> {
+    let plan = on_worker(app, move |ws| trueup::push::plan(ws, &reconciliation)).await?;
+    Ok(plan.into())
+}
+
+/// Pushes `reconciliation` to its target (`mode`: the current decisions,
+/// only the failed entries, or only open ones). A long step with progress.
+#[tauri::command]
+pub async fn push(app: AppHandle, reconciliation: String, mode: PushMode) -> Result<PushReport> {
+    run_job(app, move |ws, progress| {
+        let options = trueup::push::PushOptions {
+            mode: mode.into(),
+            ..Default::default()
+        };
+        let r = trueup::push::push(ws, &reconciliation, &options, &now(), &actor(), progress)?;
+        Ok(r.into())
+    })
+    .await
+}
+
+/// Rolls back push `push_id` (only `record`, when given). A long step.
+#[tauri::command]
+pub async fn rollback(
+    app: AppHandle,
+    push_id: i64,
+    record: Option<String>,
+) -> Result<PushReport> {
+    run_job(app, move |ws, progress| {
+        let r = trueup::push::rollback(
+            ws,
+            push_id,
+            record.as_deref(),
+            &Default::default(),
+            &now(),
+            &actor(),
+            progress,
+        )?;
+        Ok(r.into())
+    })
+    .await
+}
+
+/// The pushes and rollbacks of `reconciliation`, newest first, with counts per state.
+#[tauri::command]
+pub async fn pushes(app: AppHandle, reconciliation: String, limit: usize) -> Result<Vec<PushInfo>> {
+    on_worker(app, move |ws| {
+        trueup::push::pushes(&ws.cache, &reconciliation, limit)?
+            .into_iter()
+            .map(|p| {
+                let entries = trueup::push::push_entries(&ws.cache, p.id)?;
+                Ok(PushInfo::new(p, &entries))
+            })
+            .collect()
+    })
+    .await
+}
+
+/// Every entry of push `push_id`, with its outcome.
+#[tauri::command]
+pub async fn push_entries(app: AppHandle, push_id: i64) -> Result<Vec<PushEntry>> {
+    let entries = on_worker(app, move |ws| trueup::push::push_entries(&ws.cache, push_id)).await?;
+    Ok(entries.into_iter().map(Into::into).collect())
+}
+
+/// Asks for a folder (the native dialog, driven by the person), then writes
+/// `success.csv` and `errors.csv` of `reconciliation` there (only push
+/// `push_id`, when given). `None` when the person cancels.
+///
+/// End-to-end tests set `TRUEUP_TEST_EXPORT_DIR` to answer the dialog.
+#[tauri::command]
+pub async fn export_push_results(
+    app: AppHandle,
+    reconciliation: String,
+    push_id: Option<i64>,
+    bom: bool,
+) -> Result<Option<ResultsOutcome>> {
+    let dir = match std::env::var_os("TRUEUP_TEST_EXPORT_DIR") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => app
+            .dialog()
+            .file()
+            .set_title("Folder for success.csv and errors.csv")
+            .blocking_pick_folder()
+            .and_then(|p| p.into_path().ok()),
+    };
+    let Some(dir) = dir else {
+        return Ok(None);
+    };
+    let out = dir.display().to_string();
+    let counts = on_worker(app, move |ws| {
+        trueup::push::write_results(ws, &reconciliation, push_id, &dir, bom)
+    })
+    .await?;
+    Ok(Some(ResultsOutcome {
+        dir: out,
+        success: counts.success,
+        errors: counts.errors,
+    }))
+}
+
+/// The values missing from value maps, grouped by value, most frequent first.
+#[tauri::command]
+pub async fn unmapped_values(app: AppHandle, reconciliation: String) -> Result<Vec<UnmappedValue>> {
+    let v = on_worker(app, move |ws| {
+        trueup::reconcile::unmapped_values(ws, &reconciliation)
+    })
+    .await?;
+    Ok(v.into_iter().map(Into::into).collect())
+}
+
+/// Maps `source` to `target` in value map `map`; reconcile again to apply it.
+/// Returns the value map's file.
+#[tauri::command]
+pub async fn map_value(
+    app: AppHandle,
+    reconciliation: String,
+    map: String,
+    source: String,
+    target: String,
+) -> Result<String> {
+    let path = on_worker(app, move |ws| {
+        trueup::reconcile::map_value(ws, &reconciliation, &map, &source, &target)
+    })
+    .await?;
+    Ok(path.display().to_string())
 }

@@ -623,3 +623,324 @@ impl From<ExportKind> for trueup::export::ExportKind {
         }
     }
 }
+
+/// A field/value pair as the target sees it.
+pub type FieldValue = (String, Option<String>);
+
+fn show_record(record: &[(String, Option<String>)]) -> String {
+    record
+        .iter()
+        .map(|(_, v)| v.as_deref().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// One field a write changes.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldChange {
+    /// The target field.
+    pub field: String,
+    /// The value pulled from the target.
+    pub old: Option<String>,
+    /// The value to send.
+    pub new: Option<String>,
+}
+
+/// One write of a push plan.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedWrite {
+    /// The proposal's key as people read it.
+    pub key: String,
+    /// insert, update or delete.
+    pub op: String,
+    /// The target record's id (empty: assigned by the target).
+    pub record: String,
+    /// approve, correct or delete.
+    pub verdict: String,
+    /// The fields changed, old → new.
+    pub fields: Vec<FieldChange>,
+}
+
+impl From<trueup::push::PlannedChange> for PlannedWrite {
+    fn from(c: trueup::push::PlannedChange) -> Self {
+        PlannedWrite {
+            key: trueup::records::display_key(&c.match_key),
+            op: op_name(c.op).into(),
+            record: show_record(&c.record),
+            verdict: c.verdict,
+            fields: c
+                .fields
+                .into_iter()
+                .map(|f| FieldChange {
+                    field: f.field,
+                    old: f.old,
+                    new: f.new,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn op_name(op: trueup::connectors::WriteKind) -> &'static str {
+    use trueup::connectors::WriteKind as W;
+    match op {
+        W::Insert => "insert",
+        W::Update => "update",
+        W::Delete => "delete",
+    }
+}
+
+/// An approved change that fails validation now: not sent.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct InvalidWrite {
+    /// The proposal's key as people read it.
+    pub key: String,
+    /// The rules it breaks.
+    pub reasons: Vec<String>,
+}
+
+/// The dry run of a push: nothing is sent.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PushPlan {
+    /// The reconciliation.
+    pub reconciliation: String,
+    /// `system/entity` written to.
+    pub target: String,
+    /// Inserts and updates, in order.
+    pub writes: Vec<PlannedWrite>,
+    /// Deletes (approved one by one), apart.
+    pub deletes: Vec<PlannedWrite>,
+    /// Approved changes failing validation now.
+    pub invalid: Vec<InvalidWrite>,
+    /// Changes per kind (insert, update, delete, invalid).
+    #[ts(type = "Record<string, number>")]
+    pub counts: BTreeMap<String, u64>,
+    /// Decisions already journaled by an earlier push (skipped).
+    #[ts(type = "number")]
+    pub already_journaled: u64,
+}
+
+impl From<trueup::push::Plan> for PushPlan {
+    fn from(p: trueup::push::Plan) -> Self {
+        PushPlan {
+            reconciliation: p.recon,
+            target: p.target.label(),
+            writes: p.writes.into_iter().map(Into::into).collect(),
+            deletes: p.deletes.into_iter().map(Into::into).collect(),
+            invalid: p
+                .invalid
+                .into_iter()
+                .map(|i| InvalidWrite {
+                    key: trueup::records::display_key(&i.match_key),
+                    reasons: i.reasons,
+                })
+                .collect(),
+            counts: p.counts,
+            already_journaled: p.already_journaled,
+        }
+    }
+}
+
+/// What to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PushMode {
+    /// The plan of the current decisions.
+    New,
+    /// Only finish entries a stopped push left open.
+    Resume,
+    /// Only the entries that failed.
+    RetryFailed,
+}
+
+impl From<PushMode> for trueup::push::PushMode {
+    fn from(m: PushMode) -> Self {
+        use trueup::push::PushMode as M;
+        match m {
+            PushMode::New => M::New,
+            PushMode::Resume => M::Resume,
+            PushMode::RetryFailed => M::RetryFailed,
+        }
+    }
+}
+
+/// One journaled change and its outcome.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PushEntry {
+    /// Journal entry id.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// The push it belongs to.
+    #[ts(type = "number")]
+    pub push_id: i64,
+    /// The proposal's key as people read it.
+    pub key: String,
+    /// insert, update or delete.
+    pub op: String,
+    /// The target record (its id, or the key before the target assigned one).
+    pub record: String,
+    /// pending, sending, applied, rejected, conflict, unknown.
+    pub state: String,
+    /// For failures: validation, auth, not_found, conflict, rate_limit, transient, network, system.
+    pub category: Option<String>,
+    /// The target's own message.
+    pub message: Option<String>,
+    /// The values sent.
+    pub values: Vec<FieldValue>,
+    /// The values pulled before the push.
+    pub before: Vec<FieldValue>,
+    /// For conflicts: what the target holds now.
+    pub current: Option<Vec<FieldValue>>,
+    /// Attempts made.
+    #[ts(type = "number")]
+    pub attempts: i64,
+    /// For a rollback entry: the entry it undoes.
+    #[ts(type = "number | null")]
+    pub rollback_of: Option<i64>,
+    /// Last change of state.
+    pub updated_at: String,
+}
+
+impl From<trueup::push::Entry> for PushEntry {
+    fn from(e: trueup::push::Entry) -> Self {
+        PushEntry {
+            record: e.display_record(),
+            id: e.id,
+            push_id: e.push_id,
+            key: trueup::records::display_key(&e.match_key),
+            op: op_name(e.op).into(),
+            state: e.state.as_str().into(),
+            category: e.category.map(|c| c.as_str().to_string()),
+            message: e.message,
+            values: e.values,
+            before: e.before,
+            current: e.current,
+            attempts: e.attempts,
+            rollback_of: e.rollback_of,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+/// What a push (or rollback) did.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PushReport {
+    /// The reconciliation.
+    pub reconciliation: String,
+    /// `system/entity` written to.
+    pub target: String,
+    /// The new push, when one was journaled.
+    #[ts(type = "number | null")]
+    pub push_id: Option<i64>,
+    /// Entries an earlier push had left open, finished now.
+    #[ts(type = "number")]
+    pub resumed: u64,
+    /// Outcomes per state.
+    #[ts(type = "Record<string, number>")]
+    pub outcomes: BTreeMap<String, u64>,
+    /// Every entry handled, with its outcome.
+    pub entries: Vec<PushEntry>,
+    /// Why the push stopped before the end.
+    pub stopped: Option<String>,
+}
+
+impl From<trueup::push::PushReport> for PushReport {
+    fn from(r: trueup::push::PushReport) -> Self {
+        PushReport {
+            reconciliation: r.recon,
+            target: r.target,
+            push_id: r.push_id,
+            resumed: r.resumed,
+            outcomes: r.outcomes,
+            entries: r.entries.into_iter().map(Into::into).collect(),
+            stopped: r.stopped,
+        }
+    }
+}
+
+/// A push or rollback, as the push screen lists it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PushInfo {
+    /// Push id.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// push or rollback.
+    pub kind: String,
+    /// For a rollback: the push it rolls back.
+    #[ts(type = "number | null")]
+    pub rollback_of: Option<i64>,
+    /// `system/entity` written to.
+    pub target: String,
+    /// Start time.
+    pub started_at: String,
+    /// End time, once finished.
+    pub finished_at: Option<String>,
+    /// Who pushed.
+    pub who: String,
+    /// Entries per state.
+    #[ts(type = "Record<string, number>")]
+    pub states: BTreeMap<String, u64>,
+}
+
+impl PushInfo {
+    /// From the core's header and the push's entries.
+    pub fn new(p: trueup::push::PushRow, entries: &[trueup::push::Entry]) -> Self {
+        PushInfo {
+            id: p.id,
+            kind: p.kind,
+            rollback_of: p.rollback_of,
+            target: p.target,
+            started_at: p.started_at,
+            finished_at: p.finished_at,
+            who: p.who,
+            states: trueup::push::count_states(entries),
+        }
+    }
+}
+
+/// Where push results were written.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultsOutcome {
+    /// The folder chosen.
+    pub dir: String,
+    /// Rows in `success.csv`.
+    #[ts(type = "number")]
+    pub success: u64,
+    /// Rows in `errors.csv`.
+    #[ts(type = "number")]
+    pub errors: u64,
+}
+
+/// A source value missing from a value map.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UnmappedValue {
+    /// The target field.
+    pub field: String,
+    /// The value map the field uses.
+    pub map: Option<String>,
+    /// The source value.
+    pub value: String,
+    /// Proposals held up by it.
+    #[ts(type = "number")]
+    pub count: u64,
+}
+
+impl From<trueup::reconcile::UnmappedValue> for UnmappedValue {
+    fn from(u: trueup::reconcile::UnmappedValue) -> Self {
+        UnmappedValue {
+            field: u.field,
+            map: u.map,
+            value: u.value,
+            count: u.count,
+        }
+    }
+}

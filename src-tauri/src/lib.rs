@@ -47,6 +47,14 @@ pub fn run(startup: Startup) {
             commands::undo_last_decision,
             commands::export_csv,
             commands::history,
+            commands::push_plan,
+            commands::push,
+            commands::rollback,
+            commands::pushes,
+            commands::push_entries,
+            commands::export_push_results,
+            commands::unmapped_values,
+            commands::map_value,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Trueup desktop app");

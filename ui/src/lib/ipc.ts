@@ -13,7 +13,14 @@ import type {
   ProgressEvent,
   ProposalPage,
   ProposalRow,
+  PushEntry,
+  PushInfo,
+  PushMode,
+  PushPlan,
+  PushReport,
   ReconcileSummary,
+  ResultsOutcome,
+  UnmappedValue,
   Run,
   Verdict,
   WorkspaceInfo,
@@ -60,6 +67,17 @@ export const api = {
   exportCsv: (reconciliation: string, kind: ExportKind, filter: Filter, bom: boolean) =>
     invoke<ExportOutcome | null>("export_csv", { reconciliation, kind, filter, bom }),
   history: (limit: number) => invoke<Run[]>("history", { limit }),
+  pushPlan: (reconciliation: string) => invoke<PushPlan>("push_plan", { reconciliation }),
+  push: (reconciliation: string, mode: PushMode) => invoke<PushReport>("push", { reconciliation, mode }),
+  rollback: (pushId: number, record: string | null = null) => invoke<PushReport>("rollback", { pushId, record }),
+  pushes: (reconciliation: string, limit: number) => invoke<PushInfo[]>("pushes", { reconciliation, limit }),
+  pushEntries: (pushId: number) => invoke<PushEntry[]>("push_entries", { pushId }),
+  /** Opens the folder dialog (in the shell) and writes success.csv + errors.csv; null when cancelled. */
+  exportPushResults: (reconciliation: string, pushId: number | null, bom: boolean) =>
+    invoke<ResultsOutcome | null>("export_push_results", { reconciliation, pushId, bom }),
+  unmappedValues: (reconciliation: string) => invoke<UnmappedValue[]>("unmapped_values", { reconciliation }),
+  mapValue: (reconciliation: string, map: string, source: string, target: string) =>
+    invoke<string>("map_value", { reconciliation, map, source, target }),
   onProgress: (handler: (p: ProgressEvent) => void): Promise<UnlistenFn> =>
     listen<ProgressEvent>("job-progress", (e) => handler(e.payload)),
 };
