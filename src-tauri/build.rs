@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "reconcile",
     "cancel_job",
     "proposals",
+    "proposals_after",
     "proposal_counts",
     "proposal",
     "decide",
@@ -25,6 +26,11 @@ const COMMANDS: &[&str] = &[
     "export_push_results",
     "unmapped_values",
     "map_value",
+    "systems",
+    "keychain_status",
+    "test_system",
+    "save_system",
+    "validate_values",
 ];
 
 fn main() {

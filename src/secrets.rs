@@ -28,7 +28,9 @@ mod imp {
 
     fn entry(account: &str) -> Result<keyring::Entry> {
         if account.trim().is_empty() {
-            return Err(Error::Invalid("a keychain account name cannot be empty".into()));
+            return Err(Error::Invalid(
+                "a keychain account name cannot be empty".into(),
+            ));
         }
         if let Err(e) = keyring::Entry::store_status() {
             return Err(unavailable(e));
@@ -48,7 +50,9 @@ mod imp {
             keyring::Error::NoStorageAccess(_) | keyring::Error::PlatformFailure(_) => {
                 unavailable(e)
             }
-            e => Error::Invalid(format!("keychain entry {account:?} could not be saved: {e}")),
+            e => Error::Invalid(format!(
+                "keychain entry {account:?} could not be saved: {e}"
+            )),
         })
     }
 
@@ -92,6 +96,12 @@ mod imp {
     pub fn delete(_account: &str) -> Result<()> {
         Err(unavailable(WHY))
     }
+}
+
+/// The keychain account of system `system` of the workspace in `dir`: one
+/// secret per system and workspace.
+pub fn account(dir: &std::path::Path, system: &str) -> String {
+    format!("{system}@{}", dir.display())
 }
 
 /// `Ok` when the OS keychain can be used; otherwise why not, and what to do instead.

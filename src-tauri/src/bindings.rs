@@ -43,6 +43,12 @@ pub fn typescript() -> String {
         PushInfo::decl(),
         ResultsOutcome::decl(),
         UnmappedValue::decl(),
+        SecretSource::decl(),
+        SystemForm::decl(),
+        SystemInfo::decl(),
+        ConnectionInfo::decl(),
+        KeychainStatus::decl(),
+        RuleFailure::decl(),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/json.rs by ts-rs. Do not edit by hand:\n\

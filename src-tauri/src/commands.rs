@@ -16,6 +16,9 @@ use crate::json::{
     ProposalPage, ProposalRow, PullSummary, PushEntry, PushInfo, PushMode, PushPlan, PushReport,
     ReconcileSummary, ResultsOutcome, Run, UnmappedValue, Verdict, WorkspaceInfo,
 };
+use crate::json::{
+    ConnectionInfo, KeychainStatus, RuleFailure, SecretSource, SystemForm, SystemInfo,
+};
 use crate::progress::EventProgress;
 
 type Result<T> = std::result::Result<T, IpcError>;
@@ -240,6 +243,23 @@ pub async fn proposals(
     })
 }
 
+/// The `limit` proposals matching `filter` after row id `after_id` (keyset
+/// paging: the page after a loaded one, without OFFSET or count).
+#[tauri::command]
+pub async fn proposals_after(
+    app: AppHandle,
+    reconciliation: String,
+    filter: Filter,
+    after_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<ProposalRow>> {
+    let items = on_worker(app, move |ws| {
+        ws.proposals_after(&reconciliation, &filter.into(), after_id, limit)
+    })
+    .await?;
+    Ok(items.into_iter().map(Into::into).collect())
+}
+
 /// How many proposals of each kind match `filter` (its kinds ignored), and `all`.
 #[tauri::command]
 pub async fn proposal_counts(
@@ -414,11 +434,7 @@ pub async fn push(app: AppHandle, reconciliation: String, mode: PushMode) -> Res
 
 /// Rolls back push `push_id` (only `record`, when given). A long step.
 #[tauri::command]
-pub async fn rollback(
-    app: AppHandle,
-    push_id: i64,
-    record: Option<String>,
-) -> Result<PushReport> {
+pub async fn rollback(app: AppHandle, push_id: i64, record: Option<String>) -> Result<PushReport> {
     run_job(app, move |ws, progress| {
         let r = trueup::push::rollback(
             ws,
@@ -452,7 +468,10 @@ pub async fn pushes(app: AppHandle, reconciliation: String, limit: usize) -> Res
 /// Every entry of push `push_id`, with its outcome.
 #[tauri::command]
 pub async fn push_entries(app: AppHandle, push_id: i64) -> Result<Vec<PushEntry>> {
-    let entries = on_worker(app, move |ws| trueup::push::push_entries(&ws.cache, push_id)).await?;
+    let entries = on_worker(app, move |ws| {
+        trueup::push::push_entries(&ws.cache, push_id)
+    })
+    .await?;
     Ok(entries.into_iter().map(Into::into).collect())
 }
 
@@ -517,4 +536,105 @@ pub async fn map_value(
     })
     .await?;
     Ok(path.display().to_string())
+}
+
+/// The workspace's systems with their settings (secrets as references only).
+#[tauri::command]
+pub async fn systems(app: AppHandle) -> Result<Vec<SystemInfo>> {
+    on_worker(app, |ws| {
+        Ok(ws
+            .config
+            .systems
+            .iter()
+            .map(|(name, s)| SystemInfo {
+                name: name.clone(),
+                form: s.into(),
+                entities: ws
+                    .config
+                    .entities
+                    .iter()
+                    .filter(|(_, e)| &e.system == name)
+                    .map(|(n, _)| n.clone())
+                    .collect(),
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Whether passwords can go to the OS keychain (and if not, why).
+#[tauri::command]
+pub async fn keychain_status() -> KeychainStatus {
+    tauri::async_runtime::spawn_blocking(|| match trueup::secrets::available() {
+        Ok(()) => KeychainStatus {
+            available: true,
+            message: None,
+        },
+        Err(e) => KeychainStatus {
+            available: false,
+            message: Some(e.to_string()),
+        },
+    })
+    .await
+    .unwrap_or(KeychainStatus {
+        available: false,
+        message: Some("the keychain check did not finish".into()),
+    })
+}
+
+/// Tests a system's settings (saved or not); `password`, when typed, is used
+/// for this test only and not kept.
+#[tauri::command]
+pub async fn test_system(
+    app: AppHandle,
+    name: String,
+    form: SystemForm,
+    password: Option<String>,
+) -> Result<ConnectionInfo> {
+    let info = on_worker(app, move |ws| {
+        ws.test_system_config(&name, &form.into(), password.filter(|p| !p.is_empty()))
+    })
+    .await?;
+    Ok(info.into())
+}
+
+/// Saves system `name` to `trueup.toml`. A typed `password` goes to the OS
+/// keychain (never to a file): the configuration references it. Fails, saving
+/// nothing, when the keychain is unavailable; the UI then offers an environment variable.
+#[tauri::command]
+pub async fn save_system(
+    app: AppHandle,
+    name: String,
+    form: SystemForm,
+    password: Option<String>,
+) -> Result<WorkspaceInfo> {
+    on_worker(app, move |ws| {
+        let mut form = form;
+        if let (
+            SystemForm::Postgres {
+                password: source, ..
+            },
+            Some(secret),
+        ) = (&mut form, password.filter(|p| !p.is_empty()))
+        {
+            let account = trueup::secrets::account(ws.dir(), &name);
+            trueup::secrets::store(&account, &secret)?;
+            *source = Some(SecretSource::Keychain { account });
+        }
+        ws.set_system(&name, form.into())?;
+        Ok(WorkspaceInfo::from(&*ws))
+    })
+    .await
+}
+
+/// The validation rules that `values` (field, value) break, for checking a
+/// correction while it is typed; `decide` checks again.
+#[tauri::command]
+pub async fn validate_values(
+    app: AppHandle,
+    reconciliation: String,
+    values: Vec<(String, Option<String>)>,
+) -> Result<Vec<RuleFailure>> {
+    let failures = on_worker(app, move |ws| ws.check_values(&reconciliation, &values)).await?;
+    Ok(failures.into_iter().map(Into::into).collect())
 }

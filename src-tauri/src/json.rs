@@ -99,6 +99,8 @@ pub struct ReconciliationInfo {
     pub left: String,
     /// The right entity.
     pub right: String,
+    /// The target fields, in mapping order.
+    pub fields: Vec<String>,
 }
 
 /// An open workspace.
@@ -135,6 +137,7 @@ impl From<&trueup::Workspace> for WorkspaceInfo {
                     name: name.clone(),
                     left: r.left.clone(),
                     right: r.right.clone(),
+                    fields: r.fields.iter().map(|f| f.target.clone()).collect(),
                 })
                 .collect(),
         }
@@ -941,6 +944,197 @@ impl From<trueup::reconcile::UnmappedValue> for UnmappedValue {
             map: u.map,
             value: u.value,
             count: u.count,
+        }
+    }
+}
+
+/// Where a system's password comes from (never the password itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum SecretSource {
+    /// An environment variable.
+    Env {
+        /// Its name.
+        var: String,
+    },
+    /// The OS keychain (service `trueup`).
+    Keychain {
+        /// The account name.
+        account: String,
+    },
+}
+
+/// A system's settings as the Systems screen edits them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SystemForm {
+    /// A CSV file or folder.
+    Csv {
+        /// Relative to the workspace, or absolute.
+        path: String,
+        /// `auto` when empty.
+        encoding: Option<String>,
+        /// `auto` when empty.
+        delimiter: Option<String>,
+    },
+    /// An Excel workbook (read only).
+    Xlsx {
+        /// Relative to the workspace, or absolute.
+        path: String,
+    },
+    /// A SQLite database file.
+    Sqlite {
+        /// Relative to the workspace, or absolute.
+        path: String,
+    },
+    /// A PostgreSQL server.
+    Postgres {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+        /// User name.
+        user: String,
+        /// Database name.
+        database: String,
+        /// Where the password comes from.
+        password: Option<SecretSource>,
+    },
+}
+
+impl From<&trueup::config::SystemConfig> for SystemForm {
+    fn from(s: &trueup::config::SystemConfig) -> Self {
+        use trueup::config::{SecretRef, SystemConfig as S};
+        let path = |p: &std::path::Path| p.display().to_string();
+        match s {
+            S::Csv {
+                path: p,
+                encoding,
+                delimiter,
+            } => SystemForm::Csv {
+                path: path(p),
+                encoding: encoding.clone(),
+                delimiter: delimiter.clone(),
+            },
+            S::Xlsx { path: p } => SystemForm::Xlsx { path: path(p) },
+            S::Sqlite { path: p } => SystemForm::Sqlite { path: path(p) },
+            S::Postgres {
+                host,
+                port,
+                user,
+                database,
+                password,
+            } => SystemForm::Postgres {
+                host: host.clone(),
+                port: *port,
+                user: user.clone(),
+                database: database.clone(),
+                password: password.as_ref().map(|p| match p {
+                    SecretRef::Env(var) => SecretSource::Env { var: var.clone() },
+                    SecretRef::Keychain(account) => SecretSource::Keychain {
+                        account: account.clone(),
+                    },
+                }),
+            },
+        }
+    }
+}
+
+impl From<SystemForm> for trueup::config::SystemConfig {
+    fn from(f: SystemForm) -> Self {
+        use trueup::config::{SecretRef, SystemConfig as S};
+        let opt = |s: Option<String>| s.filter(|s| !s.trim().is_empty() && s != "auto");
+        match f {
+            SystemForm::Csv {
+                path,
+                encoding,
+                delimiter,
+            } => S::Csv {
+                path: path.into(),
+                encoding: opt(encoding),
+                delimiter: opt(delimiter),
+            },
+            SystemForm::Xlsx { path } => S::Xlsx { path: path.into() },
+            SystemForm::Sqlite { path } => S::Sqlite { path: path.into() },
+            SystemForm::Postgres {
+                host,
+                port,
+                user,
+                database,
+                password,
+            } => S::Postgres {
+                host,
+                port,
+                user,
+                database,
+                password: password.map(|p| match p {
+                    SecretSource::Env { var } => SecretRef::Env(var),
+                    SecretSource::Keychain { account } => SecretRef::Keychain(account),
+                }),
+            },
+        }
+    }
+}
+
+/// A system as the Systems screen lists it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemInfo {
+    /// Its name in the workspace.
+    pub name: String,
+    /// Its settings.
+    pub form: SystemForm,
+    /// The entities configured on it.
+    pub entities: Vec<String>,
+}
+
+/// What a connection test reached.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionInfo {
+    /// File format or server version.
+    pub description: String,
+    /// Tables or sheets offered.
+    pub entities: Vec<String>,
+}
+
+impl From<trueup::connectors::ConnectionInfo> for ConnectionInfo {
+    fn from(c: trueup::connectors::ConnectionInfo) -> Self {
+        ConnectionInfo {
+            description: c.description,
+            entities: c.entities,
+        }
+    }
+}
+
+/// Whether the OS keychain can hold passwords.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct KeychainStatus {
+    /// True when passwords can be stored there.
+    pub available: bool,
+    /// Why not, and what to do instead.
+    pub message: Option<String>,
+}
+
+/// A validation rule a value breaks.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleFailure {
+    /// The target field.
+    pub field: String,
+    /// required, regex, enum, min, max, max_length.
+    pub rule: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl From<trueup::reconcile::validation::RuleFailure> for RuleFailure {
+    fn from(f: trueup::reconcile::validation::RuleFailure) -> Self {
+        RuleFailure {
+            field: f.field,
+            rule: f.rule,
+            message: f.message,
         }
     }
 }

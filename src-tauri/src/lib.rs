@@ -40,6 +40,7 @@ pub fn run(startup: Startup) {
             commands::reconcile,
             commands::cancel_job,
             commands::proposals,
+            commands::proposals_after,
             commands::proposal_counts,
             commands::proposal,
             commands::decide,
@@ -55,6 +56,11 @@ pub fn run(startup: Startup) {
             commands::export_push_results,
             commands::unmapped_values,
             commands::map_value,
+            commands::systems,
+            commands::keychain_status,
+            commands::test_system,
+            commands::save_system,
+            commands::validate_values,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Trueup desktop app");

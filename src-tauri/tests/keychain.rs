@@ -84,20 +84,26 @@ fn start(dir: &Path) -> Option<(Daemons, String)> {
         .stderr(Stdio::null())
         .spawn()
         .expect("start gnome-keyring-daemon");
-    // --unlock reads the login keyring's password from stdin: empty.
-    drop(keyring.stdin.take().map(|mut s| s.write_all(b"")));
+    // --unlock reads the login keyring's password from stdin; with one (not
+    // empty) it creates the login keyring, unlocked, as the default collection.
+    drop(
+        keyring
+            .stdin
+            .take()
+            .map(|mut s| s.write_all(b"trueup-test-keyring")),
+    );
     daemons.children.push(keyring);
     // Wait until the Secret Service has its name on the bus.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let names = Command::new("dbus-send")
+            .arg(format!("--bus={address}"))
             .args([
                 "--print-reply",
                 "--dest=org.freedesktop.DBus",
                 "/org/freedesktop/DBus",
                 "org.freedesktop.DBus.ListNames",
             ])
-            .arg(format!("--bus={address}"))
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
@@ -141,7 +147,11 @@ fn secrets_live_in_the_keychain_and_nowhere_in_the_workspace() {
     trueup::secrets::store("test-pg", &secret).expect("store");
     assert_eq!(trueup::secrets::get("test-pg").unwrap(), secret);
     let reference = SecretRef::Keychain("test-pg".into());
-    assert_eq!(reference.resolve().unwrap(), secret, "the config's reference resolves");
+    assert_eq!(
+        reference.resolve().unwrap(),
+        secret,
+        "the config's reference resolves"
+    );
 
     // A workspace whose PostgreSQL system takes its password from there.
     let ws_dir = dir.path().join("ws");
@@ -165,10 +175,16 @@ fn secrets_live_in_the_keychain_and_nowhere_in_the_workspace() {
     assert!(config.contains("keychain = \"test-pg\""), "{config}");
     let mut leaks = vec![];
     files_containing(&ws_dir, secret.as_bytes(), &mut leaks);
-    assert!(leaks.is_empty(), "the secret is in workspace files: {leaks:?}");
+    assert!(
+        leaks.is_empty(),
+        "the secret is in workspace files: {leaks:?}"
+    );
     // gnome-keyring encrypts its file: not there in plain text either.
     files_containing(&dir.path().join("home"), secret.as_bytes(), &mut leaks);
-    assert!(leaks.is_empty(), "the secret is stored in plain text: {leaks:?}");
+    assert!(
+        leaks.is_empty(),
+        "the secret is stored in plain text: {leaks:?}"
+    );
 
     trueup::secrets::delete("test-pg").unwrap();
     let gone = trueup::secrets::get("test-pg").unwrap_err();

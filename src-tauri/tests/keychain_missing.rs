@@ -12,5 +12,8 @@ fn no_secret_service_is_said_clearly() {
         .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("keychain is not available"), "{text}");
-    assert!(text.contains("env = \"VAR\""), "the alternative is named: {text}");
+    assert!(
+        text.contains("env = \"VAR\""),
+        "the alternative is named: {text}"
+    );
 }

@@ -11,7 +11,7 @@ use crate::connectors::csv::{CsvOptions, CsvSystem, EncodingChoice, parse_delimi
 use crate::connectors::postgres::{PgConfig, PostgresSystem};
 use crate::connectors::sqlite::SqliteSystem;
 use crate::connectors::xlsx::XlsxSystem;
-use crate::connectors::{Connector, EntitySource};
+use crate::connectors::{ConnectionInfo, Connector, EntitySource};
 use crate::error::{Error, Result};
 
 /// The configuration file's name inside a workspace.
@@ -138,9 +138,56 @@ impl Workspace {
         })
     }
 
+    /// Adds system `name` to `trueup.toml`, or replaces it. The whole
+    /// configuration is validated first; nothing is written when it is invalid.
+    /// Secrets stay references ([`crate::config::SecretRef`]), never values.
+    pub fn set_system(&mut self, name: &str, system: SystemConfig) -> Result<()> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(Error::Invalid(format!(
+                "system name {name:?}: use letters, digits, `_` and `-` only"
+            )));
+        }
+        let mut config = self.config.clone();
+        config.systems.insert(name.to_string(), system);
+        let path = self.dir.join(CONFIG_FILE);
+        config.validate(&path)?;
+        config.save(&path)?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// Tests system `name`'s connection: what was reached and the entities it offers.
+    pub fn test_system(&self, name: &str) -> Result<ConnectionInfo> {
+        self.connector(name)?.check()
+    }
+
+    /// Tests a system's configuration before it is saved (as system `name`);
+    /// `password`, when given, is used instead of the configured secret (a
+    /// password typed but not stored yet). It is not kept.
+    pub fn test_system_config(
+        &self,
+        name: &str,
+        system: &SystemConfig,
+        password: Option<String>,
+    ) -> Result<ConnectionInfo> {
+        self.connector_for(name, system, password)?.check()
+    }
+
     /// Opens a connector for a system. Secrets are resolved here, never stored.
     pub fn connector(&self, name: &str) -> Result<Box<dyn Connector>> {
-        let system = self.system(name)?;
+        self.connector_for(name, self.system(name)?, None)
+    }
+
+    fn connector_for(
+        &self,
+        name: &str,
+        system: &SystemConfig,
+        typed_password: Option<String>,
+    ) -> Result<Box<dyn Connector>> {
         Ok(match system {
             SystemConfig::Csv {
                 path,
@@ -184,7 +231,10 @@ impl Workspace {
                 database,
                 password,
             } => {
-                let password = password.as_ref().map(|p| p.resolve()).transpose()?;
+                let password = match typed_password {
+                    Some(p) => Some(p),
+                    None => password.as_ref().map(|p| p.resolve()).transpose()?,
+                };
                 Box::new(PostgresSystem::new(
                     name.to_string(),
                     PgConfig {
@@ -215,5 +265,49 @@ fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
         "none".into()
     } else {
         v.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod system_tests {
+    use super::*;
+    use crate::config::SecretRef;
+
+    #[test]
+    fn systems_are_added_tested_and_saved_with_secret_references_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init_demo(dir.path()).unwrap();
+        let info = ws.test_system("erp").unwrap();
+        assert!(info.entities.contains(&"customers".to_string()), "{info:?}");
+
+        let copy = SystemConfig::Sqlite {
+            path: "data/erp.sqlite".into(),
+        };
+        assert!(ws.test_system_config("erp_copy", &copy, None).is_ok());
+        ws.set_system("erp_copy", copy.clone()).unwrap();
+        ws.set_system(
+            "warehouse",
+            SystemConfig::Postgres {
+                host: "db.example".into(),
+                port: 5432,
+                user: "u".into(),
+                database: "d".into(),
+                password: Some(SecretRef::Env("WAREHOUSE_PASSWORD".into())),
+            },
+        )
+        .unwrap();
+        let reopened = Workspace::open(dir.path()).unwrap();
+        assert_eq!(reopened.system("erp_copy").unwrap(), &copy);
+        let text = std::fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap();
+        assert!(text.contains("env = \"WAREHOUSE_PASSWORD\""), "{text}");
+
+        let missing = SystemConfig::Sqlite {
+            path: "data/nope.sqlite".into(),
+        };
+        assert!(ws.test_system_config("x", &missing, None).is_err());
+        let err = ws.set_system("bad name", copy).unwrap_err();
+        assert!(err.to_string().contains("bad name"), "{err}");
+        let before = std::fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap();
+        assert_eq!(before, text, "nothing written when refused");
     }
 }

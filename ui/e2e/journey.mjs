@@ -12,7 +12,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { Session, waitForServer } from "./webdriver.mjs";
@@ -41,6 +41,9 @@ const env = {
   // takes this answer instead of showing it.
   TRUEUP_TEST_EXPORT_PATH: join(home, "decisions.csv"),
   TRUEUP_TEST_EXPORT_DIR: join(home, "push-results"),
+  // No Secret Service in this session: the Systems screen must say so
+  // (src-tauri/tests/keychain.rs tests the keychain itself).
+  DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, "no-session-bus")}`,
 };
 /** Runs SQL on a SQLite file with the sqlite3 command-line tool (apt package sqlite3). */
 const sql = (file, query) => execFileSync("sqlite3", [file, query], { encoding: "utf8" }).trim();
@@ -106,6 +109,25 @@ try {
     await shot("02-review");
   });
 
+  await step("filter by a field that differs", async () => {
+    const select = await s.find('[data-testid="field-filter"]');
+    await s.exec("arguments[0].value = 'City'; arguments[0].dispatchEvent(new Event('change', {bubbles: true}))", [
+      { "element-6066-11e4-a52e-4f735466cecf": select },
+    ]);
+    const all = counts.create + counts.update + counts.orphan + counts.conflict;
+    const n = await s.until("the field filter", async () => {
+      const t = Number((await s.text(await s.find('[data-testid="total"]'))).replace(/\D+/g, ""));
+      return t > 0 && t < all ? t : null;
+    });
+    assert.ok(n < all, `fewer proposals differ on City (${n}) than in all (${all})`);
+    await s.exec("arguments[0].value = ''; arguments[0].dispatchEvent(new Event('change', {bubbles: true}))", [
+      { "element-6066-11e4-a52e-4f735466cecf": select },
+    ]);
+    await s.until("the filter cleared", async () =>
+      Number((await s.text(await s.find('[data-testid="total"]'))).replace(/\D+/g, "")) === all,
+    );
+  });
+
   await step("filter by category", async () => {
     await s.click(await s.find('[data-testid="count-update"]'));
     await s.until("the update filter", async () => {
@@ -164,7 +186,10 @@ try {
     await s.keys("e");
     const number = await s.find('tr[data-field="Customer Number"] input');
     await setInput(number, "");
-    await s.type(number, "not-a-number\uE007"); // Enter
+    await s.type(number, "not-a-number");
+    const live = await s.find('tr[data-field="Customer Number"] [data-testid="field-invalid"]');
+    assert.match(await s.text(live), /C-\[0-9\]\{5\}/, "the rule is shown while typing, before saving");
+    await s.type(number, "\uE007"); // Enter
     const banner = await s.find('[data-testid="error"]');
     assert.equal(await s.attr(banner, "data-code"), "validation", "the UI gets the error's code");
     assert.match(await s.text(banner), /not-a-number.*C-\[0-9\]\{5\}/, "the message says which value broke which rule");
@@ -328,13 +353,45 @@ try {
     assert.equal((await s.findAll(`[data-testid="unmapped"][data-value="${value}"]`)).length, 0, `${value} is mapped now`);
   });
 
+  const choose = (el, value) =>
+    s.exec("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change', {bubbles: true}))", [
+      { "element-6066-11e4-a52e-4f735466cecf": el },
+      value,
+    ]);
+
+  await step("systems: test a connection, add a system, no keychain said clearly", async () => {
+    await s.click(await s.find('[data-testid="tab-systems"]'));
+    await s.click(await s.find('[data-testid="system-crm_db"]'));
+    await s.click(await s.find('[data-testid="test-system"]'));
+    assert.match(await s.text(await s.find('[data-testid="test-result"]')), /contacts/, "the tables it offers");
+    await s.click(await s.find('[data-testid="add-system"]'));
+    await setInput(await s.find('[data-testid="system-name"]'), "erp_copy");
+    await choose(await s.find('[data-testid="system-kind"]'), "sqlite");
+    await setInput(await s.find('[data-testid="system-path"]'), "data/erp.sqlite");
+    await s.click(await s.find('[data-testid="test-system"]'));
+    assert.match(await s.text(await s.find('[data-testid="test-result"]')), /customers/);
+    await s.click(await s.find('[data-testid="save-system"]'));
+    assert.match(await s.text(await s.find('[data-testid="system-notice"]')), /Saved erp_copy/);
+    await s.find('[data-testid="system-erp_copy"]');
+    const config = readFileSync(join(dirname(crmDb), "..", "trueup.toml"), "utf8");
+    assert.match(config, /\[systems\.erp_copy\]\s*kind = "sqlite"\s*path = "data\/erp\.sqlite"/, config);
+    // This session has no Secret Service: the form says so and offers an
+    // environment variable; there is no password box to fill.
+    await s.click(await s.find('[data-testid="add-system"]'));
+    await choose(await s.find('[data-testid="system-kind"]'), "postgres");
+    assert.match(await s.text(await s.find('[data-testid="keychain-unavailable"]')), /keychain is not available.*environment variable/s);
+    assert.equal((await s.findAll('[data-testid="system-password"]')).length, 0);
+    await s.find('[data-testid="system-env"]');
+    await shot("13-systems");
+  });
+
   await step("history lists the pulls, the reconciles and the pushes", async () => {
     await s.click(await s.find('[data-testid="tab-history"]'));
     const t = await s.text(await s.find('[data-testid="history"]'));
     assert.match(t, /reconcile/);
     assert.match(t, /pull/);
     assert.match(t, /push/);
-    await shot("08-history");
+    await shot("14-history");
   });
 
   await step("the app opens a demo workspace given on the command line (run-desktop-demo.sh)", async () => {

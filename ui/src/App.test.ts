@@ -8,7 +8,7 @@ const demo: WorkspaceInfo = {
   dir: "/tmp/demo",
   name: "Demo",
   systems: ["crm", "erp"],
-  reconciliations: [{ name: "customers", left: "erp_customers", right: "crm_contacts" }],
+  reconciliations: [{ name: "customers", left: "erp_customers", right: "crm_contacts", fields: ["City"] }],
 };
 
 describe("pull and reconcile", () => {

@@ -25,6 +25,13 @@ function fakeShell() {
         );
         return { total, offset, items };
       }
+      case "proposals_after": {
+        const after = (args.afterId as number | null) ?? 0; // ids are index + 1
+        const filter = args.filter as Filter;
+        const total = filter.kinds.length ? TOTAL / 2 : TOTAL;
+        const limit = args.limit as number;
+        return Array.from({ length: Math.max(0, Math.min(limit, total - after)) }, (_, k) => proposalRow(after + k));
+      }
       case "proposal_counts":
         return { all: TOTAL, update: TOTAL / 2, conflict: TOTAL / 2, create: 0, orphan: 0 };
       case "decide":

@@ -25,7 +25,11 @@ left: string,
 /**
  * The right entity.
  */
-right: string, };
+right: string, 
+/**
+ * The target fields, in mapping order.
+ */
+fields: Array<string>, };
 
 export type WorkspaceInfo = { 
 /**
@@ -572,3 +576,103 @@ value: string,
  * Proposals held up by it.
  */
 count: number, };
+
+export type SecretSource = { "from": "env", 
+/**
+ * Its name.
+ */
+var: string, } | { "from": "keychain", 
+/**
+ * The account name.
+ */
+account: string, };
+
+export type SystemForm = { "kind": "csv", 
+/**
+ * Relative to the workspace, or absolute.
+ */
+path: string, 
+/**
+ * `auto` when empty.
+ */
+encoding: string | null, 
+/**
+ * `auto` when empty.
+ */
+delimiter: string | null, } | { "kind": "xlsx", 
+/**
+ * Relative to the workspace, or absolute.
+ */
+path: string, } | { "kind": "sqlite", 
+/**
+ * Relative to the workspace, or absolute.
+ */
+path: string, } | { "kind": "postgres", 
+/**
+ * Host name or address.
+ */
+host: string, 
+/**
+ * Port.
+ */
+port: number, 
+/**
+ * User name.
+ */
+user: string, 
+/**
+ * Database name.
+ */
+database: string, 
+/**
+ * Where the password comes from.
+ */
+password: SecretSource | null, };
+
+export type SystemInfo = { 
+/**
+ * Its name in the workspace.
+ */
+name: string, 
+/**
+ * Its settings.
+ */
+form: SystemForm, 
+/**
+ * The entities configured on it.
+ */
+entities: Array<string>, };
+
+export type ConnectionInfo = { 
+/**
+ * File format or server version.
+ */
+description: string, 
+/**
+ * Tables or sheets offered.
+ */
+entities: Array<string>, };
+
+export type KeychainStatus = { 
+/**
+ * True when passwords can be stored there.
+ */
+available: boolean, 
+/**
+ * Why not, and what to do instead.
+ */
+message: string | null, };
+
+export type RuleFailure = { 
+/**
+ * The target field.
+ */
+field: string, 
+/**
+ * required, regex, enum, min, max, max_length.
+ */
+rule: string, 
+/**
+ * A sentence for people.
+ */
+message: string, };

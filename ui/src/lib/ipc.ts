@@ -21,6 +21,11 @@ import type {
   ReconcileSummary,
   ResultsOutcome,
   UnmappedValue,
+  ConnectionInfo,
+  KeychainStatus,
+  SystemForm,
+  SystemInfo,
+  RuleFailure,
   Run,
   Verdict,
   WorkspaceInfo,
@@ -49,6 +54,9 @@ export const api = {
   cancelJob: () => invoke<boolean>("cancel_job"),
   proposals: (reconciliation: string, filter: Filter, offset: number, limit: number) =>
     invoke<ProposalPage>("proposals", { reconciliation, filter, offset, limit }),
+  /** The `limit` proposals after row id `afterId` (keyset paging, no count). */
+  proposalsAfter: (reconciliation: string, filter: Filter, afterId: number | null, limit: number) =>
+    invoke<ProposalRow[]>("proposals_after", { reconciliation, filter, afterId, limit }),
   proposalCounts: (reconciliation: string, filter: Filter) =>
     invoke<Record<string, number>>("proposal_counts", { reconciliation, filter }),
   proposal: (reconciliation: string, key: string) =>
@@ -76,6 +84,16 @@ export const api = {
   exportPushResults: (reconciliation: string, pushId: number | null, bom: boolean) =>
     invoke<ResultsOutcome | null>("export_push_results", { reconciliation, pushId, bom }),
   unmappedValues: (reconciliation: string) => invoke<UnmappedValue[]>("unmapped_values", { reconciliation }),
+  systems: () => invoke<SystemInfo[]>("systems"),
+  keychainStatus: () => invoke<KeychainStatus>("keychain_status"),
+  /** `password` (typed, not stored yet) is used for this test only. */
+  testSystem: (name: string, form: SystemForm, password: string | null) =>
+    invoke<ConnectionInfo>("test_system", { name, form, password }),
+  /** A typed `password` goes to the OS keychain; the config references it. */
+  saveSystem: (name: string, form: SystemForm, password: string | null) =>
+    invoke<WorkspaceInfo>("save_system", { name, form, password }),
+  validateValues: (reconciliation: string, values: [string, string | null][]) =>
+    invoke<RuleFailure[]>("validate_values", { reconciliation, values }),
   mapValue: (reconciliation: string, map: string, source: string, target: string) =>
     invoke<string>("map_value", { reconciliation, map, source, target }),
   onProgress: (handler: (p: ProgressEvent) => void): Promise<UnlistenFn> =>

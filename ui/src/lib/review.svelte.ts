@@ -74,6 +74,15 @@ export class ReviewModel {
   async #fetchPage(p: number, generation: number, fresh: boolean): Promise<void> {
     this.#loading.add(p);
     try {
+      // The page after a loaded one comes by keyset (rows after its last id:
+      // no OFFSET to skip, no count); any other page by offset, with the total.
+      const before = fresh ? undefined : this.pages[p - 1];
+      if (before?.length === PAGE_SIZE) {
+        const items = await api.proposalsAfter(this.reconciliation, this.filter, before[PAGE_SIZE - 1].id, PAGE_SIZE);
+        if (generation !== this.#generation) return;
+        this.pages[p] = items;
+        return;
+      }
       const page = await api.proposals(this.reconciliation, this.filter, p * PAGE_SIZE, PAGE_SIZE);
       if (generation !== this.#generation) return;
       if (fresh) this.pages = {};
