@@ -31,6 +31,8 @@ const COMMANDS: &[&str] = &[
     "test_system",
     "save_system",
     "validate_values",
+    "suggest_mapping",
+    "save_reconciliation",
 ];
 
 fn main() {

@@ -49,6 +49,10 @@ pub fn typescript() -> String {
         ConnectionInfo::decl(),
         KeychainStatus::decl(),
         RuleFailure::decl(),
+        FieldSuggestion::decl(),
+        MappingSuggestion::decl(),
+        SetupField::decl(),
+        ReconciliationSetup::decl(),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/json.rs by ts-rs. Do not edit by hand:\n\

@@ -17,7 +17,8 @@ use crate::json::{
     ReconcileSummary, ResultsOutcome, Run, UnmappedValue, Verdict, WorkspaceInfo,
 };
 use crate::json::{
-    ConnectionInfo, KeychainStatus, RuleFailure, SecretSource, SystemForm, SystemInfo,
+    ConnectionInfo, KeychainStatus, MappingSuggestion, ReconciliationSetup, RuleFailure,
+    SecretSource, SystemForm, SystemInfo,
 };
 use crate::progress::EventProgress;
 
@@ -637,4 +638,31 @@ pub async fn validate_values(
 ) -> Result<Vec<RuleFailure>> {
     let failures = on_worker(app, move |ws| ws.check_values(&reconciliation, &values)).await?;
     Ok(failures.into_iter().map(Into::into).collect())
+}
+
+/// A suggested mapping from entity `left` to entity `right`, with sample
+/// values of both (read from the systems).
+#[tauri::command]
+pub async fn suggest_mapping(
+    app: AppHandle,
+    left: String,
+    right: String,
+) -> Result<MappingSuggestion> {
+    let (s, fields) = on_worker(app, move |ws| ws.suggest_mapping(&left, &right)).await?;
+    Ok(MappingSuggestion::new(s, fields))
+}
+
+/// Saves reconciliation `name` to `trueup.toml` (added or replaced).
+#[tauri::command]
+pub async fn save_reconciliation(
+    app: AppHandle,
+    name: String,
+    setup: ReconciliationSetup,
+) -> Result<WorkspaceInfo> {
+    let config = setup.try_into()?;
+    on_worker(app, move |ws| {
+        ws.set_reconciliation(&name, config)?;
+        Ok(WorkspaceInfo::from(&*ws))
+    })
+    .await
 }

@@ -113,6 +113,8 @@ pub struct WorkspaceInfo {
     pub name: String,
     /// The systems, by name.
     pub systems: Vec<String>,
+    /// The entities, by name.
+    pub entities: Vec<String>,
     /// The reconciliations.
     pub reconciliations: Vec<ReconciliationInfo>,
 }
@@ -129,6 +131,7 @@ impl From<&trueup::Workspace> for WorkspaceInfo {
             }),
             dir,
             systems: ws.config.systems.keys().cloned().collect(),
+            entities: ws.config.entities.keys().cloned().collect(),
             reconciliations: ws
                 .config
                 .reconciliations
@@ -1136,5 +1139,115 @@ impl From<trueup::reconcile::validation::RuleFailure> for RuleFailure {
             rule: f.rule,
             message: f.message,
         }
+    }
+}
+
+/// A suggested field of a new reconciliation.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldSuggestion {
+    /// The right (target) field.
+    pub target: String,
+    /// The best left field, if any looks like it.
+    pub source: Option<String>,
+    /// How sure (0..1).
+    pub score: f64,
+    /// Transforms that make the left values look like the right ones (as in `trueup.toml`).
+    #[ts(type = "unknown[]")]
+    pub transforms: serde_json::Value,
+    /// Left sample values.
+    pub left_samples: Vec<String>,
+    /// Right sample values.
+    pub right_samples: Vec<String>,
+}
+
+/// What the setup screen shows for a pair of entities.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MappingSuggestion {
+    /// One suggestion per right field.
+    pub fields: Vec<FieldSuggestion>,
+    /// Every left field, to choose a source from.
+    pub left_fields: Vec<String>,
+}
+
+impl MappingSuggestion {
+    /// From the core's suggestions and the left fields.
+    pub fn new(s: Vec<trueup::mapping::FieldSuggestion>, left_fields: Vec<String>) -> Self {
+        MappingSuggestion {
+            fields: s
+                .into_iter()
+                .map(|f| FieldSuggestion {
+                    transforms: serde_json::to_value(&f.transforms).unwrap_or_default(),
+                    target: f.target,
+                    source: f.source,
+                    score: f.score,
+                    left_samples: f.left_samples.into_iter().take(5).collect(),
+                    right_samples: f.right_samples.into_iter().take(5).collect(),
+                })
+                .collect(),
+            left_fields,
+        }
+    }
+}
+
+/// One field of a reconciliation being set up.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SetupField {
+    /// The right (target) field.
+    pub target: String,
+    /// The left field.
+    pub source: String,
+    /// Transforms, as in `trueup.toml`.
+    #[ts(type = "unknown[]")]
+    pub transforms: serde_json::Value,
+    /// left, right, newest or manual.
+    pub ownership: String,
+}
+
+/// A reconciliation as the setup screen saves it.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconciliationSetup {
+    /// The left (source) entity.
+    pub left: String,
+    /// The right (target) entity.
+    pub right: String,
+    /// The target fields that match records.
+    pub key: Vec<String>,
+    /// The mapped fields.
+    pub fields: Vec<SetupField>,
+}
+
+impl TryFrom<ReconciliationSetup> for trueup::config::ReconciliationConfig {
+    type Error = IpcError;
+    fn try_from(s: ReconciliationSetup) -> Result<Self, IpcError> {
+        let mut fields = Vec::with_capacity(s.fields.len());
+        for f in s.fields {
+            let bad = |what: &str, e: serde_json::Error| {
+                IpcError::new(
+                    ErrorCode::Validation,
+                    format!("field {:?}: {what}: {e}", f.target),
+                )
+            };
+            fields.push(trueup::config::FieldMapping {
+                transforms: serde_json::from_value(f.transforms.clone())
+                    .map_err(|e| bad("transforms", e))?,
+                ownership: serde_json::from_value(serde_json::Value::String(f.ownership.clone()))
+                    .map_err(|e| bad("ownership", e))?,
+                target: f.target,
+                source: Some(f.source),
+                ..Default::default()
+            });
+        }
+        Ok(trueup::config::ReconciliationConfig {
+            left: s.left,
+            right: s.right,
+            key: s.key,
+            fields,
+            value_maps: Default::default(),
+            default_country_code: None,
+        })
     }
 }

@@ -61,6 +61,8 @@ pub fn run(startup: Startup) {
             commands::test_system,
             commands::save_system,
             commands::validate_values,
+            commands::suggest_mapping,
+            commands::save_reconciliation,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Trueup desktop app");

@@ -160,6 +160,57 @@ impl Workspace {
         Ok(())
     }
 
+    /// Adds reconciliation `name` to `trueup.toml`, or replaces it; validated
+    /// first (entities, key fields, value maps), nothing written when invalid.
+    pub fn set_reconciliation(&mut self, name: &str, recon: ReconciliationConfig) -> Result<()> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(Error::Invalid(format!(
+                "reconciliation name {name:?}: use letters, digits, `_` and `-` only"
+            )));
+        }
+        let mut config = self.config.clone();
+        config.reconciliations.insert(name.to_string(), recon);
+        let path = self.dir.join(CONFIG_FILE);
+        config.validate(&path)?;
+        config.save(&path)?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// A suggested mapping from entity `left` to entity `right`, from their
+    /// field names and the values of their first 200 records (read from the
+    /// systems), with the left fields to choose from.
+    pub fn suggest_mapping(
+        &self,
+        left: &str,
+        right: &str,
+    ) -> Result<(Vec<crate::mapping::FieldSuggestion>, Vec<String>)> {
+        let sample = |name: &str| -> Result<crate::connectors::Sample> {
+            let e = self.entity(name)?;
+            let mut s = crate::connectors::Sample {
+                limit: 200,
+                ..Default::default()
+            };
+            self.connector(&e.system)?
+                .read(&Workspace::entity_source(e), &mut s)?;
+            if s.schema.is_none() {
+                return Err(Error::Invalid(format!("entity {name:?} has no fields")));
+            }
+            Ok(s)
+        };
+        let (l, r) = (sample(left)?, sample(right)?);
+        let rows = |s: &crate::connectors::Sample| -> Vec<Vec<crate::records::Value>> {
+            s.rows.iter().map(|(_, v)| v.clone()).collect()
+        };
+        let (ls, rs) = (l.schema.as_ref().unwrap(), r.schema.as_ref().unwrap());
+        let suggestions = crate::mapping::suggest(ls, &rows(&l), rs, &rows(&r));
+        Ok((suggestions, ls.fields.clone()))
+    }
+
     /// Tests system `name`'s connection: what was reached and the entities it offers.
     pub fn test_system(&self, name: &str) -> Result<ConnectionInfo> {
         self.connector(name)?.check()
@@ -309,5 +360,48 @@ mod system_tests {
         assert!(err.to_string().contains("bad name"), "{err}");
         let before = std::fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap();
         assert_eq!(before, text, "nothing written when refused");
+    }
+
+    #[test]
+    fn a_suggested_mapping_is_saved_as_a_reconciliation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init_demo(dir.path()).unwrap();
+        let (suggestions, left_fields) = ws
+            .suggest_mapping("erp_customers", "crm_db_contacts")
+            .unwrap();
+        assert!(
+            left_fields.contains(&"email".to_string()),
+            "{left_fields:?}"
+        );
+        let email = suggestions.iter().find(|s| s.target == "E-mail").unwrap();
+        assert_eq!(email.source.as_deref(), Some("email"));
+        assert!(!email.left_samples.is_empty() && !email.right_samples.is_empty());
+        let recon = ReconciliationConfig {
+            left: "erp_customers".into(),
+            right: "crm_db_contacts".into(),
+            key: vec!["Customer Number".into()],
+            fields: suggestions
+                .iter()
+                .filter(|s| s.source.is_some())
+                .map(|s| s.to_mapping())
+                .collect(),
+            value_maps: Default::default(),
+            default_country_code: None,
+        };
+        ws.set_reconciliation("suggested", recon.clone()).unwrap();
+        let reopened = Workspace::open(dir.path()).unwrap();
+        assert_eq!(reopened.reconciliation("suggested").unwrap(), &recon);
+        let bad = ReconciliationConfig {
+            right: "nope".into(),
+            ..recon
+        };
+        assert!(ws.set_reconciliation("bad", bad).is_err());
+        assert!(
+            Workspace::open(dir.path())
+                .unwrap()
+                .reconciliation("bad")
+                .is_err()
+        );
+        assert!(ws.suggest_mapping("erp_customers", "nope").is_err());
     }
 }

@@ -385,6 +385,25 @@ try {
     await shot("13-systems");
   });
 
+  await step("set up a reconciliation from the suggested mapping", async () => {
+    await s.click(await s.find('[data-testid="tab-setup"]'));
+    await choose(await s.find('[data-testid="setup-left"]'), "erp_customers");
+    await choose(await s.find('[data-testid="setup-right"]'), "crm_db_contacts");
+    await s.click(await s.find('[data-testid="suggest"]'));
+    const email = await s.find('[data-testid="suggestions"] tr[data-target="E-mail"]', { timeout: 20000 });
+    const samples = await s.exec(
+      "return [...arguments[0].querySelectorAll('.samples')].map((c) => c.textContent)",
+      [{ "element-6066-11e4-a52e-4f735466cecf": email }],
+    );
+    assert.ok(samples.length === 2 && samples.every((t) => t.includes("@")), `sample values of both sides: ${samples}`);
+    assert.equal(await s.exec("return arguments[0].querySelector('select').value", [{ "element-6066-11e4-a52e-4f735466cecf": email }]), "email");
+    await shot("15-setup");
+    await s.click(await s.find('[data-testid="save-reconciliation"]'));
+    assert.match(await s.text(await s.find('[data-testid="setup-notice"]')), /Saved reconciliation erp_customers_to_crm_db_contacts/);
+    const config = readFileSync(join(dirname(crmDb), "..", "trueup.toml"), "utf8");
+    assert.match(config, /\[reconciliations\.erp_customers_to_crm_db_contacts\]/, "saved to the workspace config");
+  });
+
   await step("history lists the pulls, the reconciles and the pushes", async () => {
     await s.click(await s.find('[data-testid="tab-history"]'));
     const t = await s.text(await s.find('[data-testid="history"]'));

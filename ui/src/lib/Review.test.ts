@@ -57,9 +57,11 @@ async function renderReview() {
 describe("review list", () => {
   it("pages from the shell instead of loading everything", async () => {
     const { calls } = await renderReview();
-    const pages = calls.filter((c) => c.cmd === "proposals");
+    const pages = calls.filter((c) => c.cmd === "proposals" || c.cmd === "proposals_after");
     expect(pages.length, "only the first page is fetched on open").toBe(1);
-    expect(pages[0].args.limit).toBe(PAGE_SIZE);
+    expect(pages[0].cmd, "by keyset, without counting every row again").toBe("proposals_after");
+    expect(pages[0].args).toMatchObject({ afterId: null, limit: PAGE_SIZE });
+    expect(calls.filter((c) => c.cmd === "proposal_counts"), "the total comes from the counts").toHaveLength(1);
     const rows = within(screen.getByTestId("proposal-list")).getAllByRole("option");
     expect(rows.length, "only the visible rows are in the DOM").toBeLessThan(50);
     expect(rows[0].dataset.key).toBe("C-10000");
@@ -70,7 +72,7 @@ describe("review list", () => {
     await waitFor(() => expect(screen.getByTestId("count-conflict").textContent).toContain("500000"));
     await fireEvent.click(screen.getByTestId("count-conflict"));
     await waitFor(() => expect(screen.getByTestId("total").textContent).toContain("500000"));
-    const last = calls.filter((c) => c.cmd === "proposals").at(-1)!;
+    const last = calls.filter((c) => c.cmd === "proposals_after").at(-1)!;
     expect((last.args.filter as Filter).kinds, "the kind filter reaches the shell").toEqual(["conflict"]);
   });
 
@@ -78,7 +80,7 @@ describe("review list", () => {
     const { calls } = await renderReview();
     await fireEvent.input(screen.getByTestId("search"), { target: { value: "berlin" } });
     await waitFor(() =>
-      expect(calls.some((c) => c.cmd === "proposals" && (c.args.filter as Filter).text === "berlin")).toBe(true),
+      expect(calls.some((c) => c.cmd === "proposals_after" && (c.args.filter as Filter).text === "berlin")).toBe(true),
     );
   });
 });

@@ -4,7 +4,7 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import Systems from "./Systems.svelte";
 import type { SystemInfo, WorkspaceInfo } from "./ipc";
 
-const workspace: WorkspaceInfo = { dir: "/ws", name: "Demo", systems: ["erp"], reconciliations: [] };
+const workspace: WorkspaceInfo = { dir: "/ws", name: "Demo", systems: ["erp"], entities: ["erp_customers"], reconciliations: [] };
 const erp: SystemInfo = { name: "erp", form: { kind: "sqlite", path: "data/erp.sqlite" }, entities: ["erp_customers"] };
 
 function fakeShell(keychain: boolean) {

@@ -45,6 +45,10 @@ name: string,
  */
 systems: Array<string>, 
 /**
+ * The entities, by name.
+ */
+entities: Array<string>, 
+/**
  * The reconciliations.
  */
 reconciliations: Array<ReconciliationInfo>, };
@@ -676,3 +680,75 @@ rule: string,
  * A sentence for people.
  */
 message: string, };
+
+export type FieldSuggestion = { 
+/**
+ * The right (target) field.
+ */
+target: string, 
+/**
+ * The best left field, if any looks like it.
+ */
+source: string | null, 
+/**
+ * How sure (0..1).
+ */
+score: number, 
+/**
+ * Transforms that make the left values look like the right ones (as in `trueup.toml`).
+ */
+transforms: unknown[], 
+/**
+ * Left sample values.
+ */
+leftSamples: Array<string>, 
+/**
+ * Right sample values.
+ */
+rightSamples: Array<string>, };
+
+export type MappingSuggestion = { 
+/**
+ * One suggestion per right field.
+ */
+fields: Array<FieldSuggestion>, 
+/**
+ * Every left field, to choose a source from.
+ */
+leftFields: Array<string>, };
+
+export type SetupField = { 
+/**
+ * The right (target) field.
+ */
+target: string, 
+/**
+ * The left field.
+ */
+source: string, 
+/**
+ * Transforms, as in `trueup.toml`.
+ */
+transforms: unknown[], 
+/**
+ * left, right, newest or manual.
+ */
+ownership: string, };
+
+export type ReconciliationSetup = { 
+/**
+ * The left (source) entity.
+ */
+left: string, 
+/**
+ * The right (target) entity.
+ */
+right: string, 
+/**
+ * The target fields that match records.
+ */
+key: Array<string>, 
+/**
+ * The mapped fields.
+ */
+fields: Array<SetupField>, };

@@ -26,6 +26,8 @@ import type {
   SystemForm,
   SystemInfo,
   RuleFailure,
+  MappingSuggestion,
+  ReconciliationSetup,
   Run,
   Verdict,
   WorkspaceInfo,
@@ -94,6 +96,9 @@ export const api = {
     invoke<WorkspaceInfo>("save_system", { name, form, password }),
   validateValues: (reconciliation: string, values: [string, string | null][]) =>
     invoke<RuleFailure[]>("validate_values", { reconciliation, values }),
+  suggestMapping: (left: string, right: string) => invoke<MappingSuggestion>("suggest_mapping", { left, right }),
+  saveReconciliation: (name: string, setup: ReconciliationSetup) =>
+    invoke<WorkspaceInfo>("save_reconciliation", { name, setup }),
   mapValue: (reconciliation: string, map: string, source: string, target: string) =>
     invoke<string>("map_value", { reconciliation, map, source, target }),
   onProgress: (handler: (p: ProgressEvent) => void): Promise<UnlistenFn> =>

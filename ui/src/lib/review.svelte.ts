@@ -38,12 +38,24 @@ export class ReviewModel {
     this.#loading.clear();
     const countsFilter = { ...this.filter, kinds: [] };
     try {
-      const [counts] = await Promise.all([
-        api.proposalCounts(this.reconciliation, countsFilter),
-        this.#fetchPage(0, generation, true),
-      ]);
+      // The first rows come by keyset, without a count (fast at any size);
+      // the total comes from the counts per category, asked at the same time.
+      let counted = false;
+      const first = api.proposalsAfter(this.reconciliation, this.filter, null, PAGE_SIZE).then((items) => {
+        if (generation !== this.#generation) return;
+        this.pages = { 0: items };
+        if (!counted) this.total = items.length; // until the counts say how many
+      });
+      const counting = api.proposalCounts(this.reconciliation, countsFilter).then((c) => {
+        counted = true;
+        return c;
+      });
+      const [counts] = await Promise.all([counting, first]);
       if (generation !== this.#generation) return;
       this.counts = counts;
+      this.total = this.filter.kinds.length
+        ? this.filter.kinds.reduce((n, k) => n + (counts[k] ?? 0), 0)
+        : (counts.all ?? 0);
       this.selected = Math.min(this.selected, Math.max(0, this.total - 1));
       await this.ensure(this.selected, this.selected);
       this.error = null;
