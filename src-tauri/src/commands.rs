@@ -414,8 +414,19 @@ pub async fn history(app: AppHandle, limit: usize) -> Result<Vec<Run>> {
 /// The push plan of `reconciliation` (a dry run: nothing is sent).
 #[tauri::command]
 pub async fn push_plan(app: AppHandle, reconciliation: String) -> Result<PushPlan> {
-    let plan = on_worker(app, move |ws| trueup::push::plan(ws, &reconciliation)).await?;
-    Ok(plan.into())
+    let (plan, labels) = on_worker(app, move |ws| {
+        let plan = trueup::push::plan(ws, &reconciliation)?;
+        let keys = plan
+            .writes
+            .iter()
+            .chain(&plan.deletes)
+            .map(|c| c.match_key.as_str());
+        let keys = keys.chain(plan.invalid.iter().map(|i| i.match_key.as_str()));
+        let labels = ws.key_labels(&reconciliation, keys)?;
+        Ok((plan, labels))
+    })
+    .await?;
+    Ok(PushPlan::new(plan, &labels))
 }
 
 /// Pushes `reconciliation` to its target (`mode`: the current decisions,
@@ -428,9 +439,15 @@ pub async fn push(app: AppHandle, reconciliation: String, mode: PushMode) -> Res
             ..Default::default()
         };
         let r = trueup::push::push(ws, &reconciliation, &options, &now(), &actor(), progress)?;
-        Ok(r.into())
+        report(ws, r)
     })
     .await
+}
+
+/// The report with keys as written.
+fn report(ws: &Workspace, r: trueup::push::PushReport) -> Result<PushReport> {
+    let labels = ws.key_labels(&r.recon, r.entries.iter().map(|e| e.match_key.as_str()))?;
+    Ok(PushReport::new(r, &labels))
 }
 
 /// Rolls back push `push_id` (only `record`, when given). A long step.
@@ -446,7 +463,7 @@ pub async fn rollback(app: AppHandle, push_id: i64, record: Option<String>) -> R
             &actor(),
             progress,
         )?;
-        Ok(r.into())
+        report(ws, r)
     })
     .await
 }
@@ -469,11 +486,17 @@ pub async fn pushes(app: AppHandle, reconciliation: String, limit: usize) -> Res
 /// Every entry of push `push_id`, with its outcome.
 #[tauri::command]
 pub async fn push_entries(app: AppHandle, push_id: i64) -> Result<Vec<PushEntry>> {
-    let entries = on_worker(app, move |ws| {
-        trueup::push::push_entries(&ws.cache, push_id)
+    let (entries, labels) = on_worker(app, move |ws| {
+        let entries = trueup::push::push_entries(&ws.cache, push_id)?;
+        let recon = entries.first().map(|e| e.recon.clone()).unwrap_or_default();
+        let labels = ws.key_labels(&recon, entries.iter().map(|e| e.match_key.as_str()))?;
+        Ok((entries, labels))
     })
     .await?;
-    Ok(entries.into_iter().map(Into::into).collect())
+    Ok(entries
+        .into_iter()
+        .map(|e| PushEntry::new(e, &labels))
+        .collect())
 }
 
 /// Asks for a folder (the native dialog, driven by the person), then writes

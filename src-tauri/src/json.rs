@@ -669,10 +669,22 @@ pub struct PlannedWrite {
     pub fields: Vec<FieldChange>,
 }
 
-impl From<trueup::push::PlannedChange> for PlannedWrite {
-    fn from(c: trueup::push::PlannedChange) -> Self {
+/// Match key → the key as written in the records.
+pub type Labels = std::collections::HashMap<String, String>;
+
+/// The key as people read it: as written when known, else normalised.
+fn shown_key(labels: &Labels, match_key: &str) -> String {
+    labels
+        .get(match_key)
+        .cloned()
+        .unwrap_or_else(|| trueup::records::display_key(match_key))
+}
+
+impl PlannedWrite {
+    /// From a planned change; `labels` give keys as written.
+    pub fn new(c: trueup::push::PlannedChange, labels: &Labels) -> Self {
         PlannedWrite {
-            key: trueup::records::display_key(&c.match_key),
+            key: shown_key(labels, &c.match_key),
             op: op_name(c.op).into(),
             record: show_record(&c.record),
             verdict: c.verdict,
@@ -730,18 +742,27 @@ pub struct PushPlan {
     pub already_journaled: u64,
 }
 
-impl From<trueup::push::Plan> for PushPlan {
-    fn from(p: trueup::push::Plan) -> Self {
+impl PushPlan {
+    /// From the core's plan; `labels` give keys as written.
+    pub fn new(p: trueup::push::Plan, labels: &Labels) -> Self {
         PushPlan {
             reconciliation: p.recon,
             target: p.target.label(),
-            writes: p.writes.into_iter().map(Into::into).collect(),
-            deletes: p.deletes.into_iter().map(Into::into).collect(),
+            writes: p
+                .writes
+                .into_iter()
+                .map(|c| PlannedWrite::new(c, labels))
+                .collect(),
+            deletes: p
+                .deletes
+                .into_iter()
+                .map(|c| PlannedWrite::new(c, labels))
+                .collect(),
             invalid: p
                 .invalid
                 .into_iter()
                 .map(|i| InvalidWrite {
-                    key: trueup::records::display_key(&i.match_key),
+                    key: shown_key(labels, &i.match_key),
                     reasons: i.reasons,
                 })
                 .collect(),
@@ -812,13 +833,14 @@ pub struct PushEntry {
     pub updated_at: String,
 }
 
-impl From<trueup::push::Entry> for PushEntry {
-    fn from(e: trueup::push::Entry) -> Self {
+impl PushEntry {
+    /// From a journal entry; `labels` give keys as written.
+    pub fn new(e: trueup::push::Entry, labels: &Labels) -> Self {
         PushEntry {
             record: e.display_record(),
             id: e.id,
             push_id: e.push_id,
-            key: trueup::records::display_key(&e.match_key),
+            key: shown_key(labels, &e.match_key),
             op: op_name(e.op).into(),
             state: e.state.as_str().into(),
             category: e.category.map(|c| c.as_str().to_string()),
@@ -856,15 +878,20 @@ pub struct PushReport {
     pub stopped: Option<String>,
 }
 
-impl From<trueup::push::PushReport> for PushReport {
-    fn from(r: trueup::push::PushReport) -> Self {
+impl PushReport {
+    /// From the core's report; `labels` give keys as written.
+    pub fn new(r: trueup::push::PushReport, labels: &Labels) -> Self {
         PushReport {
             reconciliation: r.recon,
             target: r.target,
             push_id: r.push_id,
             resumed: r.resumed,
             outcomes: r.outcomes,
-            entries: r.entries.into_iter().map(Into::into).collect(),
+            entries: r
+                .entries
+                .into_iter()
+                .map(|e| PushEntry::new(e, labels))
+                .collect(),
             stopped: r.stopped,
         }
     }

@@ -503,6 +503,38 @@ impl Workspace {
             .map_err(|e| self.cache.err(e))
     }
 
+    /// The keys as written in the records (the proposals' labels) for these
+    /// match keys of `recon`; keys without a proposal or a label are left out.
+    pub fn key_labels<'k>(
+        &self,
+        recon: &str,
+        keys: impl IntoIterator<Item = &'k str>,
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let keys: Vec<&str> = keys.into_iter().collect();
+        let mut out = std::collections::HashMap::new();
+        for chunk in keys.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut stmt = self
+                .cache
+                .conn
+                .prepare(&format!(
+                    "SELECT match_key, label FROM proposals WHERE recon = ? AND label != '' AND match_key IN ({marks})"
+                ))
+                .map_err(|e| self.cache.err(e))?;
+            let params = std::iter::once(recon).chain(chunk.iter().copied());
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(params), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(|e| self.cache.err(e))?;
+            for row in rows {
+                let (k, l) = row.map_err(|e| self.cache.err(e))?;
+                out.insert(k, l);
+            }
+        }
+        Ok(out)
+    }
+
     /// Visits every proposal matching `filter`, streaming from the cache.
     pub fn for_each_proposal(
         &self,
@@ -615,6 +647,22 @@ mod keyset_tests {
                 offset += 25;
             }
             assert_eq!(seen, total);
+        }
+        let page = ws
+            .proposals("customers", &Filter::default(), 0, 3)
+            .unwrap()
+            .items;
+        let labels = ws
+            .key_labels(
+                "customers",
+                page.iter()
+                    .map(|p| p.proposal.match_key.as_str())
+                    .chain(["nope"]),
+            )
+            .unwrap();
+        assert_eq!(labels.len(), 3, "{labels:?}");
+        for p in &page {
+            assert_eq!(labels[&p.proposal.match_key], p.proposal.label);
         }
     }
 }

@@ -243,7 +243,8 @@ try {
     await shot("07-exported");
   });
 
-  // The push journal names records by their normalised key (lower case here).
+  // The push screen shows keys as written; the results files (core) name
+  // records by their normalised key (lower case here).
   const pk = (k) => k.toLowerCase();
   const q = (v) => `'${v.replaceAll("'", "''")}'`;
   let movedField, movedValue;
@@ -252,13 +253,13 @@ try {
     const writes = await s.find('[data-testid="plan-writes"]');
     assert.equal(await s.text(await s.find('[data-testid="push-target"]')), "crm_db/crm_db_contacts");
     const t = await s.text(writes);
-    assert.ok(t.includes(pk(approvedKey)), `the approved ${approvedKey} is planned:\n${t}`);
-    assert.ok(t.includes(pk(correctedKey)) && t.includes("Corrected by e2e"), `the corrected value is planned:\n${t}`);
-    assert.ok(!t.includes(pk(rejectedKey)), "the rejected proposal is not planned");
+    assert.ok(t.includes(approvedKey), `the approved ${approvedKey} is planned:\n${t}`);
+    assert.ok(t.includes(correctedKey) && t.includes("Corrected by e2e"), `the corrected value is planned:\n${t}`);
+    assert.ok(!t.includes(rejectedKey), "the rejected proposal is not planned");
     assert.match(await s.text(await s.find('[data-testid="plan-count-update"]')), /update 2/);
     assert.match(await s.text(await s.find('[data-testid="push-run"]')), /Push 2 changes/);
     movedField = await s.attr(
-      await s.find(`[data-testid="plan-writes"] tr[data-key="${pk(approvedKey)}"] .change`),
+      await s.find(`[data-testid="plan-writes"] tr[data-key="${approvedKey}"] .change`),
       "data-field",
     );
     await shot("09-push-plan");
@@ -278,7 +279,7 @@ try {
     assert.match(await s.text(await s.find('[data-testid="outcome-conflict"]')), /conflict 1/);
     const failures = await s.text(await s.find('[data-testid="push-failures"]'));
     assert.match(failures, /conflict\s*1/i, `grouped by category:\n${failures}`);
-    assert.ok(failures.includes(pk(approvedKey)) && failures.includes("Moved meanwhile"), `the target's values are shown:\n${failures}`);
+    assert.ok(failures.includes(approvedKey) && failures.includes("Moved meanwhile"), `the target's values are shown:\n${failures}`);
     assert.equal(
       sql(crmDb, `SELECT "City" FROM contacts WHERE "Customer Number" = ${q(correctedKey)}`),
       "Corrected by e2e",
