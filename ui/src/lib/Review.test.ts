@@ -67,6 +67,18 @@ describe("review list", () => {
     expect(rows[0].dataset.key).toBe("C-10000");
   });
 
+  it("fetches the page after a loaded one by keyset, and a far page by offset", async () => {
+    const { calls, model } = await renderReview();
+    await model.ensure(PAGE_SIZE, PAGE_SIZE + 5);
+    const next = calls.filter((c) => c.cmd === "proposals_after").at(-1)!;
+    expect(next.args.afterId, "the rows after the last one loaded").toBe(PAGE_SIZE);
+    expect(model.rowAt(PAGE_SIZE)?.displayKey).toBe(`C-${10000 + PAGE_SIZE}`);
+    await model.ensure(500_000, 500_000);
+    const far = calls.filter((c) => c.cmd === "proposals").at(-1)!;
+    expect(far.args.offset).toBe(500_000);
+    expect(model.rowAt(500_000)?.displayKey).toBe("C-510000");
+  });
+
   it("shows counts per category and filters by one", async () => {
     const { calls } = await renderReview();
     await waitFor(() => expect(screen.getByTestId("count-conflict").textContent).toContain("500000"));
