@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the desktop shell needs to build and to be tested on Debian 12:
-# the WebKitGTK/GTK development packages, Xvfb and WebKitWebDriver, the UI's
+# the WebKitGTK/GTK development packages, Xvfb and WebKitWebDriver, sqlite3 (the
+# journey edits the demo CRM), dbus + gnome-keyring (the keychain test), the UI's
 # npm packages (npm ci), and tauri-driver. Idempotent: skips what is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev
       libsoup-3.0-dev libjavascriptcoregtk-4.1-dev xvfb xauth webkit2gtk-driver
-      build-essential pkg-config file)
+      build-essential pkg-config file sqlite3 dbus gnome-keyring)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

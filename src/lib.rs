@@ -41,6 +41,7 @@ pub mod push;
 pub mod reconcile;
 pub mod records;
 pub mod review;
+pub mod secrets;
 pub mod workspace;
 
 pub use error::{Error, ErrorCode, Result};

@@ -13,7 +13,12 @@ use trueup::progress::Actor;
 use crate::Startup;
 use crate::json::{
     BulkOutcome, Decision, ErrorCode, ExportKind, ExportOutcome, Filter, IpcError, Kind,
-    ProposalPage, ProposalRow, PullSummary, ReconcileSummary, Run, Verdict, WorkspaceInfo,
+    ProposalPage, ProposalRow, PullSummary, PushEntry, PushInfo, PushMode, PushPlan, PushReport,
+    ReconcileSummary, ResultsOutcome, Run, UnmappedValue, Verdict, WorkspaceInfo,
+};
+use crate::json::{
+    ConnectionInfo, KeychainStatus, MappingSuggestion, ReconciliationSetup, RuleFailure,
+    SecretSource, SystemForm, SystemInfo,
 };
 use crate::progress::EventProgress;
 
@@ -42,7 +47,7 @@ impl AppState {
         if self.job.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
             return Err(IpcError::new(
                 ErrorCode::Busy,
-                "a pull or reconcile is running; wait for it or cancel it",
+                "a pull, reconcile or push is running; wait for it or cancel it",
             ));
         }
         Ok(self.workspace.lock().unwrap_or_else(|p| p.into_inner()))
@@ -150,14 +155,12 @@ pub fn recent_workspaces(app: AppHandle) -> Result<Vec<String>> {
     Ok(crate::recent::load(&recent_file(&app)?))
 }
 
-/// Pulls both entities of `reconciliation` (when `pull`), then reconciles it.
-/// Runs on a worker thread, sends `job-progress` events; `cancel_job` stops it.
-#[tauri::command]
-pub async fn reconcile(
+/// Runs a long step on a worker thread with `job-progress` events; while it
+/// runs, other commands answer `busy`, and `cancel_job` stops it.
+async fn run_job<T: Send + 'static>(
     app: AppHandle,
-    reconciliation: String,
-    pull: bool,
-) -> Result<ReconcileSummary> {
+    f: impl FnOnce(&mut Workspace, &EventProgress) -> Result<T> + Send + 'static,
+) -> Result<T> {
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let state = app.state::<AppState>();
@@ -165,7 +168,7 @@ pub async fn reconcile(
         if job.is_some() {
             return Err(IpcError::new(
                 ErrorCode::Busy,
-                "a pull or reconcile is already running",
+                "a pull, reconcile or push is already running",
             ));
         }
         *job = Some(cancel.clone());
@@ -176,23 +179,37 @@ pub async fn reconcile(
         let mut guard = state.workspace.lock().unwrap_or_else(|p| p.into_inner());
         let ws = guard.as_mut().ok_or_else(no_workspace)?;
         let progress = EventProgress::new(worker.clone(), cancel);
-        let actor = actor();
-        let pulls: Vec<PullSummary> = if pull {
-            trueup::pull::pull_sides(ws, &reconciliation, &now(), &actor, &progress)?
-                .into_iter()
-                .map(PullSummary::from)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let s = trueup::reconcile::reconcile(ws, &reconciliation, &now(), &actor, &progress)?;
-        Ok(ReconcileSummary::new(s, pulls))
+        f(ws, &progress)
     })
     .await
     .unwrap_or_else(|e| Err(IpcError::new(ErrorCode::Cache, e.to_string())));
     let state = app.state::<AppState>();
     *state.job.lock().unwrap_or_else(|p| p.into_inner()) = None;
     result
+}
+
+/// Pulls both entities of `reconciliation` (when `pull`), then reconciles it.
+/// Runs on a worker thread, sends `job-progress` events; `cancel_job` stops it.
+#[tauri::command]
+pub async fn reconcile(
+    app: AppHandle,
+    reconciliation: String,
+    pull: bool,
+) -> Result<ReconcileSummary> {
+    run_job(app, move |ws, progress| {
+        let actor = actor();
+        let pulls: Vec<PullSummary> = if pull {
+            trueup::pull::pull_sides(ws, &reconciliation, &now(), &actor, progress)?
+                .into_iter()
+                .map(PullSummary::from)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let s = trueup::reconcile::reconcile(ws, &reconciliation, &now(), &actor, progress)?;
+        Ok(ReconcileSummary::new(s, pulls))
+    })
+    .await
 }
 
 /// Asks the running pull or reconcile to stop; false when none runs.
@@ -225,6 +242,23 @@ pub async fn proposals(
         offset,
         items: page.items.into_iter().map(Into::into).collect(),
     })
+}
+
+/// The `limit` proposals matching `filter` after row id `after_id` (keyset
+/// paging: the page after a loaded one, without OFFSET or count).
+#[tauri::command]
+pub async fn proposals_after(
+    app: AppHandle,
+    reconciliation: String,
+    filter: Filter,
+    after_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<ProposalRow>> {
+    let items = on_worker(app, move |ws| {
+        ws.proposals_after(&reconciliation, &filter.into(), after_id, limit)
+    })
+    .await?;
+    Ok(items.into_iter().map(Into::into).collect())
 }
 
 /// How many proposals of each kind match `filter` (its kinds ignored), and `all`.
@@ -375,4 +409,283 @@ pub async fn export_csv(
 pub async fn history(app: AppHandle, limit: usize) -> Result<Vec<Run>> {
     let runs = on_worker(app, move |ws| ws.cache.runs(limit)).await?;
     Ok(runs.into_iter().map(Into::into).collect())
+}
+
+/// The push plan of `reconciliation` (a dry run: nothing is sent).
+#[tauri::command]
+pub async fn push_plan(app: AppHandle, reconciliation: String) -> Result<PushPlan> {
+    let (plan, labels) = on_worker(app, move |ws| {
+        let plan = trueup::push::plan(ws, &reconciliation)?;
+        let keys = plan
+            .writes
+            .iter()
+            .chain(&plan.deletes)
+            .map(|c| c.match_key.as_str());
+        let keys = keys.chain(plan.invalid.iter().map(|i| i.match_key.as_str()));
+        let labels = ws.key_labels(&reconciliation, keys)?;
+        Ok((plan, labels))
+    })
+    .await?;
+    Ok(PushPlan::new(plan, &labels))
+}
+
+/// Pushes `reconciliation` to its target (`mode`: the current decisions,
+/// only the failed entries, or only open ones). A long step with progress.
+#[tauri::command]
+pub async fn push(app: AppHandle, reconciliation: String, mode: PushMode) -> Result<PushReport> {
+    run_job(app, move |ws, progress| {
+        let options = trueup::push::PushOptions {
+            mode: mode.into(),
+            ..Default::default()
+        };
+        let r = trueup::push::push(ws, &reconciliation, &options, &now(), &actor(), progress)?;
+        report(ws, r)
+    })
+    .await
+}
+
+/// The report with keys as written.
+fn report(ws: &Workspace, r: trueup::push::PushReport) -> Result<PushReport> {
+    let labels = ws.key_labels(&r.recon, r.entries.iter().map(|e| e.match_key.as_str()))?;
+    Ok(PushReport::new(r, &labels))
+}
+
+/// Rolls back push `push_id` (only `record`, when given). A long step.
+#[tauri::command]
+pub async fn rollback(app: AppHandle, push_id: i64, record: Option<String>) -> Result<PushReport> {
+    run_job(app, move |ws, progress| {
+        let r = trueup::push::rollback(
+            ws,
+            push_id,
+            record.as_deref(),
+            &Default::default(),
+            &now(),
+            &actor(),
+            progress,
+        )?;
+        report(ws, r)
+    })
+    .await
+}
+
+/// The pushes and rollbacks of `reconciliation`, newest first, with counts per state.
+#[tauri::command]
+pub async fn pushes(app: AppHandle, reconciliation: String, limit: usize) -> Result<Vec<PushInfo>> {
+    on_worker(app, move |ws| {
+        trueup::push::pushes(&ws.cache, &reconciliation, limit)?
+            .into_iter()
+            .map(|p| {
+                let entries = trueup::push::push_entries(&ws.cache, p.id)?;
+                Ok(PushInfo::new(p, &entries))
+            })
+            .collect()
+    })
+    .await
+}
+
+/// Every entry of push `push_id`, with its outcome.
+#[tauri::command]
+pub async fn push_entries(app: AppHandle, push_id: i64) -> Result<Vec<PushEntry>> {
+    let (entries, labels) = on_worker(app, move |ws| {
+        let entries = trueup::push::push_entries(&ws.cache, push_id)?;
+        let recon = entries.first().map(|e| e.recon.clone()).unwrap_or_default();
+        let labels = ws.key_labels(&recon, entries.iter().map(|e| e.match_key.as_str()))?;
+        Ok((entries, labels))
+    })
+    .await?;
+    Ok(entries
+        .into_iter()
+        .map(|e| PushEntry::new(e, &labels))
+        .collect())
+}
+
+/// Asks for a folder (the native dialog, driven by the person), then writes
+/// `success.csv` and `errors.csv` of `reconciliation` there (only push
+/// `push_id`, when given). `None` when the person cancels.
+///
+/// End-to-end tests set `TRUEUP_TEST_EXPORT_DIR` to answer the dialog.
+#[tauri::command]
+pub async fn export_push_results(
+    app: AppHandle,
+    reconciliation: String,
+    push_id: Option<i64>,
+    bom: bool,
+) -> Result<Option<ResultsOutcome>> {
+    let dir = match std::env::var_os("TRUEUP_TEST_EXPORT_DIR") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => app
+            .dialog()
+            .file()
+            .set_title("Folder for success.csv and errors.csv")
+            .blocking_pick_folder()
+            .and_then(|p| p.into_path().ok()),
+    };
+    let Some(dir) = dir else {
+        return Ok(None);
+    };
+    let out = dir.display().to_string();
+    let counts = on_worker(app, move |ws| {
+        trueup::push::write_results(ws, &reconciliation, push_id, &dir, bom)
+    })
+    .await?;
+    Ok(Some(ResultsOutcome {
+        dir: out,
+        success: counts.success,
+        errors: counts.errors,
+    }))
+}
+
+/// The values missing from value maps, grouped by value, most frequent first.
+#[tauri::command]
+pub async fn unmapped_values(app: AppHandle, reconciliation: String) -> Result<Vec<UnmappedValue>> {
+    let v = on_worker(app, move |ws| {
+        trueup::reconcile::unmapped_values(ws, &reconciliation)
+    })
+    .await?;
+    Ok(v.into_iter().map(Into::into).collect())
+}
+
+/// Maps `source` to `target` in value map `map`; reconcile again to apply it.
+/// Returns the value map's file.
+#[tauri::command]
+pub async fn map_value(
+    app: AppHandle,
+    reconciliation: String,
+    map: String,
+    source: String,
+    target: String,
+) -> Result<String> {
+    let path = on_worker(app, move |ws| {
+        trueup::reconcile::map_value(ws, &reconciliation, &map, &source, &target)
+    })
+    .await?;
+    Ok(path.display().to_string())
+}
+
+/// The workspace's systems with their settings (secrets as references only).
+#[tauri::command]
+pub async fn systems(app: AppHandle) -> Result<Vec<SystemInfo>> {
+    on_worker(app, |ws| {
+        Ok(ws
+            .config
+            .systems
+            .iter()
+            .map(|(name, s)| SystemInfo {
+                name: name.clone(),
+                form: s.into(),
+                entities: ws
+                    .config
+                    .entities
+                    .iter()
+                    .filter(|(_, e)| &e.system == name)
+                    .map(|(n, _)| n.clone())
+                    .collect(),
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Whether passwords can go to the OS keychain (and if not, why).
+#[tauri::command]
+pub async fn keychain_status() -> KeychainStatus {
+    tauri::async_runtime::spawn_blocking(|| match trueup::secrets::available() {
+        Ok(()) => KeychainStatus {
+            available: true,
+            message: None,
+        },
+        Err(e) => KeychainStatus {
+            available: false,
+            message: Some(e.to_string()),
+        },
+    })
+    .await
+    .unwrap_or(KeychainStatus {
+        available: false,
+        message: Some("the keychain check did not finish".into()),
+    })
+}
+
+/// Tests a system's settings (saved or not); `password`, when typed, is used
+/// for this test only and not kept.
+#[tauri::command]
+pub async fn test_system(
+    app: AppHandle,
+    name: String,
+    form: SystemForm,
+    password: Option<String>,
+) -> Result<ConnectionInfo> {
+    let info = on_worker(app, move |ws| {
+        ws.test_system_config(&name, &form.into(), password.filter(|p| !p.is_empty()))
+    })
+    .await?;
+    Ok(info.into())
+}
+
+/// Saves system `name` to `trueup.toml`. A typed `password` goes to the OS
+/// keychain (never to a file): the configuration references it. Fails, saving
+/// nothing, when the keychain is unavailable; the UI then offers an environment variable.
+#[tauri::command]
+pub async fn save_system(
+    app: AppHandle,
+    name: String,
+    form: SystemForm,
+    password: Option<String>,
+) -> Result<WorkspaceInfo> {
+    on_worker(app, move |ws| {
+        let mut form = form;
+        if let (
+            SystemForm::Postgres {
+                password: source, ..
+            },
+            Some(secret),
+        ) = (&mut form, password.filter(|p| !p.is_empty()))
+        {
+            let account = trueup::secrets::account(ws.dir(), &name);
+            trueup::secrets::store(&account, &secret)?;
+            *source = Some(SecretSource::Keychain { account });
+        }
+        ws.set_system(&name, form.into())?;
+        Ok(WorkspaceInfo::from(&*ws))
+    })
+    .await
+}
+
+/// The validation rules that `values` (field, value) break, for checking a
+/// correction while it is typed; `decide` checks again.
+#[tauri::command]
+pub async fn validate_values(
+    app: AppHandle,
+    reconciliation: String,
+    values: Vec<(String, Option<String>)>,
+) -> Result<Vec<RuleFailure>> {
+    let failures = on_worker(app, move |ws| ws.check_values(&reconciliation, &values)).await?;
+    Ok(failures.into_iter().map(Into::into).collect())
+}
+
+/// A suggested mapping from entity `left` to entity `right`, with sample
+/// values of both (read from the systems).
+#[tauri::command]
+pub async fn suggest_mapping(
+    app: AppHandle,
+    left: String,
+    right: String,
+) -> Result<MappingSuggestion> {
+    let (s, fields) = on_worker(app, move |ws| ws.suggest_mapping(&left, &right)).await?;
+    Ok(MappingSuggestion::new(s, fields))
+}
+
+/// Saves reconciliation `name` to `trueup.toml` (added or replaced).
+#[tauri::command]
+pub async fn save_reconciliation(
+    app: AppHandle,
+    name: String,
+    setup: ReconciliationSetup,
+) -> Result<WorkspaceInfo> {
+    let config = setup.try_into()?;
+    on_worker(app, move |ws| {
+        ws.set_reconciliation(&name, config)?;
+        Ok(WorkspaceInfo::from(&*ws))
+    })
+    .await
 }

@@ -99,6 +99,8 @@ pub struct ReconciliationInfo {
     pub left: String,
     /// The right entity.
     pub right: String,
+    /// The target fields, in mapping order.
+    pub fields: Vec<String>,
 }
 
 /// An open workspace.
@@ -111,6 +113,8 @@ pub struct WorkspaceInfo {
     pub name: String,
     /// The systems, by name.
     pub systems: Vec<String>,
+    /// The entities, by name.
+    pub entities: Vec<String>,
     /// The reconciliations.
     pub reconciliations: Vec<ReconciliationInfo>,
 }
@@ -127,6 +131,7 @@ impl From<&trueup::Workspace> for WorkspaceInfo {
             }),
             dir,
             systems: ws.config.systems.keys().cloned().collect(),
+            entities: ws.config.entities.keys().cloned().collect(),
             reconciliations: ws
                 .config
                 .reconciliations
@@ -135,6 +140,7 @@ impl From<&trueup::Workspace> for WorkspaceInfo {
                     name: name.clone(),
                     left: r.left.clone(),
                     right: r.right.clone(),
+                    fields: r.fields.iter().map(|f| f.target.clone()).collect(),
                 })
                 .collect(),
         }
@@ -621,5 +627,654 @@ impl From<ExportKind> for trueup::export::ExportKind {
             ExportKind::Exceptions => E::Exceptions,
             ExportKind::Decisions => E::Decisions,
         }
+    }
+}
+
+/// A field/value pair as the target sees it.
+pub type FieldValue = (String, Option<String>);
+
+fn show_record(record: &[(String, Option<String>)]) -> String {
+    record
+        .iter()
+        .map(|(_, v)| v.as_deref().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// One field a write changes.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldChange {
+    /// The target field.
+    pub field: String,
+    /// The value pulled from the target.
+    pub old: Option<String>,
+    /// The value to send.
+    pub new: Option<String>,
+}
+
+/// One write of a push plan.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedWrite {
+    /// The proposal's key as people read it.
+    pub key: String,
+    /// insert, update or delete.
+    pub op: String,
+    /// The target record's id (empty: assigned by the target).
+    pub record: String,
+    /// approve, correct or delete.
+    pub verdict: String,
+    /// The fields changed, old → new.
+    pub fields: Vec<FieldChange>,
+}
+
+/// Match key → the key as written in the records.
+pub type Labels = std::collections::HashMap<String, String>;
+
+/// The key as people read it: as written when known, else normalised.
+fn shown_key(labels: &Labels, match_key: &str) -> String {
+    labels
+        .get(match_key)
+        .cloned()
+        .unwrap_or_else(|| trueup::records::display_key(match_key))
+}
+
+impl PlannedWrite {
+    /// From a planned change; `labels` give keys as written.
+    pub fn new(c: trueup::push::PlannedChange, labels: &Labels) -> Self {
+        PlannedWrite {
+            key: shown_key(labels, &c.match_key),
+            op: op_name(c.op).into(),
+            record: show_record(&c.record),
+            verdict: c.verdict,
+            fields: c
+                .fields
+                .into_iter()
+                .map(|f| FieldChange {
+                    field: f.field,
+                    old: f.old,
+                    new: f.new,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn op_name(op: trueup::connectors::WriteKind) -> &'static str {
+    use trueup::connectors::WriteKind as W;
+    match op {
+        W::Insert => "insert",
+        W::Update => "update",
+        W::Delete => "delete",
+    }
+}
+
+/// An approved change that fails validation now: not sent.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct InvalidWrite {
+    /// The proposal's key as people read it.
+    pub key: String,
+    /// The rules it breaks.
+    pub reasons: Vec<String>,
+}
+
+/// The dry run of a push: nothing is sent.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PushPlan {
+    /// The reconciliation.
+    pub reconciliation: String,
+    /// `system/entity` written to.
+    pub target: String,
+    /// Inserts and updates, in order.
+    pub writes: Vec<PlannedWrite>,
+    /// Deletes (approved one by one), apart.
+    pub deletes: Vec<PlannedWrite>,
+    /// Approved changes failing validation now.
+    pub invalid: Vec<InvalidWrite>,
+    /// Changes per kind (insert, update, delete, invalid).
+    #[ts(type = "Record<string, number>")]
+    pub counts: BTreeMap<String, u64>,
+    /// Decisions already journaled by an earlier push (skipped).
+    #[ts(type = "number")]
+    pub already_journaled: u64,
+}
+
+impl PushPlan {
+    /// From the core's plan; `labels` give keys as written.
+    pub fn new(p: trueup::push::Plan, labels: &Labels) -> Self {
+        PushPlan {
+            reconciliation: p.recon,
+            target: p.target.label(),
+            writes: p
+                .writes
+                .into_iter()
+                .map(|c| PlannedWrite::new(c, labels))
+                .collect(),
+            deletes: p
+                .deletes
+                .into_iter()
+                .map(|c| PlannedWrite::new(c, labels))
+                .collect(),
+            invalid: p
+                .invalid
+                .into_iter()
+                .map(|i| InvalidWrite {
+                    key: shown_key(labels, &i.match_key),
+                    reasons: i.reasons,
+                })
+                .collect(),
+            counts: p.counts,
+            already_journaled: p.already_journaled,
+        }
+    }
+}
+
+/// What to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PushMode {
+    /// The plan of the current decisions.
+    New,
+    /// Only finish entries a stopped push left open.
+    Resume,
+    /// Only the entries that failed.
+    RetryFailed,
+}
+
+impl From<PushMode> for trueup::push::PushMode {
+    fn from(m: PushMode) -> Self {
+        use trueup::push::PushMode as M;
+        match m {
+            PushMode::New => M::New,
+            PushMode::Resume => M::Resume,
+            PushMode::RetryFailed => M::RetryFailed,
+        }
+    }
+}
+
+/// One journaled change and its outcome.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PushEntry {
+    /// Journal entry id.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// The push it belongs to.
+    #[ts(type = "number")]
+    pub push_id: i64,
+    /// The proposal's key as people read it.
+    pub key: String,
+    /// insert, update or delete.
+    pub op: String,
+    /// The target record (its id, or the key before the target assigned one).
+    pub record: String,
+    /// pending, sending, applied, rejected, conflict, unknown.
+    pub state: String,
+    /// For failures: validation, auth, not_found, conflict, rate_limit, transient, network, system.
+    pub category: Option<String>,
+    /// The target's own message.
+    pub message: Option<String>,
+    /// The values sent.
+    pub values: Vec<FieldValue>,
+    /// The values pulled before the push.
+    pub before: Vec<FieldValue>,
+    /// For conflicts: what the target holds now.
+    pub current: Option<Vec<FieldValue>>,
+    /// Attempts made.
+    #[ts(type = "number")]
+    pub attempts: i64,
+    /// For a rollback entry: the entry it undoes.
+    #[ts(type = "number | null")]
+    pub rollback_of: Option<i64>,
+    /// Last change of state.
+    pub updated_at: String,
+}
+
+impl PushEntry {
+    /// From a journal entry; `labels` give keys as written.
+    pub fn new(e: trueup::push::Entry, labels: &Labels) -> Self {
+        PushEntry {
+            record: e.display_record(),
+            id: e.id,
+            push_id: e.push_id,
+            key: shown_key(labels, &e.match_key),
+            op: op_name(e.op).into(),
+            state: e.state.as_str().into(),
+            category: e.category.map(|c| c.as_str().to_string()),
+            message: e.message,
+            values: e.values,
+            before: e.before,
+            current: e.current,
+            attempts: e.attempts,
+            rollback_of: e.rollback_of,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+/// What a push (or rollback) did.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PushReport {
+    /// The reconciliation.
+    pub reconciliation: String,
+    /// `system/entity` written to.
+    pub target: String,
+    /// The new push, when one was journaled.
+    #[ts(type = "number | null")]
+    pub push_id: Option<i64>,
+    /// Entries an earlier push had left open, finished now.
+    #[ts(type = "number")]
+    pub resumed: u64,
+    /// Outcomes per state.
+    #[ts(type = "Record<string, number>")]
+    pub outcomes: BTreeMap<String, u64>,
+    /// Every entry handled, with its outcome.
+    pub entries: Vec<PushEntry>,
+    /// Why the push stopped before the end.
+    pub stopped: Option<String>,
+}
+
+impl PushReport {
+    /// From the core's report; `labels` give keys as written.
+    pub fn new(r: trueup::push::PushReport, labels: &Labels) -> Self {
+        PushReport {
+            reconciliation: r.recon,
+            target: r.target,
+            push_id: r.push_id,
+            resumed: r.resumed,
+            outcomes: r.outcomes,
+            entries: r
+                .entries
+                .into_iter()
+                .map(|e| PushEntry::new(e, labels))
+                .collect(),
+            stopped: r.stopped,
+        }
+    }
+}
+
+/// A push or rollback, as the push screen lists it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PushInfo {
+    /// Push id.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// push or rollback.
+    pub kind: String,
+    /// For a rollback: the push it rolls back.
+    #[ts(type = "number | null")]
+    pub rollback_of: Option<i64>,
+    /// `system/entity` written to.
+    pub target: String,
+    /// Start time.
+    pub started_at: String,
+    /// End time, once finished.
+    pub finished_at: Option<String>,
+    /// Who pushed.
+    pub who: String,
+    /// Entries per state.
+    #[ts(type = "Record<string, number>")]
+    pub states: BTreeMap<String, u64>,
+}
+
+impl PushInfo {
+    /// From the core's header and the push's entries.
+    pub fn new(p: trueup::push::PushRow, entries: &[trueup::push::Entry]) -> Self {
+        PushInfo {
+            id: p.id,
+            kind: p.kind,
+            rollback_of: p.rollback_of,
+            target: p.target,
+            started_at: p.started_at,
+            finished_at: p.finished_at,
+            who: p.who,
+            states: trueup::push::count_states(entries),
+        }
+    }
+}
+
+/// Where push results were written.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultsOutcome {
+    /// The folder chosen.
+    pub dir: String,
+    /// Rows in `success.csv`.
+    #[ts(type = "number")]
+    pub success: u64,
+    /// Rows in `errors.csv`.
+    #[ts(type = "number")]
+    pub errors: u64,
+}
+
+/// A source value missing from a value map.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UnmappedValue {
+    /// The target field.
+    pub field: String,
+    /// The value map the field uses.
+    pub map: Option<String>,
+    /// The source value.
+    pub value: String,
+    /// Proposals held up by it.
+    #[ts(type = "number")]
+    pub count: u64,
+}
+
+impl From<trueup::reconcile::UnmappedValue> for UnmappedValue {
+    fn from(u: trueup::reconcile::UnmappedValue) -> Self {
+        UnmappedValue {
+            field: u.field,
+            map: u.map,
+            value: u.value,
+            count: u.count,
+        }
+    }
+}
+
+/// Where a system's password comes from (never the password itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum SecretSource {
+    /// An environment variable.
+    Env {
+        /// Its name.
+        var: String,
+    },
+    /// The OS keychain (service `trueup`).
+    Keychain {
+        /// The account name.
+        account: String,
+    },
+}
+
+/// A system's settings as the Systems screen edits them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SystemForm {
+    /// A CSV file or folder.
+    Csv {
+        /// Relative to the workspace, or absolute.
+        path: String,
+        /// `auto` when empty.
+        encoding: Option<String>,
+        /// `auto` when empty.
+        delimiter: Option<String>,
+    },
+    /// An Excel workbook (read only).
+    Xlsx {
+        /// Relative to the workspace, or absolute.
+        path: String,
+    },
+    /// A SQLite database file.
+    Sqlite {
+        /// Relative to the workspace, or absolute.
+        path: String,
+    },
+    /// A PostgreSQL server.
+    Postgres {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+        /// User name.
+        user: String,
+        /// Database name.
+        database: String,
+        /// Where the password comes from.
+        password: Option<SecretSource>,
+    },
+}
+
+impl From<&trueup::config::SystemConfig> for SystemForm {
+    fn from(s: &trueup::config::SystemConfig) -> Self {
+        use trueup::config::{SecretRef, SystemConfig as S};
+        let path = |p: &std::path::Path| p.display().to_string();
+        match s {
+            S::Csv {
+                path: p,
+                encoding,
+                delimiter,
+            } => SystemForm::Csv {
+                path: path(p),
+                encoding: encoding.clone(),
+                delimiter: delimiter.clone(),
+            },
+            S::Xlsx { path: p } => SystemForm::Xlsx { path: path(p) },
+            S::Sqlite { path: p } => SystemForm::Sqlite { path: path(p) },
+            S::Postgres {
+                host,
+                port,
+                user,
+                database,
+                password,
+            } => SystemForm::Postgres {
+                host: host.clone(),
+                port: *port,
+                user: user.clone(),
+                database: database.clone(),
+                password: password.as_ref().map(|p| match p {
+                    SecretRef::Env(var) => SecretSource::Env { var: var.clone() },
+                    SecretRef::Keychain(account) => SecretSource::Keychain {
+                        account: account.clone(),
+                    },
+                }),
+            },
+        }
+    }
+}
+
+impl From<SystemForm> for trueup::config::SystemConfig {
+    fn from(f: SystemForm) -> Self {
+        use trueup::config::{SecretRef, SystemConfig as S};
+        let opt = |s: Option<String>| s.filter(|s| !s.trim().is_empty() && s != "auto");
+        match f {
+            SystemForm::Csv {
+                path,
+                encoding,
+                delimiter,
+            } => S::Csv {
+                path: path.into(),
+                encoding: opt(encoding),
+                delimiter: opt(delimiter),
+            },
+            SystemForm::Xlsx { path } => S::Xlsx { path: path.into() },
+            SystemForm::Sqlite { path } => S::Sqlite { path: path.into() },
+            SystemForm::Postgres {
+                host,
+                port,
+                user,
+                database,
+                password,
+            } => S::Postgres {
+                host,
+                port,
+                user,
+                database,
+                password: password.map(|p| match p {
+                    SecretSource::Env { var } => SecretRef::Env(var),
+                    SecretSource::Keychain { account } => SecretRef::Keychain(account),
+                }),
+            },
+        }
+    }
+}
+
+/// A system as the Systems screen lists it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemInfo {
+    /// Its name in the workspace.
+    pub name: String,
+    /// Its settings.
+    pub form: SystemForm,
+    /// The entities configured on it.
+    pub entities: Vec<String>,
+}
+
+/// What a connection test reached.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionInfo {
+    /// File format or server version.
+    pub description: String,
+    /// Tables or sheets offered.
+    pub entities: Vec<String>,
+}
+
+impl From<trueup::connectors::ConnectionInfo> for ConnectionInfo {
+    fn from(c: trueup::connectors::ConnectionInfo) -> Self {
+        ConnectionInfo {
+            description: c.description,
+            entities: c.entities,
+        }
+    }
+}
+
+/// Whether the OS keychain can hold passwords.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct KeychainStatus {
+    /// True when passwords can be stored there.
+    pub available: bool,
+    /// Why not, and what to do instead.
+    pub message: Option<String>,
+}
+
+/// A validation rule a value breaks.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleFailure {
+    /// The target field.
+    pub field: String,
+    /// required, regex, enum, min, max, max_length.
+    pub rule: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl From<trueup::reconcile::validation::RuleFailure> for RuleFailure {
+    fn from(f: trueup::reconcile::validation::RuleFailure) -> Self {
+        RuleFailure {
+            field: f.field,
+            rule: f.rule,
+            message: f.message,
+        }
+    }
+}
+
+/// A suggested field of a new reconciliation.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldSuggestion {
+    /// The right (target) field.
+    pub target: String,
+    /// The best left field, if any looks like it.
+    pub source: Option<String>,
+    /// How sure (0..1).
+    pub score: f64,
+    /// Transforms that make the left values look like the right ones (as in `trueup.toml`).
+    #[ts(type = "unknown[]")]
+    pub transforms: serde_json::Value,
+    /// Left sample values.
+    pub left_samples: Vec<String>,
+    /// Right sample values.
+    pub right_samples: Vec<String>,
+}
+
+/// What the setup screen shows for a pair of entities.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MappingSuggestion {
+    /// One suggestion per right field.
+    pub fields: Vec<FieldSuggestion>,
+    /// Every left field, to choose a source from.
+    pub left_fields: Vec<String>,
+}
+
+impl MappingSuggestion {
+    /// From the core's suggestions and the left fields.
+    pub fn new(s: Vec<trueup::mapping::FieldSuggestion>, left_fields: Vec<String>) -> Self {
+        MappingSuggestion {
+            fields: s
+                .into_iter()
+                .map(|f| FieldSuggestion {
+                    transforms: serde_json::to_value(&f.transforms).unwrap_or_default(),
+                    target: f.target,
+                    source: f.source,
+                    score: f.score,
+                    left_samples: f.left_samples.into_iter().take(5).collect(),
+                    right_samples: f.right_samples.into_iter().take(5).collect(),
+                })
+                .collect(),
+            left_fields,
+        }
+    }
+}
+
+/// One field of a reconciliation being set up.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SetupField {
+    /// The right (target) field.
+    pub target: String,
+    /// The left field.
+    pub source: String,
+    /// Transforms, as in `trueup.toml`.
+    #[ts(type = "unknown[]")]
+    pub transforms: serde_json::Value,
+    /// left, right, newest or manual.
+    pub ownership: String,
+}
+
+/// A reconciliation as the setup screen saves it.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconciliationSetup {
+    /// The left (source) entity.
+    pub left: String,
+    /// The right (target) entity.
+    pub right: String,
+    /// The target fields that match records.
+    pub key: Vec<String>,
+    /// The mapped fields.
+    pub fields: Vec<SetupField>,
+}
+
+impl TryFrom<ReconciliationSetup> for trueup::config::ReconciliationConfig {
+    type Error = IpcError;
+    fn try_from(s: ReconciliationSetup) -> Result<Self, IpcError> {
+        let mut fields = Vec::with_capacity(s.fields.len());
+        for f in s.fields {
+            let bad = |what: &str, e: serde_json::Error| {
+                IpcError::new(
+                    ErrorCode::Validation,
+                    format!("field {:?}: {what}: {e}", f.target),
+                )
+            };
+            fields.push(trueup::config::FieldMapping {
+                transforms: serde_json::from_value(f.transforms.clone())
+                    .map_err(|e| bad("transforms", e))?,
+                ownership: serde_json::from_value(serde_json::Value::String(f.ownership.clone()))
+                    .map_err(|e| bad("ownership", e))?,
+                target: f.target,
+                source: Some(f.source),
+                ..Default::default()
+            });
+        }
+        Ok(trueup::config::ReconciliationConfig {
+            left: s.left,
+            right: s.right,
+            key: s.key,
+            fields,
+            value_maps: Default::default(),
+            default_country_code: None,
+        })
     }
 }

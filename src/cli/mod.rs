@@ -562,17 +562,7 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
             target,
         } => {
             let ws = Workspace::open(&cli.workspace)?;
-            let cfg = ws.reconciliation(&recon)?;
-            let vm = cfg
-                .value_maps
-                .get(&map)
-                .with_context(|| format!("reconciliation {recon} has no value map {map:?}"))?;
-            let Some(file) = &vm.file else {
-                bail!(
-                    "value map {map:?} is inline in trueup.toml: add `{source:?} = {target:?}` to its entries"
-                );
-            };
-            trueup::mapping::add_value_map_entry(&ws.resolve(file), &source, &target)?;
+            let file = trueup::reconcile::map_value(&ws, &recon, &map, &source, &target)?;
             println!(
                 "mapped {source:?} → {target:?} in {}; reconcile again to apply",
                 file.display()
@@ -622,27 +612,7 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
         Command::PushResults(args) => push::results(&cli.workspace, args, cli.json),
         Command::Suggest { left, right } => {
             let ws = Workspace::open(&cli.workspace)?;
-            let sample = |name: &str| -> Result<trueup::connectors::Sample> {
-                let e = ws.entity(name)?;
-                let mut s = trueup::connectors::Sample {
-                    limit: 200,
-                    ..Default::default()
-                };
-                ws.connector(&e.system)?
-                    .read(&Workspace::entity_source(e), &mut s)?;
-                Ok(s)
-            };
-            let l = sample(&left)?;
-            let r = sample(&right)?;
-            let rows = |s: &trueup::connectors::Sample| {
-                s.rows.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()
-            };
-            let suggestions = trueup::mapping::suggest(
-                l.schema.as_ref().context("left entity has no fields")?,
-                &rows(&l),
-                r.schema.as_ref().context("right entity has no fields")?,
-                &rows(&r),
-            );
+            let (suggestions, _) = ws.suggest_mapping(&left, &right)?;
             if cli.json {
                 print_json(&suggestions);
             } else {

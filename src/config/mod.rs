@@ -59,10 +59,7 @@ impl SecretRef {
                     "the secret is read from the environment variable {var}, which is not set"
                 ))
             }),
-            SecretRef::Keychain(account) => Err(Error::Invalid(format!(
-                "the secret for {account:?} is configured to come from the OS keychain, which this \
-                 command-line build cannot reach; use `password = {{ env = \"VAR\" }}` for headless runs"
-            ))),
+            SecretRef::Keychain(account) => crate::secrets::get(account),
         }
     }
 }

@@ -426,28 +426,48 @@ pub(crate) fn finish_push(cache: &Cache, push_id: i64, now: &str) -> Result<()> 
     Ok(())
 }
 
+const PUSH_SELECT: &str =
+    "SELECT id, recon, kind, rollback_of, target, started_at, finished_at, who, origin FROM pushes";
+
+fn row_to_push(r: &rusqlite::Row) -> rusqlite::Result<PushRow> {
+    Ok(PushRow {
+        id: r.get(0)?,
+        recon: r.get(1)?,
+        kind: r.get(2)?,
+        rollback_of: r.get(3)?,
+        target: r.get(4)?,
+        started_at: r.get(5)?,
+        finished_at: r.get(6)?,
+        who: r.get(7)?,
+        origin: r.get(8)?,
+    })
+}
+
 /// A push's header, by id.
 pub fn push_row(cache: &Cache, push_id: i64) -> Result<Option<PushRow>> {
     cache
         .conn
         .query_row(
-            "SELECT id, recon, kind, rollback_of, target, started_at, finished_at, who, origin FROM pushes WHERE id = ?1",
+            &format!("{PUSH_SELECT} WHERE id = ?1"),
             [push_id],
-            |r| {
-                Ok(PushRow {
-                    id: r.get(0)?,
-                    recon: r.get(1)?,
-                    kind: r.get(2)?,
-                    rollback_of: r.get(3)?,
-                    target: r.get(4)?,
-                    started_at: r.get(5)?,
-                    finished_at: r.get(6)?,
-                    who: r.get(7)?,
-                    origin: r.get(8)?,
-                })
-            },
+            row_to_push,
         )
         .optional()
+        .map_err(|e| cache.err(e))
+}
+
+/// The pushes and rollbacks of `recon`, newest first (at most `limit`).
+pub fn pushes(cache: &Cache, recon: &str, limit: usize) -> Result<Vec<PushRow>> {
+    let mut stmt = cache
+        .conn
+        .prepare(&format!(
+            "{PUSH_SELECT} WHERE recon = ?1 ORDER BY id DESC LIMIT ?2"
+        ))
+        .map_err(|e| cache.err(e))?;
+    let rows = stmt
+        .query_map(rusqlite::params![recon, limit as i64], row_to_push)
+        .map_err(|e| cache.err(e))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
         .map_err(|e| cache.err(e))
 }
 

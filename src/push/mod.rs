@@ -26,7 +26,7 @@ mod run;
 
 pub use journal::{
     Category, Entry, PushRow, State, count_states, entries_in_states, push_entries, push_row,
-    recon_entries,
+    pushes, recon_entries,
 };
 pub use plan::{FieldChange, InvalidChange, Plan, PlannedChange, Target, idempotency_key, plan};
 pub use results::{ResultCounts, write_results};

@@ -127,6 +127,7 @@ pub fn compare_pair(
                     code: code.into(),
                     field: Some(spec.name.clone()),
                     message: format!("{}: {}", spec.name, note.as_deref().unwrap_or("")),
+                    value: None,
                 });
             }
             _ => {}

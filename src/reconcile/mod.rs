@@ -14,6 +14,7 @@ mod load;
 mod proposal;
 mod store;
 pub mod tolerance;
+mod unmapped;
 pub mod validation;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -25,6 +26,7 @@ pub use compare::{Baseline, FieldSpec, Times, compare_pair};
 pub use proposal::{FieldDiff, FieldStatus, Kind, Proposal, Reason};
 pub use store::{Filter, ProposalPage, ProposalRow};
 pub use tolerance::values_equal;
+pub use unmapped::{UnmappedValue, map_value, unmapped_values};
 
 use crate::cache::RunKind;
 use crate::error::{Error, Result};
@@ -298,6 +300,7 @@ impl Ctx<'_> {
                     "the key ({}) is empty on the left record; it cannot be matched",
                     self.config.key.join(", ")
                 ),
+                value: None,
             });
             (
                 Kind::Conflict,
@@ -318,6 +321,7 @@ impl Ctx<'_> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
+                value: None,
             });
             let l = ls.first().map(|&i| map_left(i).0);
             let r = rs.first().map(|&j| right_owned(j));
@@ -757,6 +761,7 @@ fn validate_unique(
                         "{} (unique): {v:?} is already used by another record",
                         f.field
                     ),
+                    value: Some(v.to_string()),
                 });
                 *summary.counts.entry(was.as_str().into()).or_default() -= 1;
                 *summary.counts.entry("conflict".into()).or_default() += 1;

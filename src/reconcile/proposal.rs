@@ -94,6 +94,9 @@ pub struct Reason {
     pub field: Option<String>,
     /// A sentence for people.
     pub message: String,
+    /// The source value at fault (unmapped values, failed transforms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 impl From<&MappingIssue> for Reason {
@@ -102,6 +105,7 @@ impl From<&MappingIssue> for Reason {
             code: m.kind.clone(),
             field: Some(m.field.clone()),
             message: format!("{}: {}", m.field, m.reason),
+            value: Some(m.value.clone()),
         }
     }
 }
@@ -112,6 +116,7 @@ impl From<&RuleFailure> for Reason {
             code: "validation".into(),
             field: Some(f.field.clone()),
             message: format!("{} ({}): {}", f.field, f.rule, f.message),
+            value: None,
         }
     }
 }

@@ -474,6 +474,67 @@ impl Workspace {
         })
     }
 
+    /// The next `limit` proposals of `recon` matching `filter` after row id
+    /// `after` (from the start when `None`), in id order, without counting
+    /// them: keyset pagination, as fast deep in the list as at its start.
+    pub fn proposals_after(
+        &self,
+        recon: &str,
+        filter: &Filter,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<ProposalRow>> {
+        self.reconciliation(recon)?;
+        let (w, params) = where_clause(filter);
+        let mut all: Vec<rusqlite::types::Value> = vec![rusqlite::types::Value::Text(recon.into())];
+        all.extend(params);
+        all.push(rusqlite::types::Value::Integer(after.unwrap_or(i64::MIN)));
+        let mut stmt = self
+            .cache
+            .conn
+            .prepare(&format!(
+                "{SELECT} WHERE {w} AND p.id > ?{} ORDER BY p.id LIMIT {limit}",
+                all.len()
+            ))
+            .map_err(|e| self.cache.err(e))?;
+        stmt.query_map(rusqlite::params_from_iter(all.iter()), row_to_proposal)
+            .map_err(|e| self.cache.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.cache.err(e))
+    }
+
+    /// The keys as written in the records (the proposals' labels) for these
+    /// match keys of `recon`; keys without a proposal or a label are left out.
+    pub fn key_labels<'k>(
+        &self,
+        recon: &str,
+        keys: impl IntoIterator<Item = &'k str>,
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let keys: Vec<&str> = keys.into_iter().collect();
+        let mut out = std::collections::HashMap::new();
+        for chunk in keys.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut stmt = self
+                .cache
+                .conn
+                .prepare(&format!(
+                    "SELECT match_key, label FROM proposals WHERE recon = ? AND label != '' AND match_key IN ({marks})"
+                ))
+                .map_err(|e| self.cache.err(e))?;
+            let params = std::iter::once(recon).chain(chunk.iter().copied());
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(params), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(|e| self.cache.err(e))?;
+            for row in rows {
+                let (k, l) = row.map_err(|e| self.cache.err(e))?;
+                out.insert(k, l);
+            }
+        }
+        Ok(out)
+    }
+
     /// Visits every proposal matching `filter`, streaming from the cache.
     pub fn for_each_proposal(
         &self,
@@ -566,5 +627,67 @@ impl Workspace {
             )
             .map_err(|e| self.cache.err(e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod keyset_tests {
+    use super::*;
+    use crate::progress::{Actor, Silent};
+
+    #[test]
+    fn keyset_pages_are_the_offset_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init_demo(dir.path()).unwrap();
+        let (now, actor, silent) = (
+            "2026-11-25T10:00:00Z",
+            Actor::os_user("test"),
+            Silent::default(),
+        );
+        crate::pull::pull_sides(&mut ws, "customers", now, &actor, &silent).unwrap();
+        crate::reconcile::reconcile(&mut ws, "customers", now, &actor, &silent).unwrap();
+        for filter in [
+            Filter::default(),
+            Filter {
+                kinds: vec![Kind::Conflict],
+                ..Filter::default()
+            },
+        ] {
+            let total = ws.proposals("customers", &filter, 0, 0).unwrap().total;
+            assert!(total > 60, "{total}");
+            let (mut after, mut offset, mut seen) = (None, 0, 0);
+            loop {
+                let keyset = ws.proposals_after("customers", &filter, after, 25).unwrap();
+                let paged = ws
+                    .proposals("customers", &filter, offset, 25)
+                    .unwrap()
+                    .items;
+                let ids = |v: &[ProposalRow]| v.iter().map(|p| p.id).collect::<Vec<_>>();
+                assert_eq!(ids(&keyset), ids(&paged), "page at {offset}");
+                if keyset.is_empty() {
+                    break;
+                }
+                seen += keyset.len() as u64;
+                after = keyset.last().map(|p| p.id);
+                offset += 25;
+            }
+            assert_eq!(seen, total);
+        }
+        let page = ws
+            .proposals("customers", &Filter::default(), 0, 3)
+            .unwrap()
+            .items;
+        let labels = ws
+            .key_labels(
+                "customers",
+                page.iter()
+                    .map(|p| p.proposal.match_key.as_str())
+                    .chain(["nope"]),
+            )
+            .unwrap();
+        assert_eq!(labels.len(), 3, "{labels:?}");
+        for p in &page {
+            assert_eq!(labels[&p.proposal.match_key], p.proposal.label);
+        }
     }
 }

@@ -151,6 +151,17 @@ fn values_for(
 }
 
 impl Workspace {
+    /// The validation rules of `recon` that `values` (field, value) break, as
+    /// a correction would be checked (all rules but `unique`). For checking
+    /// while a person types; [`Workspace::decide`] checks again.
+    pub fn check_values(
+        &self,
+        recon: &str,
+        values: &[(String, Value)],
+    ) -> Result<Vec<crate::reconcile::validation::RuleFailure>> {
+        Ok(check_rules(self.reconciliation(recon)?, values))
+    }
+
     /// Decides on the proposal with `key` in `recon`.
     pub fn decide(
         &mut self,
@@ -341,5 +352,40 @@ impl Workspace {
             .map_err(|e| self.cache.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(|e| self.cache.err(e))
+    }
+}
+
+#[cfg(test)]
+mod check_values_tests {
+    use crate::Workspace;
+
+    #[test]
+    fn values_are_checked_against_the_rules_as_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::init_demo(dir.path()).unwrap();
+        let failures = ws
+            .check_values(
+                "customers",
+                &[
+                    ("Customer Number".into(), Some("not-a-number".into())),
+                    ("E-mail".into(), Some("anna@example.de".into())),
+                    ("Status".into(), Some("gone".into())),
+                    ("Company Name".into(), None),
+                ],
+            )
+            .unwrap();
+        let rules: Vec<(&str, &str)> = failures
+            .iter()
+            .map(|f| (f.field.as_str(), f.rule.as_str()))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("Customer Number", "regex"),
+                ("Status", "enum"),
+                ("Company Name", "required")
+            ]
+        );
+        assert!(ws.check_values("nope", &[]).is_err());
     }
 }

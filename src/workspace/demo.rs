@@ -36,6 +36,18 @@ system = "crm"
 id = ["Contact ID"]
 updated_at = "Last Modified"
 
+# The same CRM contacts in a SQLite database: CSV systems are read-only, so
+# reconciliation `customers_db` is the one the demo can push to.
+[systems.crm_db]
+kind = "sqlite"
+path = "data/crm.sqlite"
+
+[entities.crm_db_contacts]
+system = "crm_db"
+table = "contacts"
+id = ["Contact ID"]
+updated_at = "Last Modified"
+
 [reconciliations.customers]
 left = "erp_customers"
 right = "crm_contacts"
@@ -97,6 +109,18 @@ compare = { numeric = 0.005 }
 file = "maps/status.csv"
 ignore_case = true
 "#;
+
+/// The demo configuration: [`CONFIG`] plus `customers_db`, the same
+/// reconciliation with the SQLite copy of the CRM as its (writable) target.
+fn config() -> String {
+    let start = CONFIG
+        .find("[reconciliations.customers]")
+        .expect("the demo configuration has the customers reconciliation");
+    let copy = CONFIG[start..]
+        .replace("reconciliations.customers", "reconciliations.customers_db")
+        .replace("right = \"crm_contacts\"", "right = \"crm_db_contacts\"");
+    format!("{CONFIG}\n{copy}")
+}
 
 const STATUS_MAP: &str = "source,target\r\nA,active\r\nI,inactive\r\nP,prospect\r\n";
 
@@ -215,7 +239,7 @@ pub fn write_demo(dir: &Path) -> Result<()> {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
     }
     let config_path = dir.join(super::CONFIG_FILE);
-    std::fs::write(&config_path, CONFIG).map_err(|e| Error::io(&config_path, e))?;
+    std::fs::write(&config_path, config()).map_err(|e| Error::io(&config_path, e))?;
     let map_path = maps.join("status.csv");
     std::fs::write(&map_path, STATUS_MAP).map_err(|e| Error::io(&map_path, e))?;
 
@@ -409,5 +433,162 @@ pub fn write_demo(dir: &Path) -> Result<()> {
         .into_inner()
         .map_err(|e| Error::io(&csv_path, std::io::Error::other(e.to_string())))?;
     std::fs::write(&csv_path, bytes).map_err(|e| Error::io(&csv_path, e))?;
+    write_crm_db(&data.join("crm.sqlite"), &crm_rows)
+}
+
+/// The CRM contacts as a SQLite table `contacts` with the CSV's columns.
+fn write_crm_db(path: &Path, rows: &[[String; 10]]) -> Result<()> {
+    if path.exists() {
+        std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+    }
+    let err = |e| Error::cache(path, e);
+    let mut db = rusqlite::Connection::open(path).map_err(err)?;
+    let tx = db.transaction().map_err(err)?;
+    tx.execute_batch(
+        r#"CREATE TABLE contacts (
+            "Contact ID" INTEGER PRIMARY KEY,
+            "Customer Number" TEXT,
+            "Company Name" TEXT,
+            "Full Name" TEXT,
+            "E-mail" TEXT,
+            "Phone" TEXT,
+            "City" TEXT,
+            "Status" TEXT,
+            "Credit Limit" TEXT,
+            "Last Modified" TEXT
+        );"#,
+    )
+    .map_err(err)?;
+    {
+        let mut ins = tx
+            .prepare("INSERT INTO contacts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
+            .map_err(err)?;
+        for row in rows {
+            let blank = |s: &String| (!s.is_empty()).then(|| s.clone());
+            ins.execute(rusqlite::params![
+                row[0].parse::<i64>().ok(),
+                blank(&row[1]),
+                blank(&row[2]),
+                blank(&row[3]),
+                blank(&row[4]),
+                blank(&row[5]),
+                blank(&row[6]),
+                blank(&row[7]),
+                blank(&row[8]),
+                blank(&row[9]),
+            ])
+            .map_err(err)?;
+        }
+    }
+    tx.commit().map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Workspace;
+    use crate::progress::{Actor, Silent};
+    use crate::push::{PushOptions, State};
+    use crate::reconcile::{Filter, Kind};
+    use crate::review::Verdict;
+
+    /// The demo's `customers_db` can be pushed to: approved updates land in
+    /// the CRM's SQLite copy.
+    #[test]
+    fn the_demo_pushes_to_its_sqlite_crm() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init_demo(dir.path()).unwrap();
+        let (now, actor) = ("2026-11-25T10:00:00Z", Actor::os_user("test"));
+        let silent = Silent::default();
+        crate::pull::pull_sides(&mut ws, "customers_db", now, &actor, &silent).unwrap();
+        let summary =
+            crate::reconcile::reconcile(&mut ws, "customers_db", now, &actor, &silent).unwrap();
+        let customers_csv = {
+            crate::pull::pull_sides(&mut ws, "customers", now, &actor, &silent).unwrap();
+            crate::reconcile::reconcile(&mut ws, "customers", now, &actor, &silent).unwrap()
+        };
+        assert_eq!(
+            summary.counts, customers_csv.counts,
+            "the SQLite copy holds the same contacts as the CSV"
+        );
+        let updates = Filter {
+            kinds: vec![Kind::Update],
+            field: Some("City".into()),
+            ..Filter::default()
+        };
+        let bulk = ws
+            .decide_all("customers_db", &updates, Verdict::Approve, now, &actor)
+            .unwrap();
+        assert!(bulk.decided > 0);
+        let report = crate::push::push(
+            &mut ws,
+            "customers_db",
+            &PushOptions::default(),
+            now,
+            &actor,
+            &silent,
+        )
+        .unwrap();
+        assert_eq!(report.entries.len() as u64, bulk.decided);
+        assert!(
+            report.entries.iter().all(|e| e.state == State::Applied),
+            "{:?}",
+            report.outcomes
+        );
+        let e = &report.entries[0];
+        let city = e
+            .values
+            .iter()
+            .find(|(f, _)| f == "City")
+            .unwrap()
+            .1
+            .clone();
+        let id: i64 = e.record[0].1.as_deref().unwrap().parse().unwrap();
+        let db = rusqlite::Connection::open(dir.path().join("data/crm.sqlite")).unwrap();
+        let stored: Option<String> = db
+            .query_row(
+                r#"SELECT "City" FROM contacts WHERE "Contact ID" = ?1"#,
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, city);
+
+        // Listed, and rolled back: the city is the CRM's again.
+        let pushes = crate::push::pushes(&ws.cache, "customers_db", 10).unwrap();
+        assert_eq!(pushes.len(), 1);
+        assert_eq!(Some(pushes[0].id), report.push_id);
+        let back = crate::push::rollback(
+            &mut ws,
+            pushes[0].id,
+            None,
+            &PushOptions::default(),
+            now,
+            &actor,
+            &silent,
+        )
+        .unwrap();
+        assert!(back.entries.iter().all(|e| e.state == State::Applied));
+        let before = e
+            .before
+            .iter()
+            .find(|(f, _)| f == "City")
+            .unwrap()
+            .1
+            .clone();
+        let restored: Option<String> = db
+            .query_row(
+                r#"SELECT "City" FROM contacts WHERE "Contact ID" = ?1"#,
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(restored, before);
+        let listed = crate::push::pushes(&ws.cache, "customers_db", 10).unwrap();
+        assert_eq!(
+            (listed.len(), listed[0].kind.as_str(), listed[0].rollback_of),
+            (2, "rollback", report.push_id),
+            "newest first"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use crate::connectors::rest::{RestEntity, RestSystem};
 use crate::connectors::sqlite::SqliteSystem;
 use crate::connectors::tryton::{RpcConfig, TrytonSystem};
 use crate::connectors::xlsx::XlsxSystem;
-use crate::connectors::{Connector, EntitySource};
+use crate::connectors::{ConnectionInfo, Connector, EntitySource};
 use crate::error::{Error, Result};
 
 /// The configuration file's name inside a workspace.
@@ -140,9 +140,107 @@ impl Workspace {
         })
     }
 
+    /// Adds system `name` to `trueup.toml`, or replaces it. The whole
+    /// configuration is validated first; nothing is written when it is invalid.
+    /// Secrets stay references ([`crate::config::SecretRef`]), never values.
+    pub fn set_system(&mut self, name: &str, system: SystemConfig) -> Result<()> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(Error::Invalid(format!(
+                "system name {name:?}: use letters, digits, `_` and `-` only"
+            )));
+        }
+        let mut config = self.config.clone();
+        config.systems.insert(name.to_string(), system);
+        let path = self.dir.join(CONFIG_FILE);
+        config.validate(&path)?;
+        config.save(&path)?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// Adds reconciliation `name` to `trueup.toml`, or replaces it; validated
+    /// first (entities, key fields, value maps), nothing written when invalid.
+    pub fn set_reconciliation(&mut self, name: &str, recon: ReconciliationConfig) -> Result<()> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(Error::Invalid(format!(
+                "reconciliation name {name:?}: use letters, digits, `_` and `-` only"
+            )));
+        }
+        let mut config = self.config.clone();
+        config.reconciliations.insert(name.to_string(), recon);
+        let path = self.dir.join(CONFIG_FILE);
+        config.validate(&path)?;
+        config.save(&path)?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// A suggested mapping from entity `left` to entity `right`, from their
+    /// field names and the values of their first 200 records (read from the
+    /// systems), with the left fields to choose from.
+    pub fn suggest_mapping(
+        &self,
+        left: &str,
+        right: &str,
+    ) -> Result<(Vec<crate::mapping::FieldSuggestion>, Vec<String>)> {
+        let sample = |name: &str| -> Result<crate::connectors::Sample> {
+            let e = self.entity(name)?;
+            let mut s = crate::connectors::Sample {
+                limit: 200,
+                ..Default::default()
+            };
+            self.connector(&e.system)?
+                .read(&Workspace::entity_source(e), &mut s)?;
+            if s.schema.is_none() {
+                return Err(Error::Invalid(format!("entity {name:?} has no fields")));
+            }
+            Ok(s)
+        };
+        let (l, r) = (sample(left)?, sample(right)?);
+        let rows = |s: &crate::connectors::Sample| -> Vec<Vec<crate::records::Value>> {
+            s.rows.iter().map(|(_, v)| v.clone()).collect()
+        };
+        let (ls, rs) = (l.schema.as_ref().unwrap(), r.schema.as_ref().unwrap());
+        let suggestions = crate::mapping::suggest(ls, &rows(&l), rs, &rows(&r));
+        Ok((suggestions, ls.fields.clone()))
+    }
+
+    /// Tests system `name`'s connection: what was reached and the entities it offers.
+    pub fn test_system(&self, name: &str) -> Result<ConnectionInfo> {
+        self.connector(name)?.check()
+    }
+
+    /// Tests a system's configuration before it is saved (as system `name`);
+    /// `password`, when given, is used instead of the configured secret (a
+    /// password typed but not stored yet). It is not kept.
+    pub fn test_system_config(
+        &self,
+        name: &str,
+        system: &SystemConfig,
+        password: Option<String>,
+    ) -> Result<ConnectionInfo> {
+        self.connector_for(name, system, password)?.check()
+    }
+
     /// Opens a connector for a system. Secrets are resolved here, never stored.
     pub fn connector(&self, name: &str) -> Result<Box<dyn Connector>> {
-        let system = self.system(name)?;
+        self.connector_for(name, self.system(name)?, None)
+    }
+
+    fn connector_for(
+        &self,
+        name: &str,
+        system: &SystemConfig,
+        typed_password: Option<String>,
+    ) -> Result<Box<dyn Connector>> {
         Ok(match system {
             SystemConfig::Csv {
                 path,
@@ -186,7 +284,10 @@ impl Workspace {
                 database,
                 password,
             } => {
-                let password = password.as_ref().map(|p| p.resolve()).transpose()?;
+                let password = match typed_password {
+                    Some(p) => Some(p),
+                    None => password.as_ref().map(|p| p.resolve()).transpose()?,
+                };
                 Box::new(PostgresSystem::new(
                     name.to_string(),
                     PgConfig {
@@ -285,5 +386,92 @@ fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
         "none".into()
     } else {
         v.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod system_tests {
+    use super::*;
+    use crate::config::SecretRef;
+
+    #[test]
+    fn systems_are_added_tested_and_saved_with_secret_references_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init_demo(dir.path()).unwrap();
+        let info = ws.test_system("erp").unwrap();
+        assert!(info.entities.contains(&"customers".to_string()), "{info:?}");
+
+        let copy = SystemConfig::Sqlite {
+            path: "data/erp.sqlite".into(),
+        };
+        assert!(ws.test_system_config("erp_copy", &copy, None).is_ok());
+        ws.set_system("erp_copy", copy.clone()).unwrap();
+        ws.set_system(
+            "warehouse",
+            SystemConfig::Postgres {
+                host: "db.example".into(),
+                port: 5432,
+                user: "u".into(),
+                database: "d".into(),
+                password: Some(SecretRef::Env("WAREHOUSE_PASSWORD".into())),
+            },
+        )
+        .unwrap();
+        let reopened = Workspace::open(dir.path()).unwrap();
+        assert_eq!(reopened.system("erp_copy").unwrap(), &copy);
+        let text = std::fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap();
+        assert!(text.contains("env = \"WAREHOUSE_PASSWORD\""), "{text}");
+
+        let missing = SystemConfig::Sqlite {
+            path: "data/nope.sqlite".into(),
+        };
+        assert!(ws.test_system_config("x", &missing, None).is_err());
+        let err = ws.set_system("bad name", copy).unwrap_err();
+        assert!(err.to_string().contains("bad name"), "{err}");
+        let before = std::fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap();
+        assert_eq!(before, text, "nothing written when refused");
+    }
+
+    #[test]
+    fn a_suggested_mapping_is_saved_as_a_reconciliation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init_demo(dir.path()).unwrap();
+        let (suggestions, left_fields) = ws
+            .suggest_mapping("erp_customers", "crm_db_contacts")
+            .unwrap();
+        assert!(
+            left_fields.contains(&"email".to_string()),
+            "{left_fields:?}"
+        );
+        let email = suggestions.iter().find(|s| s.target == "E-mail").unwrap();
+        assert_eq!(email.source.as_deref(), Some("email"));
+        assert!(!email.left_samples.is_empty() && !email.right_samples.is_empty());
+        let recon = ReconciliationConfig {
+            left: "erp_customers".into(),
+            right: "crm_db_contacts".into(),
+            key: vec!["Customer Number".into()],
+            fields: suggestions
+                .iter()
+                .filter(|s| s.source.is_some())
+                .map(|s| s.to_mapping())
+                .collect(),
+            value_maps: Default::default(),
+            default_country_code: None,
+        };
+        ws.set_reconciliation("suggested", recon.clone()).unwrap();
+        let reopened = Workspace::open(dir.path()).unwrap();
+        assert_eq!(reopened.reconciliation("suggested").unwrap(), &recon);
+        let bad = ReconciliationConfig {
+            right: "nope".into(),
+            ..recon
+        };
+        assert!(ws.set_reconciliation("bad", bad).is_err());
+        assert!(
+            Workspace::open(dir.path())
+                .unwrap()
+                .reconciliation("bad")
+                .is_err()
+        );
+        assert!(ws.suggest_mapping("erp_customers", "nope").is_err());
     }
 }

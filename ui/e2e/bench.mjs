@@ -138,8 +138,16 @@ try {
   }
   const next = [];
   for (const f of [0.13, 0.29, 0.41, 0.57, 0.73, 0.88, 0.97]) next.push(await measure(scrollTo(f)));
+  // Scrolling on past the loaded rows: the next page comes by keyset (the
+  // rows after the last one loaded), deep in the list as at its start.
+  const onward = [];
+  for (const f of [0.2, 0.4, 0.6, 0.8, 0.95]) {
+    await measure(scrollTo(f));
+    onward.push(await measure(scrollTo(f + 150 / rows)));
+  }
   console.log(`open review → first rows shown, ${rows} proposals: ${stats(open)}`);
-  console.log(`scroll to an unloaded page → rows shown: ${stats(next)}`);
+  console.log(`jump to an unloaded page far away (offset) → rows shown: ${stats(next)}`);
+  console.log(`scroll on to the next page (keyset) → rows shown: ${stats(onward)}`);
 
   // The same with a category filter, which the cache serves from its
   // (recon, kind, id) index instead of sorting every proposal.

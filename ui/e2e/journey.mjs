@@ -1,14 +1,18 @@
 // End to end in the real webview: the built app, driven through tauri-driver
-// and WebKitWebDriver (run under xvfb-run). Journey: open the demo →
-// pull & reconcile → see counts → filter → open a proposal → approve with the
-// keyboard, reject one, correct one → undo/redo → export decisions to CSV and
-// check the file. Screenshots of each main screen go to $E2E_ARTIFACTS.
+// and WebKitWebDriver (run under xvfb-run). Journey: open the demo → pick its
+// writable reconciliation → pull & reconcile → see counts → filter → open a
+// proposal → approve with the keyboard, reject one, correct one → undo/redo →
+// export decisions to CSV and check the file → the push plan → push to the
+// demo's SQLite CRM (one record moved meanwhile: a conflict, grouped with the
+// target's message) → retry it → export push results and check them → roll
+// back → map an unmapped value once → history. Screenshots of each main
+// screen go to $E2E_ARTIFACTS.
 //
 //   TRUEUP_APP=/path/to/trueup-desktop xvfb-run -a node e2e/journey.mjs
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { Session, waitForServer } from "./webdriver.mjs";
@@ -36,7 +40,13 @@ const env = {
   // The native save dialog cannot be driven through WebDriver: the shell
   // takes this answer instead of showing it.
   TRUEUP_TEST_EXPORT_PATH: join(home, "decisions.csv"),
+  TRUEUP_TEST_EXPORT_DIR: join(home, "push-results"),
+  // No Secret Service in this session: the Systems screen must say so
+  // (src-tauri/tests/keychain.rs tests the keychain itself).
+  DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, "no-session-bus")}`,
 };
+/** Runs SQL on a SQLite file with the sqlite3 command-line tool (apt package sqlite3). */
+const sql = (file, query) => execFileSync("sqlite3", [file, query], { encoding: "utf8" }).trim();
 delete env.TRUEUP_WORKSPACE;
 
 const driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
@@ -66,10 +76,17 @@ try {
     await shot("01-start");
   });
 
-  await step("open the demo workspace in one click", async () => {
+  let crmDb;
+  await step("open the demo workspace in one click, pick the reconciliation that can be pushed", async () => {
     await s.click(await s.find('[data-testid="open-demo"]'));
-    const name = await s.text(await s.find('[data-testid="workspace-name"]'));
-    assert.match(name, /Demo/, "the demo workspace's name is shown");
+    const ws = await s.find('[data-testid="workspace-name"]');
+    assert.match(await s.text(ws), /Demo/, "the demo workspace's name is shown");
+    crmDb = join(await s.attr(ws, "title"), "data/crm.sqlite");
+    assert.ok(existsSync(crmDb), `the demo's CRM database is at ${crmDb}`);
+    const select = await s.find('select[aria-label="Reconciliation"]');
+    await s.exec("arguments[0].value = 'customers_db'; arguments[0].dispatchEvent(new Event('change', {bubbles: true}))", [
+      { "element-6066-11e4-a52e-4f735466cecf": select },
+    ]);
   });
 
   let counts;
@@ -90,6 +107,25 @@ try {
     );
     await s.find('[role="option"][data-key]');
     await shot("02-review");
+  });
+
+  await step("filter by a field that differs", async () => {
+    const select = await s.find('[data-testid="field-filter"]');
+    await s.exec("arguments[0].value = 'City'; arguments[0].dispatchEvent(new Event('change', {bubbles: true}))", [
+      { "element-6066-11e4-a52e-4f735466cecf": select },
+    ]);
+    const all = counts.create + counts.update + counts.orphan + counts.conflict;
+    const n = await s.until("the field filter", async () => {
+      const t = Number((await s.text(await s.find('[data-testid="total"]'))).replace(/\D+/g, ""));
+      return t > 0 && t < all ? t : null;
+    });
+    assert.ok(n < all, `fewer proposals differ on City (${n}) than in all (${all})`);
+    await s.exec("arguments[0].value = ''; arguments[0].dispatchEvent(new Event('change', {bubbles: true}))", [
+      { "element-6066-11e4-a52e-4f735466cecf": select },
+    ]);
+    await s.until("the filter cleared", async () =>
+      Number((await s.text(await s.find('[data-testid="total"]'))).replace(/\D+/g, "")) === all,
+    );
   });
 
   await step("filter by category", async () => {
@@ -150,7 +186,10 @@ try {
     await s.keys("e");
     const number = await s.find('tr[data-field="Customer Number"] input');
     await setInput(number, "");
-    await s.type(number, "not-a-number\uE007"); // Enter
+    await s.type(number, "not-a-number");
+    const live = await s.find('tr[data-field="Customer Number"] [data-testid="field-invalid"]');
+    assert.match(await s.text(live), /C-\[0-9\]\{5\}/, "the rule is shown while typing, before saving");
+    await s.type(number, "\uE007"); // Enter
     const banner = await s.find('[data-testid="error"]');
     assert.equal(await s.attr(banner, "data-code"), "validation", "the UI gets the error's code");
     assert.match(await s.text(banner), /not-a-number.*C-\[0-9\]\{5\}/, "the message says which value broke which rule");
@@ -204,12 +243,175 @@ try {
     await shot("07-exported");
   });
 
-  await step("history lists the pulls and the reconcile", async () => {
+  // The push screen shows keys as written; the results files (core) name
+  // records by their normalised key (lower case here).
+  const pk = (k) => k.toLowerCase();
+  const q = (v) => `'${v.replaceAll("'", "''")}'`;
+  let movedField, movedValue;
+  await step("the push plan lists the exact writes; rejected proposals are not in it", async () => {
+    await s.click(await s.find('[data-testid="tab-push"]'));
+    const writes = await s.find('[data-testid="plan-writes"]');
+    assert.equal(await s.text(await s.find('[data-testid="push-target"]')), "crm_db/crm_db_contacts");
+    const t = await s.text(writes);
+    assert.ok(t.includes(approvedKey), `the approved ${approvedKey} is planned:\n${t}`);
+    assert.ok(t.includes(correctedKey) && t.includes("Corrected by e2e"), `the corrected value is planned:\n${t}`);
+    assert.ok(!t.includes(rejectedKey), "the rejected proposal is not planned");
+    assert.match(await s.text(await s.find('[data-testid="plan-count-update"]')), /update 2/);
+    assert.match(await s.text(await s.find('[data-testid="push-run"]')), /Push 2 changes/);
+    movedField = await s.attr(
+      await s.find(`[data-testid="plan-writes"] tr[data-key="${approvedKey}"] .change`),
+      "data-field",
+    );
+    await shot("09-push-plan");
+  });
+
+  await step("push in one click: applied and conflict per record, failures grouped with the target's message", async () => {
+    // Someone edits the approved record in the CRM after our pull: its write
+    // must become a conflict, never an overwrite.
+    const col = `"${movedField}"`;
+    movedValue = sql(crmDb, `SELECT ${col} FROM contacts WHERE "Customer Number" = ${q(approvedKey)}`);
+    sql(crmDb, `UPDATE contacts SET ${col} = 'Moved meanwhile' WHERE "Customer Number" = ${q(approvedKey)}`);
+    await s.click(await s.find('[data-testid="push-run"]'));
+    await s.find('[data-testid="push-entries"]', { timeout: 30000 });
+    await s.until("the outcomes", async () =>
+      /applied 1/.test(await s.text(await s.find('[data-testid="outcome-applied"]'))),
+    );
+    assert.match(await s.text(await s.find('[data-testid="outcome-conflict"]')), /conflict 1/);
+    const failures = await s.text(await s.find('[data-testid="push-failures"]'));
+    assert.match(failures, /conflict\s*1/i, `grouped by category:\n${failures}`);
+    assert.ok(failures.includes(approvedKey) && failures.includes("Moved meanwhile"), `the target's values are shown:\n${failures}`);
+    assert.equal(
+      sql(crmDb, `SELECT "City" FROM contacts WHERE "Customer Number" = ${q(correctedKey)}`),
+      "Corrected by e2e",
+      "the correction is in the CRM",
+    );
+    assert.equal(
+      sql(crmDb, `SELECT "${movedField}" FROM contacts WHERE "Customer Number" = ${q(approvedKey)}`),
+      "Moved meanwhile",
+      "the moved record was not overwritten",
+    );
+    await shot("10-push-results");
+  });
+
+  await step("export push results through the folder dialog and check the files", async () => {
+    await s.click(await s.find('[data-testid="export-results"]'));
+    const notice = await s.until("the export notice", async () => {
+      const t = await s.text(await s.find('[data-testid="push-notice"]'));
+      return t.startsWith("Wrote") ? t : null;
+    });
+    assert.match(notice, /Wrote 1 successes .* and 1 failures/, notice);
+    const dir = env.TRUEUP_TEST_EXPORT_DIR;
+    const lines = (f) => readFileSync(join(dir, f), "utf8").replace(/^\uFEFF/, "").trim().split(/\r?\n/);
+    const ok = lines("success.csv");
+    assert.match(ok[0], /^push_id,entry,op,key,record,target_id,values,/);
+    assert.equal(ok.length, 2, ok.join("\n"));
+    assert.ok(ok[1].includes(`,update,${pk(correctedKey)},`) && ok[1].includes("City=Corrected by e2e"), ok[1]);
+    const bad = lines("errors.csv");
+    assert.match(bad[0], /^push_id,entry,op,key,record,state,category,message,/);
+    assert.equal(bad.length, 2, bad.join("\n"));
+    assert.ok(bad[1].includes(`,update,${pk(approvedKey)},`) && bad[1].includes(",conflict,conflict,"), bad[1]);
+    assert.ok(bad[1].includes(`${movedField}=Moved meanwhile`), `the target's values at the time are kept: ${bad[1]}`);
+  });
+
+  await step("retry the failed change once the target is back as pulled", async () => {
+    sql(crmDb, `UPDATE contacts SET "${movedField}" = ${q(movedValue)} WHERE "Customer Number" = ${q(approvedKey)}`);
+    await s.click(await s.find('[data-testid="retry-failed"]'));
+    await s.until("the retry applied", async () => (await s.findAll('[data-testid="push-failures"]')).length === 0, 30000);
+    assert.notEqual(
+      sql(crmDb, `SELECT "${movedField}" FROM contacts WHERE "Customer Number" = ${q(approvedKey)}`),
+      movedValue,
+      "the approved value is in the CRM now",
+    );
+  });
+
+  await step("roll back the first push: the correction is undone in the CRM", async () => {
+    await s.click(await s.find('[data-testid="rollback"]'));
+    await s.click(await s.find('[data-testid="rollback"]')); // the second click confirms
+    await s.until("the rollback listed", async () => /Rollback/.test(await s.text(await s.find('[data-testid="push-list"]'))), 30000);
+    assert.notEqual(
+      sql(crmDb, `SELECT "City" FROM contacts WHERE "Customer Number" = ${q(correctedKey)}`),
+      "Corrected by e2e",
+      "the before-image is back",
+    );
+    await shot("11-rollback");
+  });
+
+  await step("map an unmapped value once: every record with it is reconciled again", async () => {
+    await s.click(await s.find('[data-testid="tab-mappings"]'));
+    const rows = await s.findAll('[data-testid="unmapped"]');
+    assert.ok(rows.length > 0, "the demo has unmapped status codes");
+    const value = await s.attr(rows[0], "data-value");
+    const count = Number(await s.text(await s.find(`[data-testid="unmapped"][data-value="${value}"] .count`)));
+    assert.ok(count > 1, `several proposals share ${value}`);
+    await shot("12-mappings");
+    const input = await s.find(`[data-testid="unmapped"][data-value="${value}"] input`);
+    await s.type(input, "inactive\uE007"); // Enter
+    const notice = await s.until("the mapping notice", async () => {
+      const t = await s.text(await s.find('[data-testid="mapping-notice"]'));
+      return t.startsWith("Mapped") ? t : null;
+    }, 60000);
+    assert.match(notice, new RegExp(`${count} proposals reconciled again`));
+    assert.equal((await s.findAll(`[data-testid="unmapped"][data-value="${value}"]`)).length, 0, `${value} is mapped now`);
+  });
+
+  const choose = (el, value) =>
+    s.exec("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change', {bubbles: true}))", [
+      { "element-6066-11e4-a52e-4f735466cecf": el },
+      value,
+    ]);
+
+  await step("systems: test a connection, add a system, no keychain said clearly", async () => {
+    await s.click(await s.find('[data-testid="tab-systems"]'));
+    await s.click(await s.find('[data-testid="system-crm_db"]'));
+    await s.click(await s.find('[data-testid="test-system"]'));
+    assert.match(await s.text(await s.find('[data-testid="test-result"]')), /contacts/, "the tables it offers");
+    await s.click(await s.find('[data-testid="add-system"]'));
+    await setInput(await s.find('[data-testid="system-name"]'), "erp_copy");
+    await choose(await s.find('[data-testid="system-kind"]'), "sqlite");
+    await setInput(await s.find('[data-testid="system-path"]'), "data/erp.sqlite");
+    await s.click(await s.find('[data-testid="test-system"]'));
+    assert.match(await s.text(await s.find('[data-testid="test-result"]')), /customers/);
+    await s.click(await s.find('[data-testid="save-system"]'));
+    assert.match(await s.text(await s.find('[data-testid="system-notice"]')), /Saved erp_copy/);
+    await s.find('[data-testid="system-erp_copy"]');
+    const config = readFileSync(join(dirname(crmDb), "..", "trueup.toml"), "utf8");
+    assert.match(config, /\[systems\.erp_copy\]\s*kind = "sqlite"\s*path = "data\/erp\.sqlite"/, config);
+    // This session has no Secret Service: the form says so and offers an
+    // environment variable; there is no password box to fill.
+    await s.click(await s.find('[data-testid="add-system"]'));
+    await choose(await s.find('[data-testid="system-kind"]'), "postgres");
+    assert.match(await s.text(await s.find('[data-testid="keychain-unavailable"]')), /keychain is not available.*environment variable/s);
+    assert.equal((await s.findAll('[data-testid="system-password"]')).length, 0);
+    await s.find('[data-testid="system-env"]');
+    await shot("13-systems");
+  });
+
+  await step("set up a reconciliation from the suggested mapping", async () => {
+    await s.click(await s.find('[data-testid="tab-setup"]'));
+    await choose(await s.find('[data-testid="setup-left"]'), "erp_customers");
+    await choose(await s.find('[data-testid="setup-right"]'), "crm_db_contacts");
+    await s.click(await s.find('[data-testid="suggest"]'));
+    const email = await s.find('[data-testid="suggestions"] tr[data-target="E-mail"]', { timeout: 20000 });
+    const samples = await s.exec(
+      "return [...arguments[0].querySelectorAll('.samples')].map((c) => c.textContent)",
+      [{ "element-6066-11e4-a52e-4f735466cecf": email }],
+    );
+    assert.ok(samples.length === 2 && samples.every((t) => t.includes("@")), `sample values of both sides: ${samples}`);
+    assert.equal(await s.exec("return arguments[0].querySelector('select').value", [{ "element-6066-11e4-a52e-4f735466cecf": email }]), "email");
+    await shot("15-setup");
+    await s.click(await s.find('[data-testid="save-reconciliation"]'));
+    assert.match(await s.text(await s.find('[data-testid="setup-notice"]')), /Saved reconciliation erp_customers_to_crm_db_contacts/);
+    const config = readFileSync(join(dirname(crmDb), "..", "trueup.toml"), "utf8");
+    assert.match(config, /\[reconciliations\.erp_customers_to_crm_db_contacts\]/, "saved to the workspace config");
+  });
+
+  await step("history lists the pulls, the reconciles and the pushes", async () => {
     await s.click(await s.find('[data-testid="tab-history"]'));
     const t = await s.text(await s.find('[data-testid="history"]'));
     assert.match(t, /reconcile/);
     assert.match(t, /pull/);
-    await shot("08-history");
+    assert.match(t, /push/);
+    await shot("14-history");
   });
 
   await step("the app opens a demo workspace given on the command line (run-desktop-demo.sh)", async () => {

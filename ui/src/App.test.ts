@@ -8,7 +8,8 @@ const demo: WorkspaceInfo = {
   dir: "/tmp/demo",
   name: "Demo",
   systems: ["crm", "erp"],
-  reconciliations: [{ name: "customers", left: "erp_customers", right: "crm_contacts" }],
+  entities: ["crm_contacts", "erp_customers"],
+  reconciliations: [{ name: "customers", left: "erp_customers", right: "crm_contacts", fields: ["City"] }],
 };
 
 describe("pull and reconcile", () => {
@@ -23,6 +24,8 @@ describe("pull and reconcile", () => {
             return demo;
           case "proposals":
             return { total: 0, offset: 0, items: [] };
+          case "proposals_after":
+            return [];
           case "proposal_counts":
             return { all: 0 };
           case "reconcile":
@@ -57,6 +60,8 @@ describe("pull and reconcile", () => {
             return demo;
           case "proposals":
             return { total: 0, offset: 0, items: [] };
+          case "proposals_after":
+            return [];
           case "proposal_counts":
             return { all: 3, conflict: 1, update: 2, create: 0, orphan: 0 };
           case "reconcile":

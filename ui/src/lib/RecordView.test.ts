@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { render, screen } from "@testing-library/svelte";
+import { render, screen, waitFor } from "@testing-library/svelte";
 import RecordView from "./RecordView.svelte";
 import { proposalRow } from "./fixtures";
 
@@ -32,5 +32,29 @@ describe("record view", () => {
     await Promise.resolve();
     await new Promise((r) => setTimeout(r, 0));
     expect((screen.getByTestId("save-correction") as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("validates as you type, debounced, and shows the rule under the field", async () => {
+    const row = proposalRow(0);
+    const checked: [string, string | null][][] = [];
+    const validate = async (values: [string, string | null][]) => {
+      checked.push(values);
+      const city = values.find(([f]) => f === "City")?.[1] ?? "";
+      return /\d/.test(city) ? [{ field: "City", rule: "regex", message: `"${city}" does not match [A-Za-z ]+` }] : [];
+    };
+    render(RecordView, { row, editing: true, onsave: () => {}, oncancel: () => {}, validate });
+    const input = (await screen.findByLabelText("Corrected City")) as HTMLInputElement;
+    for (const v of ["K", "K1", "K12"]) {
+      input.value = v;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    const msg = await screen.findByTestId("field-invalid");
+    expect(msg.textContent).toContain('"K12" does not match');
+    expect(input.getAttribute("aria-invalid")).toBe("true");
+    expect(checked.length, "one check after typing stops, not one per key").toBe(1);
+    expect(checked[0]).toContainEqual(["City", "K12"]);
+    input.value = "Köln";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    await waitFor(() => expect(screen.queryByTestId("field-invalid")).toBeNull());
   });
 });

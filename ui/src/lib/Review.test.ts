@@ -25,6 +25,13 @@ function fakeShell() {
         );
         return { total, offset, items };
       }
+      case "proposals_after": {
+        const after = (args.afterId as number | null) ?? 0; // ids are index + 1
+        const filter = args.filter as Filter;
+        const total = filter.kinds.length ? TOTAL / 2 : TOTAL;
+        const limit = args.limit as number;
+        return Array.from({ length: Math.max(0, Math.min(limit, total - after)) }, (_, k) => proposalRow(after + k));
+      }
       case "proposal_counts":
         return { all: TOTAL, update: TOTAL / 2, conflict: TOTAL / 2, create: 0, orphan: 0 };
       case "decide":
@@ -50,12 +57,26 @@ async function renderReview() {
 describe("review list", () => {
   it("pages from the shell instead of loading everything", async () => {
     const { calls } = await renderReview();
-    const pages = calls.filter((c) => c.cmd === "proposals");
+    const pages = calls.filter((c) => c.cmd === "proposals" || c.cmd === "proposals_after");
     expect(pages.length, "only the first page is fetched on open").toBe(1);
-    expect(pages[0].args.limit).toBe(PAGE_SIZE);
+    expect(pages[0].cmd, "by keyset, without counting every row again").toBe("proposals_after");
+    expect(pages[0].args).toMatchObject({ afterId: null, limit: PAGE_SIZE });
+    expect(calls.filter((c) => c.cmd === "proposal_counts"), "the total comes from the counts").toHaveLength(1);
     const rows = within(screen.getByTestId("proposal-list")).getAllByRole("option");
     expect(rows.length, "only the visible rows are in the DOM").toBeLessThan(50);
     expect(rows[0].dataset.key).toBe("C-10000");
+  });
+
+  it("fetches the page after a loaded one by keyset, and a far page by offset", async () => {
+    const { calls, model } = await renderReview();
+    await model.ensure(PAGE_SIZE, PAGE_SIZE + 5);
+    const next = calls.filter((c) => c.cmd === "proposals_after").at(-1)!;
+    expect(next.args.afterId, "the rows after the last one loaded").toBe(PAGE_SIZE);
+    expect(model.rowAt(PAGE_SIZE)?.displayKey).toBe(`C-${10000 + PAGE_SIZE}`);
+    await model.ensure(500_000, 500_000);
+    const far = calls.filter((c) => c.cmd === "proposals").at(-1)!;
+    expect(far.args.offset).toBe(500_000);
+    expect(model.rowAt(500_000)?.displayKey).toBe("C-510000");
   });
 
   it("shows counts per category and filters by one", async () => {
@@ -63,7 +84,7 @@ describe("review list", () => {
     await waitFor(() => expect(screen.getByTestId("count-conflict").textContent).toContain("500000"));
     await fireEvent.click(screen.getByTestId("count-conflict"));
     await waitFor(() => expect(screen.getByTestId("total").textContent).toContain("500000"));
-    const last = calls.filter((c) => c.cmd === "proposals").at(-1)!;
+    const last = calls.filter((c) => c.cmd === "proposals_after").at(-1)!;
     expect((last.args.filter as Filter).kinds, "the kind filter reaches the shell").toEqual(["conflict"]);
   });
 
@@ -71,7 +92,7 @@ describe("review list", () => {
     const { calls } = await renderReview();
     await fireEvent.input(screen.getByTestId("search"), { target: { value: "berlin" } });
     await waitFor(() =>
-      expect(calls.some((c) => c.cmd === "proposals" && (c.args.filter as Filter).text === "berlin")).toBe(true),
+      expect(calls.some((c) => c.cmd === "proposals_after" && (c.args.filter as Filter).text === "berlin")).toBe(true),
     );
   });
 });

@@ -25,7 +25,11 @@ left: string,
 /**
  * The right entity.
  */
-right: string, };
+right: string, 
+/**
+ * The target fields, in mapping order.
+ */
+fields: Array<string>, };
 
 export type WorkspaceInfo = { 
 /**
@@ -40,6 +44,10 @@ name: string,
  * The systems, by name.
  */
 systems: Array<string>, 
+/**
+ * The entities, by name.
+ */
+entities: Array<string>, 
 /**
  * The reconciliations.
  */
@@ -340,3 +348,407 @@ path: string,
  * Data rows written.
  */
 rows: number, };
+
+export type FieldChange = { 
+/**
+ * The target field.
+ */
+field: string, 
+/**
+ * The value pulled from the target.
+ */
+old: string | null, 
+/**
+ * The value to send.
+ */
+new: string | null, };
+
+export type PlannedWrite = { 
+/**
+ * The proposal's key as people read it.
+ */
+key: string, 
+/**
+ * insert, update or delete.
+ */
+op: string, 
+/**
+ * The target record's id (empty: assigned by the target).
+ */
+record: string, 
+/**
+ * approve, correct or delete.
+ */
+verdict: string, 
+/**
+ * The fields changed, old → new.
+ */
+fields: Array<FieldChange>, };
+
+export type InvalidWrite = { 
+/**
+ * The proposal's key as people read it.
+ */
+key: string, 
+/**
+ * The rules it breaks.
+ */
+reasons: Array<string>, };
+
+export type PushPlan = { 
+/**
+ * The reconciliation.
+ */
+reconciliation: string, 
+/**
+ * `system/entity` written to.
+ */
+target: string, 
+/**
+ * Inserts and updates, in order.
+ */
+writes: Array<PlannedWrite>, 
+/**
+ * Deletes (approved one by one), apart.
+ */
+deletes: Array<PlannedWrite>, 
+/**
+ * Approved changes failing validation now.
+ */
+invalid: Array<InvalidWrite>, 
+/**
+ * Changes per kind (insert, update, delete, invalid).
+ */
+counts: Record<string, number>, 
+/**
+ * Decisions already journaled by an earlier push (skipped).
+ */
+alreadyJournaled: number, };
+
+export type PushMode = "new" | "resume" | "retry_failed";
+
+export type PushEntry = { 
+/**
+ * Journal entry id.
+ */
+id: number, 
+/**
+ * The push it belongs to.
+ */
+pushId: number, 
+/**
+ * The proposal's key as people read it.
+ */
+key: string, 
+/**
+ * insert, update or delete.
+ */
+op: string, 
+/**
+ * The target record (its id, or the key before the target assigned one).
+ */
+record: string, 
+/**
+ * pending, sending, applied, rejected, conflict, unknown.
+ */
+state: string, 
+/**
+ * For failures: validation, auth, not_found, conflict, rate_limit, transient, network, system.
+ */
+category: string | null, 
+/**
+ * The target's own message.
+ */
+message: string | null, 
+/**
+ * The values sent.
+ */
+values: Array<[string, string | null]>, 
+/**
+ * The values pulled before the push.
+ */
+before: Array<[string, string | null]>, 
+/**
+ * For conflicts: what the target holds now.
+ */
+current: Array<[string, string | null]> | null, 
+/**
+ * Attempts made.
+ */
+attempts: number, 
+/**
+ * For a rollback entry: the entry it undoes.
+ */
+rollbackOf: number | null, 
+/**
+ * Last change of state.
+ */
+updatedAt: string, };
+
+export type PushReport = { 
+/**
+ * The reconciliation.
+ */
+reconciliation: string, 
+/**
+ * `system/entity` written to.
+ */
+target: string, 
+/**
+ * The new push, when one was journaled.
+ */
+pushId: number | null, 
+/**
+ * Entries an earlier push had left open, finished now.
+ */
+resumed: number, 
+/**
+ * Outcomes per state.
+ */
+outcomes: Record<string, number>, 
+/**
+ * Every entry handled, with its outcome.
+ */
+entries: Array<PushEntry>, 
+/**
+ * Why the push stopped before the end.
+ */
+stopped: string | null, };
+
+export type PushInfo = { 
+/**
+ * Push id.
+ */
+id: number, 
+/**
+ * push or rollback.
+ */
+kind: string, 
+/**
+ * For a rollback: the push it rolls back.
+ */
+rollbackOf: number | null, 
+/**
+ * `system/entity` written to.
+ */
+target: string, 
+/**
+ * Start time.
+ */
+startedAt: string, 
+/**
+ * End time, once finished.
+ */
+finishedAt: string | null, 
+/**
+ * Who pushed.
+ */
+who: string, 
+/**
+ * Entries per state.
+ */
+states: Record<string, number>, };
+
+export type ResultsOutcome = { 
+/**
+ * The folder chosen.
+ */
+dir: string, 
+/**
+ * Rows in `success.csv`.
+ */
+success: number, 
+/**
+ * Rows in `errors.csv`.
+ */
+errors: number, };
+
+export type UnmappedValue = { 
+/**
+ * The target field.
+ */
+field: string, 
+/**
+ * The value map the field uses.
+ */
+map: string | null, 
+/**
+ * The source value.
+ */
+value: string, 
+/**
+ * Proposals held up by it.
+ */
+count: number, };
+
+export type SecretSource = { "from": "env", 
+/**
+ * Its name.
+ */
+var: string, } | { "from": "keychain", 
+/**
+ * The account name.
+ */
+account: string, };
+
+export type SystemForm = { "kind": "csv", 
+/**
+ * Relative to the workspace, or absolute.
+ */
+path: string, 
+/**
+ * `auto` when empty.
+ */
+encoding: string | null, 
+/**
+ * `auto` when empty.
+ */
+delimiter: string | null, } | { "kind": "xlsx", 
+/**
+ * Relative to the workspace, or absolute.
+ */
+path: string, } | { "kind": "sqlite", 
+/**
+ * Relative to the workspace, or absolute.
+ */
+path: string, } | { "kind": "postgres", 
+/**
+ * Host name or address.
+ */
+host: string, 
+/**
+ * Port.
+ */
+port: number, 
+/**
+ * User name.
+ */
+user: string, 
+/**
+ * Database name.
+ */
+database: string, 
+/**
+ * Where the password comes from.
+ */
+password: SecretSource | null, };
+
+export type SystemInfo = { 
+/**
+ * Its name in the workspace.
+ */
+name: string, 
+/**
+ * Its settings.
+ */
+form: SystemForm, 
+/**
+ * The entities configured on it.
+ */
+entities: Array<string>, };
+
+export type ConnectionInfo = { 
+/**
+ * File format or server version.
+ */
+description: string, 
+/**
+ * Tables or sheets offered.
+ */
+entities: Array<string>, };
+
+export type KeychainStatus = { 
+/**
+ * True when passwords can be stored there.
+ */
+available: boolean, 
+/**
+ * Why not, and what to do instead.
+ */
+message: string | null, };
+
+export type RuleFailure = { 
+/**
+ * The target field.
+ */
+field: string, 
+/**
+ * required, regex, enum, min, max, max_length.
+ */
+rule: string, 
+/**
+ * A sentence for people.
+ */
+message: string, };
+
+export type FieldSuggestion = { 
+/**
+ * The right (target) field.
+ */
+target: string, 
+/**
+ * The best left field, if any looks like it.
+ */
+source: string | null, 
+/**
+ * How sure (0..1).
+ */
+score: number, 
+/**
+ * Transforms that make the left values look like the right ones (as in `trueup.toml`).
+ */
+transforms: unknown[], 
+/**
+ * Left sample values.
+ */
+leftSamples: Array<string>, 
+/**
+ * Right sample values.
+ */
+rightSamples: Array<string>, };
+
+export type MappingSuggestion = { 
+/**
+ * One suggestion per right field.
+ */
+fields: Array<FieldSuggestion>, 
+/**
+ * Every left field, to choose a source from.
+ */
+leftFields: Array<string>, };
+
+export type SetupField = { 
+/**
+ * The right (target) field.
+ */
+target: string, 
+/**
+ * The left field.
+ */
+source: string, 
+/**
+ * Transforms, as in `trueup.toml`.
+ */
+transforms: unknown[], 
+/**
+ * left, right, newest or manual.
+ */
+ownership: string, };
+
+export type ReconciliationSetup = { 
+/**
+ * The left (source) entity.
+ */
+left: string, 
+/**
+ * The right (target) entity.
+ */
+right: string, 
+/**
+ * The target fields that match records.
+ */
+key: Array<string>, 
+/**
+ * The mapped fields.
+ */
+fields: Array<SetupField>, };

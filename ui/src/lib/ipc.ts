@@ -13,7 +13,21 @@ import type {
   ProgressEvent,
   ProposalPage,
   ProposalRow,
+  PushEntry,
+  PushInfo,
+  PushMode,
+  PushPlan,
+  PushReport,
   ReconcileSummary,
+  ResultsOutcome,
+  UnmappedValue,
+  ConnectionInfo,
+  KeychainStatus,
+  SystemForm,
+  SystemInfo,
+  RuleFailure,
+  MappingSuggestion,
+  ReconciliationSetup,
   Run,
   Verdict,
   WorkspaceInfo,
@@ -42,6 +56,9 @@ export const api = {
   cancelJob: () => invoke<boolean>("cancel_job"),
   proposals: (reconciliation: string, filter: Filter, offset: number, limit: number) =>
     invoke<ProposalPage>("proposals", { reconciliation, filter, offset, limit }),
+  /** The `limit` proposals after row id `afterId` (keyset paging, no count). */
+  proposalsAfter: (reconciliation: string, filter: Filter, afterId: number | null, limit: number) =>
+    invoke<ProposalRow[]>("proposals_after", { reconciliation, filter, afterId, limit }),
   proposalCounts: (reconciliation: string, filter: Filter) =>
     invoke<Record<string, number>>("proposal_counts", { reconciliation, filter }),
   proposal: (reconciliation: string, key: string) =>
@@ -60,6 +77,30 @@ export const api = {
   exportCsv: (reconciliation: string, kind: ExportKind, filter: Filter, bom: boolean) =>
     invoke<ExportOutcome | null>("export_csv", { reconciliation, kind, filter, bom }),
   history: (limit: number) => invoke<Run[]>("history", { limit }),
+  pushPlan: (reconciliation: string) => invoke<PushPlan>("push_plan", { reconciliation }),
+  push: (reconciliation: string, mode: PushMode) => invoke<PushReport>("push", { reconciliation, mode }),
+  rollback: (pushId: number, record: string | null = null) => invoke<PushReport>("rollback", { pushId, record }),
+  pushes: (reconciliation: string, limit: number) => invoke<PushInfo[]>("pushes", { reconciliation, limit }),
+  pushEntries: (pushId: number) => invoke<PushEntry[]>("push_entries", { pushId }),
+  /** Opens the folder dialog (in the shell) and writes success.csv + errors.csv; null when cancelled. */
+  exportPushResults: (reconciliation: string, pushId: number | null, bom: boolean) =>
+    invoke<ResultsOutcome | null>("export_push_results", { reconciliation, pushId, bom }),
+  unmappedValues: (reconciliation: string) => invoke<UnmappedValue[]>("unmapped_values", { reconciliation }),
+  systems: () => invoke<SystemInfo[]>("systems"),
+  keychainStatus: () => invoke<KeychainStatus>("keychain_status"),
+  /** `password` (typed, not stored yet) is used for this test only. */
+  testSystem: (name: string, form: SystemForm, password: string | null) =>
+    invoke<ConnectionInfo>("test_system", { name, form, password }),
+  /** A typed `password` goes to the OS keychain; the config references it. */
+  saveSystem: (name: string, form: SystemForm, password: string | null) =>
+    invoke<WorkspaceInfo>("save_system", { name, form, password }),
+  validateValues: (reconciliation: string, values: [string, string | null][]) =>
+    invoke<RuleFailure[]>("validate_values", { reconciliation, values }),
+  suggestMapping: (left: string, right: string) => invoke<MappingSuggestion>("suggest_mapping", { left, right }),
+  saveReconciliation: (name: string, setup: ReconciliationSetup) =>
+    invoke<WorkspaceInfo>("save_reconciliation", { name, setup }),
+  mapValue: (reconciliation: string, map: string, source: string, target: string) =>
+    invoke<string>("map_value", { reconciliation, map, source, target }),
   onProgress: (handler: (p: ProgressEvent) => void): Promise<UnlistenFn> =>
     listen<ProgressEvent>("job-progress", (e) => handler(e.payload)),
 };

@@ -38,12 +38,24 @@ export class ReviewModel {
     this.#loading.clear();
     const countsFilter = { ...this.filter, kinds: [] };
     try {
-      const [counts] = await Promise.all([
-        api.proposalCounts(this.reconciliation, countsFilter),
-        this.#fetchPage(0, generation, true),
-      ]);
+      // The first rows come by keyset, without a count (fast at any size);
+      // the total comes from the counts per category, asked at the same time.
+      let counted = false;
+      const first = api.proposalsAfter(this.reconciliation, this.filter, null, PAGE_SIZE).then((items) => {
+        if (generation !== this.#generation) return;
+        this.pages = { 0: items };
+        if (!counted) this.total = items.length; // until the counts say how many
+      });
+      const counting = api.proposalCounts(this.reconciliation, countsFilter).then((c) => {
+        counted = true;
+        return c;
+      });
+      const [counts] = await Promise.all([counting, first]);
       if (generation !== this.#generation) return;
       this.counts = counts;
+      this.total = this.filter.kinds.length
+        ? this.filter.kinds.reduce((n, k) => n + (counts[k] ?? 0), 0)
+        : (counts.all ?? 0);
       this.selected = Math.min(this.selected, Math.max(0, this.total - 1));
       await this.ensure(this.selected, this.selected);
       this.error = null;
@@ -74,6 +86,15 @@ export class ReviewModel {
   async #fetchPage(p: number, generation: number, fresh: boolean): Promise<void> {
     this.#loading.add(p);
     try {
+      // The page after a loaded one comes by keyset (rows after its last id:
+      // no OFFSET to skip, no count); any other page by offset, with the total.
+      const before = fresh ? undefined : this.pages[p - 1];
+      if (before?.length === PAGE_SIZE) {
+        const items = await api.proposalsAfter(this.reconciliation, this.filter, before[PAGE_SIZE - 1].id, PAGE_SIZE);
+        if (generation !== this.#generation) return;
+        this.pages[p] = items;
+        return;
+      }
       const page = await api.proposals(this.reconciliation, this.filter, p * PAGE_SIZE, PAGE_SIZE);
       if (generation !== this.#generation) return;
       if (fresh) this.pages = {};
