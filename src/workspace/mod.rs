@@ -235,6 +235,23 @@ impl Workspace {
         self.connector_for(name, self.system(name)?, None)
     }
 
+    /// The entities of an HTTP system, each with its REST configuration
+    /// (written out, or expanded from a preset such as HubSpot's).
+    fn rest_entities(&self, system: &str) -> Vec<RestEntity> {
+        self.config
+            .entities
+            .iter()
+            .filter(|(_, e)| e.system == system)
+            .filter_map(|(n, e)| {
+                e.rest_config().map(|rest| RestEntity {
+                    name: n.clone(),
+                    id: e.id.clone(),
+                    rest,
+                })
+            })
+            .collect()
+    }
+
     fn connector_for(
         &self,
         name: &str,
@@ -318,51 +335,15 @@ impl Workspace {
                 page_size.unwrap_or(1000),
             )?),
             SystemConfig::Rest(config) => {
-                let entities = self
-                    .config
-                    .entities
-                    .iter()
-                    .filter(|(_, e)| e.system == name)
-                    .filter_map(|(n, e)| {
-                        e.rest.clone().map(|rest| RestEntity {
-                            name: n.clone(),
-                            id: e.id.clone(),
-                            rest,
-                        })
-                    })
-                    .collect();
+                let entities = self.rest_entities(name);
                 Box::new(RestSystem::new(name, config.clone(), entities)?)
             }
             SystemConfig::Hubspot(config) => {
-                let entities = self
-                    .config
-                    .entities
-                    .iter()
-                    .filter(|(_, e)| e.system == name)
-                    .filter_map(|(n, e)| {
-                        e.rest_config().map(|rest| RestEntity {
-                            name: n.clone(),
-                            id: e.id.clone(),
-                            rest,
-                        })
-                    })
-                    .collect();
+                let entities = self.rest_entities(name);
                 Box::new(RestSystem::new(name, config.to_rest(), entities)?)
             }
             SystemConfig::Vendure(config) => {
-                let entities = self
-                    .config
-                    .entities
-                    .iter()
-                    .filter(|(_, e)| e.system == name)
-                    .filter_map(|(n, e)| {
-                        e.rest_config().map(|rest| RestEntity {
-                            name: n.clone(),
-                            id: e.id.clone(),
-                            rest,
-                        })
-                    })
-                    .collect();
+                let entities = self.rest_entities(name);
                 Box::new(RestSystem::new(name, config.to_rest(), entities)?)
             }
         })
