@@ -572,7 +572,8 @@ pub async fn systems(app: AppHandle) -> Result<Vec<SystemInfo>> {
             .iter()
             .map(|(name, s)| SystemInfo {
                 name: name.clone(),
-                form: s.into(),
+                kind: s.kind().to_string(),
+                form: SystemForm::of(s),
                 entities: ws
                     .config
                     .entities

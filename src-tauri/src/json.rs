@@ -1032,11 +1032,13 @@ pub enum SystemForm {
     },
 }
 
-impl From<&trueup::config::SystemConfig> for SystemForm {
-    fn from(s: &trueup::config::SystemConfig) -> Self {
+impl SystemForm {
+    /// The form of a system this screen edits; `None` for HTTP systems
+    /// (Tryton, REST, presets), which are configured in `trueup.toml`.
+    pub fn of(s: &trueup::config::SystemConfig) -> Option<Self> {
         use trueup::config::{SecretRef, SystemConfig as S};
         let path = |p: &std::path::Path| p.display().to_string();
-        match s {
+        Some(match s {
             S::Csv {
                 path: p,
                 encoding,
@@ -1066,7 +1068,8 @@ impl From<&trueup::config::SystemConfig> for SystemForm {
                     },
                 }),
             },
-        }
+            S::Tryton { .. } | S::Rest(_) | S::Hubspot(_) | S::Vendure(_) => return None,
+        })
     }
 }
 
@@ -1112,8 +1115,11 @@ impl From<SystemForm> for trueup::config::SystemConfig {
 pub struct SystemInfo {
     /// Its name in the workspace.
     pub name: String,
-    /// Its settings.
-    pub form: SystemForm,
+    /// Its kind as written in `trueup.toml` (`csv`, `postgres`, `tryton`, `rest`, ...).
+    pub kind: String,
+    /// Its settings, for the kinds this screen edits; `None` for HTTP
+    /// systems, configured in `trueup.toml`.
+    pub form: Option<SystemForm>,
     /// The entities configured on it.
     pub entities: Vec<String>,
 }

@@ -5,7 +5,8 @@ import Systems from "./Systems.svelte";
 import type { SystemInfo, WorkspaceInfo } from "./ipc";
 
 const workspace: WorkspaceInfo = { dir: "/ws", name: "Demo", systems: ["erp"], entities: ["erp_customers"], reconciliations: [] };
-const erp: SystemInfo = { name: "erp", form: { kind: "sqlite", path: "data/erp.sqlite" }, entities: ["erp_customers"] };
+const erp: SystemInfo = { name: "erp", kind: "sqlite", form: { kind: "sqlite", path: "data/erp.sqlite" }, entities: ["erp_customers"] };
+const shop: SystemInfo = { name: "shop", kind: "hubspot", form: null, entities: ["contacts"] };
 
 function fakeShell(keychain: boolean) {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
@@ -14,7 +15,7 @@ function fakeShell(keychain: boolean) {
     calls.push({ cmd, args });
     switch (cmd) {
       case "systems":
-        return [erp];
+        return [erp, shop];
       case "keychain_status":
         return keychain
           ? { available: true, message: null }
@@ -38,6 +39,17 @@ async function addPostgres() {
 }
 
 describe("systems", () => {
+  it("lists an HTTP system and says where it is configured", async () => {
+    fakeShell(true);
+    render(Systems, { workspace });
+    const item = await screen.findByTestId("system-shop");
+    expect(item.textContent).toContain("hubspot");
+    expect(item.textContent).toContain("configured in trueup.toml");
+    await fireEvent.click(item);
+    expect((await screen.findByTestId("system-notice")).textContent).toContain("edit it in trueup.toml");
+    expect(screen.queryByTestId("system-path")).toBeNull();
+  });
+
   it("lists systems and tests a connection", async () => {
     const calls = fakeShell(true);
     render(Systems, { workspace });

@@ -639,9 +639,14 @@ export type SystemInfo = {
  */
 name: string, 
 /**
- * Its settings.
+ * Its kind as written in `trueup.toml` (`csv`, `postgres`, `tryton`, `rest`, ...).
  */
-form: SystemForm, 
+kind: string, 
+/**
+ * Its settings, for the kinds this screen edits; `None` for HTTP
+ * systems, configured in `trueup.toml`.
+ */
+form: SystemForm | null, 
 /**
  * The entities configured on it.
  */
