@@ -24,6 +24,15 @@ pub enum ErrorCode {
     Network,
     /// A connected system refused our credentials.
     Auth,
+    /// A connected system knows us but does not allow this (HTTP 403, a
+    /// record or field we may not change).
+    Permission,
+    /// A connected system refused a write because the record changed
+    /// meanwhile (HTTP 409/412, an optimistic lock).
+    Conflict,
+    /// A connected system answered something we cannot read (malformed
+    /// JSON, an unexpected shape, a cursor that repeats).
+    Protocol,
     /// A connected system answered with an error of its own.
     System,
     /// Something named does not exist (system, entity, reconciliation, column).

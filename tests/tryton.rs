@@ -593,7 +593,7 @@ fn failures_are_categorised_with_trytons_message() {
             },
         )
         .unwrap_err();
-    assert_eq!(err.code(), ErrorCode::Auth, "{err}");
+    assert_eq!(err.code(), ErrorCode::Permission, "{err}");
     assert!(
         err.to_string()
             .starts_with("system \"erp\": permission error")

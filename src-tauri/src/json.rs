@@ -23,6 +23,12 @@ pub enum ErrorCode {
     Network,
     /// A connected system refused our credentials.
     Auth,
+    /// A connected system does not allow this.
+    Permission,
+    /// A connected system refused a write: the record changed meanwhile.
+    Conflict,
+    /// A connected system answered something unreadable.
+    Protocol,
     /// A connected system answered with an error of its own.
     System,
     /// Something named does not exist.
@@ -51,6 +57,9 @@ impl From<trueup::ErrorCode> for ErrorCode {
             C::Cache => ErrorCode::Cache,
             C::Network => ErrorCode::Network,
             C::Auth => ErrorCode::Auth,
+            C::Permission => ErrorCode::Permission,
+            C::Conflict => ErrorCode::Conflict,
+            C::Protocol => ErrorCode::Protocol,
             C::System => ErrorCode::System,
             C::NotFound => ErrorCode::NotFound,
             C::Validation => ErrorCode::Validation,

@@ -76,8 +76,10 @@ impl State {
 pub enum Category {
     /// A value was refused (rule, type, constraint) or the payload does not match its approval.
     Validation,
-    /// Credentials or permissions refused.
+    /// Credentials refused.
     Auth,
+    /// Known, but not allowed to do this.
+    Permission,
     /// The record (or table, column) does not exist.
     NotFound,
     /// The record moved since it was pulled.
@@ -88,6 +90,8 @@ pub enum Category {
     Transient,
     /// The target could not be reached, or the connection broke.
     Network,
+    /// The target's answer could not be read (malformed, unexpected shape).
+    Protocol,
     /// Any other error of the target, taken as permanent.
     System,
 }
@@ -98,11 +102,13 @@ impl Category {
         match self {
             Category::Validation => "validation",
             Category::Auth => "auth",
+            Category::Permission => "permission",
             Category::NotFound => "not_found",
             Category::Conflict => "conflict",
             Category::RateLimit => "rate_limit",
             Category::Transient => "transient",
             Category::Network => "network",
+            Category::Protocol => "protocol",
             Category::System => "system",
         }
     }
@@ -112,11 +118,13 @@ impl Category {
         Some(match s {
             "validation" => Category::Validation,
             "auth" => Category::Auth,
+            "permission" => Category::Permission,
             "not_found" => Category::NotFound,
             "conflict" => Category::Conflict,
             "rate_limit" => Category::RateLimit,
             "transient" => Category::Transient,
             "network" => Category::Network,
+            "protocol" => Category::Protocol,
             "system" => Category::System,
             _ => return None,
         })
@@ -816,11 +824,13 @@ mod tests {
         for c in [
             Category::Validation,
             Category::Auth,
+            Category::Permission,
             Category::NotFound,
             Category::Conflict,
             Category::RateLimit,
             Category::Transient,
             Category::Network,
+            Category::Protocol,
             Category::System,
         ] {
             assert_eq!(Category::parse(c.as_str()), Some(c));

@@ -53,6 +53,9 @@ pub fn category_of(code: ErrorCode) -> Category {
     match code {
         ErrorCode::Validation | ErrorCode::Input | ErrorCode::Config => Category::Validation,
         ErrorCode::Auth => Category::Auth,
+        ErrorCode::Permission => Category::Permission,
+        ErrorCode::Conflict => Category::Conflict,
+        ErrorCode::Protocol => Category::Protocol,
         ErrorCode::NotFound => Category::NotFound,
         ErrorCode::RateLimit => Category::RateLimit,
         ErrorCode::Transient => Category::Transient,
@@ -119,6 +122,9 @@ mod tests {
         for code in [
             ErrorCode::Validation,
             ErrorCode::Auth,
+            ErrorCode::Permission,
+            ErrorCode::Conflict,
+            ErrorCode::Protocol,
             ErrorCode::NotFound,
             ErrorCode::System,
         ] {

@@ -57,13 +57,15 @@ impl Kind {
     /// system failure (not retried).
     pub fn code(self) -> ErrorCode {
         match self {
-            Kind::Auth | Kind::Permission => ErrorCode::Auth,
+            Kind::Auth => ErrorCode::Auth,
+            Kind::Permission => ErrorCode::Permission,
             Kind::NotFound => ErrorCode::NotFound,
-            Kind::Validation | Kind::Conflict => ErrorCode::Validation,
+            Kind::Validation => ErrorCode::Validation,
+            Kind::Conflict => ErrorCode::Conflict,
             Kind::RateLimit => ErrorCode::RateLimit,
             Kind::Transient => ErrorCode::Transient,
             Kind::Network => ErrorCode::Network,
-            Kind::Protocol => ErrorCode::System,
+            Kind::Protocol => ErrorCode::Protocol,
         }
     }
 
@@ -311,12 +313,12 @@ mod tests {
     fn statuses_map_to_categories_and_codes() {
         let cases = [
             (401, Kind::Auth, ErrorCode::Auth),
-            (403, Kind::Permission, ErrorCode::Auth),
+            (403, Kind::Permission, ErrorCode::Permission),
             (404, Kind::NotFound, ErrorCode::NotFound),
             (422, Kind::Validation, ErrorCode::Validation),
             (400, Kind::Validation, ErrorCode::Validation),
-            (409, Kind::Conflict, ErrorCode::Validation),
-            (412, Kind::Conflict, ErrorCode::Validation),
+            (409, Kind::Conflict, ErrorCode::Conflict),
+            (412, Kind::Conflict, ErrorCode::Conflict),
             (429, Kind::RateLimit, ErrorCode::RateLimit),
             (500, Kind::Transient, ErrorCode::Transient),
             (502, Kind::Transient, ErrorCode::Transient),

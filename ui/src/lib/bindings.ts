@@ -1,7 +1,7 @@
 // Generated from src-tauri/src/json.rs by ts-rs. Do not edit by hand:
 // UPDATE_BINDINGS=1 cargo test -p trueup-desktop --test bindings
 
-export type ErrorCode = "config" | "input" | "io" | "cache" | "network" | "auth" | "system" | "not_found" | "validation" | "cancelled" | "transient" | "rate_limit" | "no_workspace" | "busy";
+export type ErrorCode = "config" | "input" | "io" | "cache" | "network" | "auth" | "permission" | "conflict" | "protocol" | "system" | "not_found" | "validation" | "cancelled" | "transient" | "rate_limit" | "no_workspace" | "busy";
 
 export type IpcError = { 
 /**
