@@ -17,7 +17,12 @@ DEPS="${TRUEUP_DEPS_DIR:-$HOME/.cache/trueup-deps}"
 DIR="$DEPS/vendure"
 VERSION="${VENDURE_VERSION:-3.7.3}"
 
-if [ -f "$DIR/.installed-$VERSION" ] && [ -f "$DIR/template.sqlite" ]; then
+# The template's admin password is the tests' (tests/support/shop_server.rs):
+# Vendure sets it when it creates the database and never changes it after.
+ADMIN_PASSWORD="trueup-shop-admin"
+MARK="$DIR/.installed-$VERSION-admin-template"
+
+if [ -f "$MARK" ] && [ -f "$DIR/template.sqlite" ]; then
   echo "$DIR"
   exit 0
 fi
@@ -62,7 +67,8 @@ JS
 
 # The template database: schema and initial data created once.
 rm -f template.sqlite
-PORT="${VENDURE_SETUP_PORT:-39871}" VENDURE_DB="$DIR/template.sqlite" "$NODE" server.js > setup.log 2>&1 &
+PORT="${VENDURE_SETUP_PORT:-39871}" VENDURE_DB="$DIR/template.sqlite" VENDURE_SUPERADMIN=superadmin \
+  VENDURE_SUPERADMIN_PASSWORD="$ADMIN_PASSWORD" "$NODE" server.js > setup.log 2>&1 &
 pid=$!
 for _ in $(seq 1 240); do
   if grep -q "VENDURE READY" setup.log; then break; fi
@@ -71,5 +77,5 @@ for _ in $(seq 1 240); do
 done
 kill "$pid"; wait "$pid" 2>/dev/null || true
 grep -q "VENDURE READY" setup.log || { cat setup.log >&2; exit 1; }
-touch "$DIR/.installed-$VERSION"
+touch "$MARK"
 echo "$DIR"
