@@ -1317,16 +1317,34 @@ fn fill_json(
             {
                 *template = current(name).unwrap_or(Json::Null);
             } else if s.contains('{') {
-                let mut out = s.clone();
-                while let Some(a) = out.find('{') {
-                    let Some(b) = out[a..].find('}') else { break };
-                    let name = out[a + 1..a + b].to_string();
-                    let v = current(&name)
-                        .as_ref()
-                        .and_then(json_path::text)
-                        .unwrap_or_default();
-                    out.replace_range(a..a + b + 1, &v);
+                // Only `{name}` with a plain field name is a placeholder:
+                // other braces (a GraphQL query's selections) stay as written.
+                let mut out = String::with_capacity(s.len());
+                let mut rest = s.as_str();
+                while let Some(a) = rest.find('{') {
+                    out.push_str(&rest[..a]);
+                    let after = &rest[a + 1..];
+                    let name = after.find('}').map(|b| &after[..b]).filter(|n| {
+                        !n.is_empty()
+                            && n.chars()
+                                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))
+                    });
+                    match name {
+                        Some(name) => {
+                            let v = current(name)
+                                .as_ref()
+                                .and_then(json_path::text)
+                                .unwrap_or_default();
+                            out.push_str(&v);
+                            rest = &after[name.len() + 1..];
+                        }
+                        None => {
+                            out.push('{');
+                            rest = after;
+                        }
+                    }
                 }
+                out.push_str(rest);
                 *s = out;
             }
         }
@@ -1548,6 +1566,26 @@ mod tests {
             fill_path("/items/c/{id}", &[("id", "a b/c")]),
             "/items/c/a%20b%2Fc"
         );
+    }
+
+    #[test]
+    fn text_placeholders_are_plain_field_names_and_other_braces_stay() {
+        let mut body = serde_json::json!({
+            "query": "mutation($i: In!) { record: update(input: $i) { __typename ... on Customer { id } } }",
+            "note": "customer {code} ({ not a placeholder }) {missing}",
+        });
+        let current = |name: &str| (name == "code").then(|| serde_json::json!("C-7"));
+        fill_json(
+            &mut body,
+            &current,
+            &serde_json::json!({}),
+            &serde_json::json!({}),
+        );
+        assert_eq!(
+            body["query"],
+            "mutation($i: In!) { record: update(input: $i) { __typename ... on Customer { id } } }"
+        );
+        assert_eq!(body["note"], "customer C-7 ({ not a placeholder }) ");
     }
 
     #[test]
