@@ -209,6 +209,16 @@ impl Auth {
                         .send()
                         .map_err(|e| super::client::transport_error(&shown, &e, secrets))?;
                     let json = login_answer(resp, &shown, secrets)?;
+                    // What the system said, for a login it answered without a token.
+                    let said = || {
+                        let mut text = secrets.scrub(&json.to_string());
+                        if text.len() > 300 {
+                            let cut = (0..=300).rev().find(|&i| text.is_char_boundary(i));
+                            text.truncate(cut.unwrap_or(0));
+                            text.push('…');
+                        }
+                        text
+                    };
                     let access = json_path::get(&json, "access_token")
                         .and_then(|v| v.as_str())
                         .ok_or_else(|| {
@@ -256,6 +266,16 @@ impl Auth {
                         .map_err(|e| super::client::transport_error(&shown, &e, secrets))?;
                     let cookies = session_cookies(resp.headers());
                     let json = login_answer(resp, &shown, secrets)?;
+                    // What the system said, for a login it answered without a token.
+                    let said = || {
+                        let mut text = secrets.scrub(&json.to_string());
+                        if text.len() > 300 {
+                            let cut = (0..=300).rev().find(|&i| text.is_char_boundary(i));
+                            text.truncate(cut.unwrap_or(0));
+                            text.push('…');
+                        }
+                        text
+                    };
                     *token = Some(match token_path {
                         Some(path) => {
                             let t = json_path::get(&json, path)
@@ -264,7 +284,10 @@ impl Auth {
                                     HttpError::new(
                                         Kind::Auth,
                                         &shown,
-                                        format!("the login answer has no token at {path:?}"),
+                                        format!(
+                                            "the login answer has no token at {path:?}; it said: {}",
+                                            said()
+                                        ),
                                     )
                                 })?;
                             secrets.add(t);
@@ -275,8 +298,11 @@ impl Auth {
                                 return Err(HttpError::new(
                                     Kind::Auth,
                                     &shown,
-                                    "the login answer sets no session cookie; name the token's \
-                                     place in the answer with `token`",
+                                    format!(
+                                        "the login answer sets no session cookie (name the token's \
+                                         place in the answer with `token`); it said: {}",
+                                        said()
+                                    ),
                                 ));
                             }
                             for c in &cookies {
