@@ -24,10 +24,9 @@ fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 # Real servers the integration tests start themselves (each script is
-# idempotent and quick when its server is already installed). Vendure
-# (scripts/setup-vendure.sh) is left out while its tests are ignored.
+# idempotent and quick when its server is already installed).
 here="$(cd "$(dirname "$0")" && pwd)"
-for server in tryton directus prism; do
+for server in tryton directus prism vendure; do
   if [ -f "$here/setup-$server.sh" ]; then
     echo "setting up $server (scripts/setup-$server.sh)"
     bash "$here/setup-$server.sh"

@@ -90,7 +90,6 @@ fn run(ws: &TempWorkspace, password: &str, args: &[&str]) -> Output {
 }
 
 #[test]
-#[ignore = "fails against a template built by scripts/setup-vendure.sh on the lead machine (GraphQL parse error on updates, duplicate variant when seeding): the Vendure preset is unverified until fixed; run with --ignored"]
 fn pull_reconcile_push_and_a_conflict_against_a_real_vendure() {
     let Some(shop) = start() else { return };
     for i in 1..=3 {
@@ -157,10 +156,10 @@ fn pull_reconcile_push_and_a_conflict_against_a_real_vendure() {
     let out = ok(run(&ws, PASSWORD, &["--json", "pull", "customers"]));
     assert!(out.contains("\"records\": 4"), "{out}");
 
-    // A refused login: Vendure's own message, as a permission error.
+    // A refused login: an auth error with Vendure's own message.
     let err = fails(run(&ws, "wrong-password", &["systems", "test", "shop"]));
     assert!(
-        err.contains("You are not currently authorized") && err.contains("FORBIDDEN"),
+        err.contains("auth") && err.contains("The provided credentials are invalid"),
         "{err}"
     );
     assert!(
@@ -170,14 +169,12 @@ fn pull_reconcile_push_and_a_conflict_against_a_real_vendure() {
 }
 
 #[test]
-#[ignore = "fails against a template built by scripts/setup-vendure.sh on the lead machine (GraphQL parse error on updates, duplicate variant when seeding): the Vendure preset is unverified until fixed; run with --ignored"]
 fn variant_prices_pushed_products_and_orders_pulled() {
     let Some(shop) = start() else { return };
-    shop.create_product(
-        "Mug",
-        "mug",
-        &[("MUG-B", "Mug blue", 1250), ("MUG-R", "Mug red", 1250)],
-    );
+    // One variant per product: Vendure 3.7 refuses a second variant with
+    // the same (empty) option set, and options are not what is tested here.
+    shop.create_product("Mug", "mug", &[("MUG-B", "Mug blue", 1250)]);
+    shop.create_product("Mug red", "mug-red", &[("MUG-R", "Mug red", 1250)]);
     shop.create_product("Plate", "plate", &[("PLT-1", "Plate", 900)]);
     let config = format!(
         r#"
@@ -244,7 +241,7 @@ source = "price_cents"
         &["--json", "pull", "products", "orders"],
     ));
     let pulled: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(pulled[0]["records"], 2, "{out}");
+    assert_eq!(pulled[0]["records"], 3, "{out}");
     assert_eq!(pulled[1]["records"], 0, "no order yet: {out}");
     ok(run(&ws, PASSWORD, &["reconcile", "--pull", "p"]));
     ok(run(&ws, PASSWORD, &["approve", "p", "--all"]));
