@@ -209,23 +209,16 @@ impl Auth {
                         .send()
                         .map_err(|e| super::client::transport_error(&shown, &e, secrets))?;
                     let json = login_answer(resp, &shown, secrets)?;
-                    // What the system said, for a login it answered without a token.
-                    let said = || {
-                        let mut text = secrets.scrub(&json.to_string());
-                        if text.len() > 300 {
-                            let cut = (0..=300).rev().find(|&i| text.is_char_boundary(i));
-                            text.truncate(cut.unwrap_or(0));
-                            text.push('…');
-                        }
-                        text
-                    };
                     let access = json_path::get(&json, "access_token")
                         .and_then(|v| v.as_str())
                         .ok_or_else(|| {
                             HttpError::new(
                                 Kind::Auth,
                                 &shown,
-                                "the token answer has no access_token",
+                                format!(
+                                    "the token answer has no access_token; it said: {}",
+                                    answer_excerpt(&json, secrets)
+                                ),
                             )
                         })?
                         .to_string();
@@ -266,16 +259,6 @@ impl Auth {
                         .map_err(|e| super::client::transport_error(&shown, &e, secrets))?;
                     let cookies = session_cookies(resp.headers());
                     let json = login_answer(resp, &shown, secrets)?;
-                    // What the system said, for a login it answered without a token.
-                    let said = || {
-                        let mut text = secrets.scrub(&json.to_string());
-                        if text.len() > 300 {
-                            let cut = (0..=300).rev().find(|&i| text.is_char_boundary(i));
-                            text.truncate(cut.unwrap_or(0));
-                            text.push('…');
-                        }
-                        text
-                    };
                     *token = Some(match token_path {
                         Some(path) => {
                             let t = json_path::get(&json, path)
@@ -286,7 +269,7 @@ impl Auth {
                                         &shown,
                                         format!(
                                             "the login answer has no token at {path:?}; it said: {}",
-                                            said()
+                                            answer_excerpt(&json, secrets)
                                         ),
                                     )
                                 })?;
@@ -301,7 +284,7 @@ impl Auth {
                                     format!(
                                         "the login answer sets no session cookie (name the token's \
                                          place in the answer with `token`); it said: {}",
-                                        said()
+                                        answer_excerpt(&json, secrets)
                                     ),
                                 ));
                             }
@@ -359,6 +342,18 @@ fn session_cookies(headers: &HeaderMap) -> Vec<String> {
 }
 
 /// The JSON of a login or token answer; any failure is an auth error.
+/// What a system answered to a login that gave no token: its JSON,
+/// secrets scrubbed, cut at 300 bytes.
+fn answer_excerpt(json: &serde_json::Value, secrets: &Secrets) -> String {
+    let mut text = secrets.scrub(&json.to_string());
+    if text.len() > 300 {
+        let cut = (0..=300).rev().find(|&i| text.is_char_boundary(i));
+        text.truncate(cut.unwrap_or(0));
+        text.push('…');
+    }
+    text
+}
+
 fn login_answer(
     resp: reqwest::blocking::Response,
     shown: &str,
