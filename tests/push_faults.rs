@@ -8,9 +8,13 @@ mod support;
 #[path = "support/target.rs"]
 mod target;
 
-use std::collections::{BTreeMap, VecDeque};
+#[path = "support/faulty.rs"]
+mod faulty;
+
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use faulty::{Fault, Faulty};
 use support::ok;
 use target::{audit, rows};
 use trueup::connectors::sqlite::SqliteSystem;
@@ -20,65 +24,7 @@ use trueup::connectors::{
 };
 use trueup::progress::{Actor, Silent};
 use trueup::push::{PushMode, PushOptions, RetryPolicy, State, push_with};
-use trueup::{Error, ErrorCode, Workspace};
-
-/// A failure to inject into the next write.
-#[derive(Debug, Clone, Copy)]
-enum Fault {
-    /// Fail without writing.
-    Before(ErrorCode),
-    /// Write, then fail as if the answer was lost.
-    After(ErrorCode),
-}
-
-/// A real connector with failures injected into its writes.
-struct Faulty {
-    inner: SqliteSystem,
-    faults: VecDeque<Fault>,
-    writes: usize,
-}
-
-fn injected(code: ErrorCode) -> Error {
-    Error::System {
-        system: "crm".into(),
-        code,
-        message: format!("injected {code:?}"),
-    }
-}
-
-impl Connector for Faulty {
-    fn check(&mut self) -> trueup::Result<ConnectionInfo> {
-        self.inner.check()
-    }
-    fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> trueup::Result<()> {
-        self.inner.read(source, sink)
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    fn read_one(
-        &mut self,
-        source: &EntitySource,
-        id: &[Field],
-    ) -> trueup::Result<Option<Vec<Field>>> {
-        self.inner.read_one(source, id)
-    }
-    fn write(
-        &mut self,
-        source: &EntitySource,
-        change: &WriteChange,
-    ) -> trueup::Result<WriteOutcome> {
-        self.writes += 1;
-        match self.faults.pop_front() {
-            Some(Fault::Before(code)) => Err(injected(code)),
-            Some(Fault::After(code)) => {
-                self.inner.write(source, change)?;
-                Err(injected(code))
-            }
-            None => self.inner.write(source, change),
-        }
-    }
-}
+use trueup::{ErrorCode, Workspace};
 
 fn fast(max_retries: usize) -> PushOptions {
     PushOptions {
@@ -110,11 +56,10 @@ fn one_update() -> support::TempWorkspace {
 }
 
 fn faulty(ws: &support::TempWorkspace, faults: &[Fault]) -> Faulty {
-    Faulty {
-        inner: SqliteSystem::new("crm".into(), ws.path().join("crm.db")),
-        faults: faults.iter().copied().collect(),
-        writes: 0,
-    }
+    Faulty::new(
+        SqliteSystem::new("crm".into(), ws.path().join("crm.db")),
+        faults,
+    )
 }
 
 fn push(
@@ -322,11 +267,7 @@ fn ids_assigned_by_the_target_are_written_back() {
 fn an_interrupted_create_without_a_stable_id_is_unknown_never_resent() {
     let ws = assigned_ids();
     // The first create commits, then the answer is lost: its id is unknown.
-    let mut c = Faulty {
-        inner: SqliteSystem::new("crm".into(), ws.path().join("crm.db")),
-        faults: [Fault::After(ErrorCode::Network)].into_iter().collect(),
-        writes: 0,
-    };
+    let mut c = faulty(&ws, &[Fault::After(ErrorCode::Network)]);
     // One change per batch: a failed batch leaves every create in it without
     // a stable id undetermined, as the target may have applied any of them.
     let r = push(
@@ -366,11 +307,7 @@ fn an_interrupted_create_without_a_stable_id_is_unknown_never_resent() {
 }
 
 fn faulty_on(ws: &support::TempWorkspace, db: &str) -> Faulty {
-    Faulty {
-        inner: SqliteSystem::new("crm".into(), ws.path().join(db)),
-        faults: VecDeque::new(),
-        writes: 0,
-    }
+    Faulty::new(SqliteSystem::new("crm".into(), ws.path().join(db)), &[])
 }
 
 /// A real connector that looks at the journal whenever it is asked to write.

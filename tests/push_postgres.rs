@@ -9,18 +9,19 @@ mod support;
 #[path = "support/pg.rs"]
 mod pg;
 
-use std::collections::{BTreeMap, VecDeque};
+#[path = "support/faulty.rs"]
+mod faulty;
+
+use std::collections::BTreeMap;
+
+use faulty::{Fault, Faulty};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use trueup::connectors::postgres::{PgConfig, PostgresSystem};
-use trueup::connectors::{
-    Capabilities, ConnectionInfo, Connector, EntitySource, Field, RecordSink, WriteChange,
-    WriteOutcome,
-};
 use trueup::progress::{Actor, Silent};
 use trueup::push::{PushOptions, RetryPolicy, State, push_with};
-use trueup::{Error, ErrorCode, Workspace};
+use trueup::{ErrorCode, Workspace};
 
 const PASSWORD_VAR: &str = "TRUEUP_TEST_PG_PASSWORD";
 
@@ -245,50 +246,8 @@ fn rollback_round_trip() {
     assert_eq!(pg.audit().len(), 6, "three changes, three undone");
 }
 
-/// A real connector whose next writes fail after applying.
-struct CutAfterWrite {
-    inner: PostgresSystem,
-    cuts: VecDeque<()>,
-    writes: usize,
-}
-
-impl Connector for CutAfterWrite {
-    fn check(&mut self) -> trueup::Result<ConnectionInfo> {
-        self.inner.check()
-    }
-    fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> trueup::Result<()> {
-        self.inner.read(source, sink)
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    fn read_one(
-        &mut self,
-        source: &EntitySource,
-        id: &[Field],
-    ) -> trueup::Result<Option<Vec<Field>>> {
-        self.inner.read_one(source, id)
-    }
-    fn write(
-        &mut self,
-        source: &EntitySource,
-        change: &WriteChange,
-    ) -> trueup::Result<WriteOutcome> {
-        self.writes += 1;
-        let out = self.inner.write(source, change)?;
-        if self.cuts.pop_front().is_some() {
-            return Err(Error::System {
-                system: "crm".into(),
-                code: ErrorCode::Network,
-                message: "connection closed after the commit".into(),
-            });
-        }
-        Ok(out)
-    }
-}
-
 /// Pushes reconciliation `c` of `pg`'s workspace through `c`, with quick retries.
-fn push_through(pg: &Pg, c: &mut CutAfterWrite, max_retries: usize) -> trueup::push::PushReport {
+fn push_through(pg: &Pg, c: &mut Faulty, max_retries: usize) -> trueup::push::PushReport {
     let mut ws = Workspace::open(pg.ws.path()).unwrap();
     push_with(
         &mut ws,
@@ -318,11 +277,12 @@ fn a_write_applied_before_the_connection_broke_is_not_applied_twice() {
         return;
     };
     pg.ok(&["approve", "c", "--all", "--kind", "create,update"]);
-    let mut c = CutAfterWrite {
-        inner: PostgresSystem::new("crm".into(), pg.config.clone()),
-        cuts: [(), ()].into_iter().collect(),
-        writes: 0,
-    };
+    // The connection breaks after each of the first two commits.
+    let cut = Fault::After(ErrorCode::Network);
+    let mut c = Faulty::new(
+        PostgresSystem::new("crm".into(), pg.config.clone()),
+        &[cut, cut],
+    );
     let r = push_through(&pg, &mut c, 3);
     assert!(
         r.entries.iter().all(|e| e.state == State::Applied),
@@ -450,11 +410,10 @@ fn a_target_that_normalises_what_it_stores_is_confirmed_not_a_conflict() {
     pg.ok(&["approve", "c", "--all"]);
     // The connection breaks after the commit: the re-read must recognise
     // 12.50 as the 12.5 sent, not call it someone else's change.
-    let mut c = CutAfterWrite {
-        inner: PostgresSystem::new("crm".into(), pg.config.clone()),
-        cuts: [()].into_iter().collect(),
-        writes: 0,
-    };
+    let mut c = Faulty::new(
+        PostgresSystem::new("crm".into(), pg.config.clone()),
+        &[Fault::After(ErrorCode::Network)],
+    );
     let r = push_through(&pg, &mut c, 2);
     assert_eq!(r.entries.len(), 1);
     assert_eq!(r.entries[0].state, State::Applied, "{:?}", r.entries);
