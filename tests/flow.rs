@@ -488,3 +488,52 @@ fn composite_keys_match_on_every_part_after_normalisation() {
     );
     assert_eq!(kind_of(&page, "n3\u{1f}dee").as_deref(), Some("orphan"));
 }
+
+#[test]
+fn counts_per_kind_match_the_filtered_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo");
+    ok(trueup(
+        dir.path(),
+        &["init", "--demo", path.to_str().unwrap()],
+    ));
+    ok(trueup(&path, &["reconcile", "--pull", "customers"]));
+    let ws = trueup::Workspace::open(&path).unwrap();
+    for text in [None, Some("gmbh")] {
+        let filter = trueup::reconcile::Filter {
+            text: text.map(String::from),
+            // Ignored: the counts are per kind.
+            kinds: vec![trueup::reconcile::Kind::Update],
+            ..Default::default()
+        };
+        let counts = ws.proposal_counts("customers", &filter).unwrap();
+        let mut sum = 0;
+        for kind in [
+            trueup::reconcile::Kind::Create,
+            trueup::reconcile::Kind::Update,
+            trueup::reconcile::Kind::Orphan,
+            trueup::reconcile::Kind::Conflict,
+        ] {
+            let listed = ws
+                .proposals(
+                    "customers",
+                    &trueup::reconcile::Filter {
+                        kinds: vec![kind],
+                        ..filter.clone()
+                    },
+                    0,
+                    0,
+                )
+                .unwrap()
+                .total;
+            assert_eq!(
+                counts[kind.as_str()],
+                listed,
+                "{kind:?} with {text:?}: {counts:?}"
+            );
+            sum += listed;
+        }
+        assert_eq!(counts["all"], sum, "{counts:?}");
+        assert!(text.is_some() || counts["update"] > 0, "{counts:?}");
+    }
+}

@@ -12,8 +12,8 @@ use trueup::progress::Actor;
 
 use crate::Startup;
 use crate::json::{
-    BulkOutcome, Decision, ErrorCode, ExportKind, ExportOutcome, Filter, IpcError, Kind,
-    ProposalPage, ProposalRow, PullSummary, PushEntry, PushInfo, PushMode, PushPlan, PushReport,
+    BulkOutcome, Decision, ErrorCode, ExportKind, ExportOutcome, Filter, IpcError, ProposalPage,
+    ProposalRow, PullSummary, PushEntry, PushInfo, PushMode, PushPlan, PushReport,
     ReconcileSummary, ResultsOutcome, Run, UnmappedValue, Verdict, WorkspaceInfo,
 };
 use crate::json::{
@@ -269,23 +269,7 @@ pub async fn proposal_counts(
     filter: Filter,
 ) -> Result<BTreeMap<String, u64>> {
     on_worker(app, move |ws| {
-        let mut counts = BTreeMap::new();
-        let mut all = 0;
-        for kind in [Kind::Create, Kind::Update, Kind::Orphan, Kind::Conflict] {
-            let f = Filter {
-                kinds: vec![kind],
-                ..filter.clone()
-            };
-            let n = ws.proposals(&reconciliation, &f.into(), 0, 0)?.total;
-            all += n;
-            let name = serde_json::to_value(kind)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
-            counts.insert(name, n);
-        }
-        counts.insert("all".into(), all);
-        Ok(counts)
+        ws.proposal_counts(&reconciliation, &filter.into())
     })
     .await
 }

@@ -535,6 +535,45 @@ impl Workspace {
         Ok(out)
     }
 
+    /// How many proposals of each open kind (create, update, orphan,
+    /// conflict) match `filter`, its kinds ignored, and `all`, their sum:
+    /// the counts a review shows beside its list, in one query.
+    pub fn proposal_counts(
+        &self,
+        recon: &str,
+        filter: &Filter,
+    ) -> Result<std::collections::BTreeMap<String, u64>> {
+        self.reconciliation(recon)?;
+        let open = [Kind::Create, Kind::Update, Kind::Orphan, Kind::Conflict];
+        let filter = Filter {
+            kinds: open.to_vec(),
+            ..filter.clone()
+        };
+        let (w, params) = where_clause(&filter);
+        let mut all: Vec<rusqlite::types::Value> = vec![rusqlite::types::Value::Text(recon.into())];
+        all.extend(params);
+        let mut counts: std::collections::BTreeMap<String, u64> =
+            open.iter().map(|k| (k.as_str().to_string(), 0)).collect();
+        let mut stmt = self
+            .cache
+            .conn
+            .prepare(&format!(
+                "SELECT p.kind, count(*) FROM proposals p WHERE {w} GROUP BY p.kind"
+            ))
+            .map_err(|e| self.cache.err(e))?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(all.iter()))
+            .map_err(|e| self.cache.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.cache.err(e))? {
+            let kind: String = r.get(0).map_err(|e| self.cache.err(e))?;
+            let n: i64 = r.get(1).map_err(|e| self.cache.err(e))?;
+            counts.insert(kind, n as u64);
+        }
+        let total = counts.values().sum();
+        counts.insert("all".into(), total);
+        Ok(counts)
+    }
+
     /// Visits every proposal matching `filter`, streaming from the cache.
     pub fn for_each_proposal(
         &self,
