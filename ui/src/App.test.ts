@@ -84,5 +84,7 @@ describe("pull and reconcile", () => {
     expect((await screen.findByTestId("summary-in_sync")).textContent).toContain("7");
     expect(screen.getByTestId("summary-conflict").textContent).toContain("1");
     await waitFor(() => expect(screen.getByTestId("count-update").textContent).toContain("2"));
+    // The job ends after the review has its counts: wait for it.
+    await waitFor(() => expect(screen.queryByTestId("job-progress")).toBeNull());
   });
 });

@@ -8,10 +8,11 @@ import type { Filter } from "./ipc";
 
 const TOTAL = 1_000_000;
 
-/** A fake shell with a million proposals; records every call. */
-function fakeShell() {
+/** A fake shell with a million proposals; records every call. Keyset pages
+ * and counts wait for their gate when one is given. */
+function fakeShell(gates: { pages?: Promise<void>; counts?: Promise<void> } = {}) {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
-  mockIPC((cmd, payload) => {
+  mockIPC(async (cmd, payload) => {
     const args = (payload ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args });
     switch (cmd) {
@@ -26,6 +27,7 @@ function fakeShell() {
         return { total, offset, items };
       }
       case "proposals_after": {
+        await gates.pages;
         const after = (args.afterId as number | null) ?? 0; // ids are index + 1
         const filter = args.filter as Filter;
         const total = filter.kinds.length ? TOTAL / 2 : TOTAL;
@@ -33,6 +35,7 @@ function fakeShell() {
         return Array.from({ length: Math.max(0, Math.min(limit, total - after)) }, (_, k) => proposalRow(after + k));
       }
       case "proposal_counts":
+        await gates.counts;
         return { all: TOTAL, update: TOTAL / 2, conflict: TOTAL / 2, create: 0, orphan: 0 };
       case "decide":
         return { id: 1, matchKey: args.key, verdict: args.verdict, values: [], valuesHash: "x", who: "t", at: "", state: "current" };
@@ -65,6 +68,29 @@ describe("review list", () => {
     const rows = within(screen.getByTestId("proposal-list")).getAllByRole("option");
     expect(rows.length, "only the visible rows are in the DOM").toBeLessThan(50);
     expect(rows[0].dataset.key).toBe("C-10000");
+  });
+
+  it("shows the first rows before counting, and counts only then", async () => {
+    let pages!: () => void;
+    let counts!: () => void;
+    const calls = fakeShell({
+      pages: new Promise((r) => (pages = r)),
+      counts: new Promise((r) => (counts = r)),
+    });
+    render(Review, { model: new ReviewModel("customers") });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "proposals_after")).toBe(true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(
+      calls.some((c) => c.cmd === "proposal_counts"),
+      "no count is asked while the first rows are on their way (it would hold them back)",
+    ).toBe(false);
+    pages();
+    await waitFor(() => expect(within(screen.getByTestId("proposal-list")).getAllByRole("option")[0].dataset.key).toBe("C-10000"));
+    expect(screen.getByTestId("total").textContent, "not counted yet: at least a page").toContain(`${PAGE_SIZE}+`);
+    expect((screen.getByTestId("approve-all") as HTMLButtonElement).disabled, "no bulk action on an uncounted set").toBe(true);
+    counts();
+    await waitFor(() => expect(screen.getByTestId("total").textContent).toContain("1000000"));
+    expect((screen.getByTestId("approve-all") as HTMLButtonElement).disabled).toBe(false);
   });
 
   it("fetches the page after a loaded one by keyset, and a far page by offset", async () => {

@@ -16,6 +16,8 @@ export class ReviewModel {
   error: IpcError | null = $state(null);
   notice: string | null = $state(null);
   loaded = $state(false);
+  /** Whether `total` is the count, not yet only the rows of the first page. */
+  counted = $state(false);
   #generation = 0;
   #loading = new Set<number>();
 
@@ -37,25 +39,24 @@ export class ReviewModel {
     const generation = ++this.#generation;
     this.#loading.clear();
     const countsFilter = { ...this.filter, kinds: [] };
+    this.counted = false;
     try {
-      // The first rows come by keyset, without a count (fast at any size);
-      // the total comes from the counts per category, asked at the same time.
-      let counted = false;
-      const first = api.proposalsAfter(this.reconciliation, this.filter, null, PAGE_SIZE).then((items) => {
-        if (generation !== this.#generation) return;
-        this.pages = { 0: items };
-        if (!counted) this.total = items.length; // until the counts say how many
-      });
-      const counting = api.proposalCounts(this.reconciliation, countsFilter).then((c) => {
-        counted = true;
-        return c;
-      });
-      const [counts] = await Promise.all([counting, first]);
+      // The first rows come by keyset, without a count (fast at any size),
+      // and are shown at once; the counts per category (a scan of the
+      // filtered proposals) are asked only then, so they never hold the
+      // first rows back (the workspace answers one request at a time).
+      const items = await api.proposalsAfter(this.reconciliation, this.filter, null, PAGE_SIZE);
+      if (generation !== this.#generation) return;
+      this.pages = { 0: items };
+      this.total = items.length; // until the counts say how many
+      this.counted = items.length < PAGE_SIZE;
+      const counts = await api.proposalCounts(this.reconciliation, countsFilter);
       if (generation !== this.#generation) return;
       this.counts = counts;
       this.total = this.filter.kinds.length
         ? this.filter.kinds.reduce((n, k) => n + (counts[k] ?? 0), 0)
         : (counts.all ?? 0);
+      this.counted = true;
       this.selected = Math.min(this.selected, Math.max(0, this.total - 1));
       await this.ensure(this.selected, this.selected);
       this.error = null;
