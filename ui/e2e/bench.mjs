@@ -152,6 +152,21 @@ try {
     await measure(scrollTo(f));
     onward.push(await measure(scrollTo(f + 150 / rows)));
   }
+  // Where the time goes: one page through the IPC alone (no rendering).
+  const ipcPage = `
+    const done = arguments[arguments.length - 1];
+    const filter = { kinds: [], field: null, text: null, decision: null, reason: null };
+    const t0 = performance.now();
+    window.__TAURI_INTERNALS__.invoke('proposals_after', { reconciliation: 'rows', filter, afterId: 400000, limit: 100 })
+      .then((items) => done([performance.now() - t0, JSON.stringify(items).length]));`;
+  const ipc = [];
+  let bytes = 0;
+  for (let i = 0; i < 7; i++) {
+    const [ms, n] = await measure(ipcPage);
+    ipc.push(ms);
+    bytes = n;
+  }
+  console.log(`one page of 100 through the IPC alone (no rendering): ${stats(ipc)}, ${(bytes / 1024).toFixed(0)} KiB as JSON`);
   console.log(`open review → first rows shown, ${rows} proposals: ${stats(open)}`);
   console.log(`open review → total counted and shown: ${stats(counted)}`);
   console.log(`jump to an unloaded page far away (offset) → rows shown: ${stats(next)}`);
