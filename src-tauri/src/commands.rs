@@ -17,8 +17,8 @@ use crate::json::{
     ReconcileSummary, ResultsOutcome, Run, UnmappedValue, Verdict, WorkspaceInfo,
 };
 use crate::json::{
-    ConnectionInfo, KeychainStatus, MappingSuggestion, ReconciliationSetup, RuleFailure,
-    SecretSource, SystemForm, SystemInfo,
+    ConnectionInfo, FieldProblem, KeychainStatus, MappingSuggestion, ReconciliationSetup,
+    RuleFailure, SystemForm, SystemInfo,
 };
 use crate::progress::EventProgress;
 
@@ -591,8 +591,9 @@ pub async fn keychain_status() -> KeychainStatus {
     })
 }
 
-/// Tests a system's settings (saved or not); `password`, when typed, is used
-/// for this test only and not kept.
+/// Tests a system's settings (saved or not), as `trueup systems test` does:
+/// the connection, then one sample record. `password` (the typed secret),
+/// when given, is used for this test only and not kept.
 #[tauri::command]
 pub async fn test_system(
     app: AppHandle,
@@ -601,15 +602,32 @@ pub async fn test_system(
     password: Option<String>,
 ) -> Result<ConnectionInfo> {
     let info = on_worker(app, move |ws| {
-        ws.test_system_config(&name, &form.into(), password.filter(|p| !p.is_empty()))
+        ws.check_system_config(&name, &form.into(), password)
     })
     .await?;
     Ok(info.into())
 }
 
+/// The settings of `form` that are not acceptable, field by field (no I/O),
+/// for checking them as they are typed.
+#[tauri::command]
+pub async fn system_problems(
+    app: AppHandle,
+    name: String,
+    form: SystemForm,
+    secret_typed: bool,
+) -> Result<Vec<FieldProblem>> {
+    let p = on_worker(app, move |ws| {
+        Ok(ws.system_problems(&name, &form.into(), secret_typed))
+    })
+    .await?;
+    Ok(p.into_iter().map(Into::into).collect())
+}
+
 /// Saves system `name` to `trueup.toml`. A typed `password` goes to the OS
-/// keychain (never to a file): the configuration references it. Fails, saving
-/// nothing, when the keychain is unavailable; the UI then offers an environment variable.
+/// keychain (never to a file): the core stores it and references it. Fails,
+/// saving nothing, when the keychain is unavailable; the UI then offers an
+/// environment variable.
 #[tauri::command]
 pub async fn save_system(
     app: AppHandle,
@@ -618,19 +636,59 @@ pub async fn save_system(
     password: Option<String>,
 ) -> Result<WorkspaceInfo> {
     on_worker(app, move |ws| {
-        let mut form = form;
-        if let (
-            SystemForm::Postgres {
-                password: source, ..
-            },
-            Some(secret),
-        ) = (&mut form, password.filter(|p| !p.is_empty()))
-        {
-            let account = trueup::secrets::account(ws.dir(), &name);
-            trueup::secrets::store(&account, &secret)?;
-            *source = Some(SecretSource::Keychain { account });
-        }
-        ws.set_system(&name, form.into())?;
+        ws.set_system_with_secret(&name, form.into(), password.as_deref())?;
+        Ok(WorkspaceInfo::from(&*ws))
+    })
+    .await
+}
+
+/// Renames system `from` to `to`; its entities follow.
+#[tauri::command]
+pub async fn rename_system(app: AppHandle, from: String, to: String) -> Result<WorkspaceInfo> {
+    on_worker(app, move |ws| {
+        ws.rename_system(&from, &to)?;
+        Ok(WorkspaceInfo::from(&*ws))
+    })
+    .await
+}
+
+/// Deletes system `name`; refused while entities use it.
+#[tauri::command]
+pub async fn delete_system(app: AppHandle, name: String) -> Result<WorkspaceInfo> {
+    on_worker(app, move |ws| {
+        ws.delete_system(&name)?;
+        Ok(WorkspaceInfo::from(&*ws))
+    })
+    .await
+}
+
+/// Entity `name` as the TOML under `[entities.NAME]` (without `system`).
+#[tauri::command]
+pub async fn entity_toml(app: AppHandle, name: String) -> Result<String> {
+    on_worker(app, move |ws| ws.entity_toml(&name)).await
+}
+
+/// Adds or replaces entity `name` of system `system` from TOML text;
+/// errors name the line and column.
+#[tauri::command]
+pub async fn save_entity_toml(
+    app: AppHandle,
+    name: String,
+    system: String,
+    text: String,
+) -> Result<WorkspaceInfo> {
+    on_worker(app, move |ws| {
+        ws.set_entity_toml(&name, &system, &text)?;
+        Ok(WorkspaceInfo::from(&*ws))
+    })
+    .await
+}
+
+/// Deletes entity `name`; refused while a reconciliation uses it.
+#[tauri::command]
+pub async fn delete_entity(app: AppHandle, name: String) -> Result<WorkspaceInfo> {
+    on_worker(app, move |ws| {
+        ws.delete_entity(&name)?;
         Ok(WorkspaceInfo::from(&*ws))
     })
     .await

@@ -1003,7 +1003,283 @@ pub enum SecretSource {
     },
 }
 
-/// A system's settings as the Systems screen edits them.
+impl SecretSource {
+    /// From the configuration's reference (a typed secret is never there).
+    fn of(r: &trueup::config::SecretRef) -> Option<Self> {
+        use trueup::config::SecretRef;
+        match r {
+            SecretRef::Env(var) => Some(SecretSource::Env { var: var.clone() }),
+            SecretRef::Keychain(account) if account.is_empty() => None,
+            SecretRef::Keychain(account) => Some(SecretSource::Keychain {
+                account: account.clone(),
+            }),
+            SecretRef::Typed(_) => None,
+        }
+    }
+}
+
+/// The configuration's reference; none chosen yet is an empty keychain
+/// reference, which the core fills with the typed secret's entry (or
+/// refuses, naming the field).
+fn secret_ref(s: Option<SecretSource>) -> trueup::config::SecretRef {
+    use trueup::config::SecretRef;
+    match s {
+        Some(SecretSource::Env { var }) => SecretRef::Env(var),
+        Some(SecretSource::Keychain { account }) => SecretRef::Keychain(account),
+        None => SecretRef::Keychain(String::new()),
+    }
+}
+
+/// Text left empty in the form is a setting not given.
+fn given(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+/// An HTTP system's timeouts, retries and rate limit (`http = { ... }`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct HttpForm {
+    /// Seconds to wait for a connection.
+    #[ts(type = "number")]
+    pub connect_timeout_secs: u64,
+    /// Seconds one request may take.
+    #[ts(type = "number")]
+    pub timeout_secs: u64,
+    /// Retries of a failed read or a write safe to repeat.
+    #[ts(type = "number")]
+    pub max_retries: u64,
+    /// Cap of the first retry delay, in milliseconds.
+    #[ts(type = "number")]
+    pub retry_min_delay_ms: u64,
+    /// Cap of every retry delay, in milliseconds.
+    #[ts(type = "number")]
+    pub retry_max_delay_ms: u64,
+    /// The longest `Retry-After` honoured, in seconds.
+    #[ts(type = "number")]
+    pub max_retry_after_secs: u64,
+    /// Requests allowed per period; none: no limit.
+    pub rate_limit: Option<u32>,
+    /// The rate limit's period, in seconds.
+    #[ts(type = "number")]
+    pub rate_limit_period_secs: u64,
+    /// Requests that may go at once after a quiet spell.
+    pub rate_limit_burst: Option<u32>,
+    /// The most pages one listing may have.
+    #[ts(type = "number")]
+    pub max_pages: u64,
+}
+
+impl From<&trueup::connectors::http::HttpOptions> for HttpForm {
+    fn from(h: &trueup::connectors::http::HttpOptions) -> Self {
+        HttpForm {
+            connect_timeout_secs: h.connect_timeout_secs,
+            timeout_secs: h.timeout_secs,
+            max_retries: h.max_retries as u64,
+            retry_min_delay_ms: h.retry_min_delay_ms,
+            retry_max_delay_ms: h.retry_max_delay_ms,
+            max_retry_after_secs: h.max_retry_after_secs,
+            rate_limit: h.rate_limit,
+            rate_limit_period_secs: h.rate_limit_period_secs,
+            rate_limit_burst: h.rate_limit_burst,
+            max_pages: h.max_pages,
+        }
+    }
+}
+
+impl From<HttpForm> for trueup::connectors::http::HttpOptions {
+    fn from(h: HttpForm) -> Self {
+        trueup::connectors::http::HttpOptions {
+            connect_timeout_secs: h.connect_timeout_secs,
+            timeout_secs: h.timeout_secs,
+            max_retries: h.max_retries as usize,
+            retry_min_delay_ms: h.retry_min_delay_ms,
+            retry_max_delay_ms: h.retry_max_delay_ms,
+            max_retry_after_secs: h.max_retry_after_secs,
+            rate_limit: h.rate_limit,
+            rate_limit_period_secs: h.rate_limit_period_secs,
+            rate_limit_burst: h.rate_limit_burst,
+            max_pages: h.max_pages,
+        }
+    }
+}
+
+/// The HTTP options of a preset: none written when they are the defaults.
+fn preset_http(h: HttpForm) -> Option<trueup::connectors::http::HttpOptions> {
+    let h: trueup::connectors::http::HttpOptions = h.into();
+    (!h.is_default()).then_some(h)
+}
+
+/// How a REST system authenticates (`auth = { type = ..., ... }`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AuthForm {
+    /// No authentication.
+    None,
+    /// HTTP basic authentication.
+    Basic {
+        /// The user name.
+        user: String,
+        /// Where the password comes from (none yet: typed for the keychain).
+        password: Option<SecretSource>,
+    },
+    /// A bearer token.
+    Bearer {
+        /// Where the token comes from.
+        token: Option<SecretSource>,
+    },
+    /// An API key in a header or a query parameter.
+    ApiKey {
+        /// The header carrying it.
+        header: Option<String>,
+        /// The query parameter carrying it.
+        query: Option<String>,
+        /// Text before the key in the header.
+        prefix: Option<String>,
+        /// Where the key comes from.
+        key: Option<SecretSource>,
+    },
+    /// OAuth2 client credentials.
+    Oauth2 {
+        /// The token endpoint.
+        token_url: String,
+        /// The client id.
+        client_id: String,
+        /// Where the client secret comes from.
+        client_secret: Option<SecretSource>,
+        /// The scope(s), space-separated.
+        scope: Option<String>,
+    },
+    /// A login request answering a session token (or cookie).
+    Session {
+        /// The login endpoint.
+        login: String,
+        /// The user name.
+        user: String,
+        /// Where the password comes from.
+        password: Option<SecretSource>,
+        /// The login body template.
+        body: Option<String>,
+        /// Where the token is in the answer.
+        token: Option<String>,
+        /// The header the token goes in.
+        header: Option<String>,
+        /// Text before the token.
+        prefix: Option<String>,
+    },
+}
+
+impl From<&trueup::connectors::http::AuthConfig> for AuthForm {
+    fn from(a: &trueup::connectors::http::AuthConfig) -> Self {
+        use trueup::connectors::http::AuthConfig as A;
+        match a {
+            A::None => AuthForm::None,
+            A::Basic { user, password } => AuthForm::Basic {
+                user: user.clone(),
+                password: SecretSource::of(password),
+            },
+            A::Bearer { token } => AuthForm::Bearer {
+                token: SecretSource::of(token),
+            },
+            A::ApiKey {
+                header,
+                query,
+                prefix,
+                key,
+            } => AuthForm::ApiKey {
+                header: header.clone(),
+                query: query.clone(),
+                prefix: prefix.clone(),
+                key: SecretSource::of(key),
+            },
+            A::Oauth2 {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+            } => AuthForm::Oauth2 {
+                token_url: token_url.clone(),
+                client_id: client_id.clone(),
+                client_secret: SecretSource::of(client_secret),
+                scope: scope.clone(),
+            },
+            A::Session {
+                login,
+                user,
+                password,
+                body,
+                token,
+                header,
+                prefix,
+            } => AuthForm::Session {
+                login: login.clone(),
+                user: user.clone(),
+                password: SecretSource::of(password),
+                body: body.clone(),
+                token: token.clone(),
+                header: header.clone(),
+                prefix: prefix.clone(),
+            },
+        }
+    }
+}
+
+impl From<AuthForm> for trueup::connectors::http::AuthConfig {
+    fn from(a: AuthForm) -> Self {
+        use trueup::connectors::http::AuthConfig as A;
+        match a {
+            AuthForm::None => A::None,
+            AuthForm::Basic { user, password } => A::Basic {
+                user,
+                password: secret_ref(password),
+            },
+            AuthForm::Bearer { token } => A::Bearer {
+                token: secret_ref(token),
+            },
+            AuthForm::ApiKey {
+                header,
+                query,
+                prefix,
+                key,
+            } => A::ApiKey {
+                header: given(header),
+                query: given(query),
+                prefix: prefix.filter(|p| !p.is_empty()),
+                key: secret_ref(key),
+            },
+            AuthForm::Oauth2 {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+            } => A::Oauth2 {
+                token_url,
+                client_id,
+                client_secret: secret_ref(client_secret),
+                scope: given(scope),
+            },
+            AuthForm::Session {
+                login,
+                user,
+                password,
+                body,
+                token,
+                header,
+                prefix,
+            } => A::Session {
+                login,
+                user,
+                password: secret_ref(password),
+                body: given(body),
+                token: given(token),
+                header: given(header),
+                prefix,
+            },
+        }
+    }
+}
+
+/// A system's settings as the Systems screen edits them. Field names are
+/// those of `trueup.toml`, so that a [`FieldProblem`]'s field names the
+/// input (`base_url`, `auth.user`, `http.timeout_secs`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SystemForm {
@@ -1039,15 +1315,65 @@ pub enum SystemForm {
         /// Where the password comes from.
         password: Option<SecretSource>,
     },
+    /// A Tryton ERP database over JSON-RPC.
+    Tryton {
+        /// The server's base URL (without the database).
+        url: String,
+        /// The database name.
+        database: String,
+        /// The login.
+        user: String,
+        /// Where the password comes from (none yet: typed for the keychain).
+        password: Option<SecretSource>,
+        /// Records per page (default 1000).
+        page_size: Option<u32>,
+        /// Timeouts, retries, rate limit.
+        http: HttpForm,
+    },
+    /// A JSON API described in `trueup.toml` (its entities as TOML).
+    Rest {
+        /// The API's root.
+        base_url: String,
+        /// How requests authenticate.
+        auth: AuthForm,
+        /// Timeouts, retries, rate limit.
+        http: HttpForm,
+        /// A path read to check the connection.
+        check: Option<String>,
+        /// Where a 2xx answer lists errors (GraphQL: `errors`).
+        errors_at: Option<String>,
+    },
+    /// HubSpot CRM (a preset).
+    Hubspot {
+        /// Where the private app's access token comes from.
+        token: Option<SecretSource>,
+        /// The API root (default HubSpot's).
+        base_url: Option<String>,
+        /// Timeouts, retries, rate limit (default 100 requests per 10 s).
+        http: HttpForm,
+    },
+    /// A Vendure shop's Admin API (a preset).
+    Vendure {
+        /// The server's root.
+        base_url: String,
+        /// The administrator's identifier.
+        user: String,
+        /// Where the password comes from.
+        password: Option<SecretSource>,
+        /// Timeouts, retries, rate limit.
+        http: HttpForm,
+    },
 }
 
 impl SystemForm {
-    /// The form of a system this screen edits; `None` for HTTP systems
-    /// (Tryton, REST, presets), which are configured in `trueup.toml`.
-    pub fn of(s: &trueup::config::SystemConfig) -> Option<Self> {
-        use trueup::config::{SecretRef, SystemConfig as S};
+    /// The form of a system's settings.
+    pub fn of(s: &trueup::config::SystemConfig) -> Self {
+        use trueup::config::SystemConfig as S;
+        use trueup::connectors::http::HttpOptions;
         let path = |p: &std::path::Path| p.display().to_string();
-        Some(match s {
+        let http =
+            |h: &Option<HttpOptions>| HttpForm::from(h.as_ref().unwrap_or(&HttpOptions::default()));
+        match s {
             S::Csv {
                 path: p,
                 encoding,
@@ -1070,21 +1396,49 @@ impl SystemForm {
                 port: *port,
                 user: user.clone(),
                 database: database.clone(),
-                password: password.as_ref().map(|p| match p {
-                    SecretRef::Env(var) => SecretSource::Env { var: var.clone() },
-                    SecretRef::Keychain(account) => SecretSource::Keychain {
-                        account: account.clone(),
-                    },
-                }),
+                password: password.as_ref().and_then(SecretSource::of),
             },
-            S::Tryton { .. } | S::Rest(_) | S::Hubspot(_) | S::Vendure(_) => return None,
-        })
+            S::Tryton {
+                url,
+                database,
+                user,
+                password,
+                page_size,
+                http: h,
+            } => SystemForm::Tryton {
+                url: url.clone(),
+                database: database.clone(),
+                user: user.clone(),
+                password: SecretSource::of(password),
+                page_size: page_size.map(|p| p as u32),
+                http: h.into(),
+            },
+            S::Rest(r) => SystemForm::Rest {
+                base_url: r.base_url.clone(),
+                auth: (&r.auth).into(),
+                http: (&r.http).into(),
+                check: r.check.clone(),
+                errors_at: r.errors_at.clone(),
+            },
+            S::Hubspot(h) => SystemForm::Hubspot {
+                token: SecretSource::of(&h.token),
+                base_url: h.base_url.clone(),
+                http: http(&h.http),
+            },
+            S::Vendure(v) => SystemForm::Vendure {
+                base_url: v.base_url.clone(),
+                user: v.user.clone(),
+                password: SecretSource::of(&v.password),
+                http: http(&v.http),
+            },
+        }
     }
 }
 
 impl From<SystemForm> for trueup::config::SystemConfig {
     fn from(f: SystemForm) -> Self {
-        use trueup::config::{SecretRef, SystemConfig as S};
+        use trueup::config::SystemConfig as S;
+        use trueup::connectors::presets::{HubspotSystemConfig, VendureSystemConfig};
         let opt = |s: Option<String>| s.filter(|s| !s.trim().is_empty() && s != "auto");
         match f {
             SystemForm::Csv {
@@ -1109,11 +1463,56 @@ impl From<SystemForm> for trueup::config::SystemConfig {
                 port,
                 user,
                 database,
-                password: password.map(|p| match p {
-                    SecretSource::Env { var } => SecretRef::Env(var),
-                    SecretSource::Keychain { account } => SecretRef::Keychain(account),
-                }),
+                password: password.map(|p| secret_ref(Some(p))),
             },
+            SystemForm::Tryton {
+                url,
+                database,
+                user,
+                password,
+                page_size,
+                http,
+            } => S::Tryton {
+                url,
+                database,
+                user,
+                password: secret_ref(password),
+                page_size: page_size.map(|p| p as usize),
+                http: http.into(),
+            },
+            SystemForm::Rest {
+                base_url,
+                auth,
+                http,
+                check,
+                errors_at,
+            } => S::Rest(trueup::connectors::rest::RestSystemConfig {
+                base_url,
+                auth: auth.into(),
+                http: http.into(),
+                check: given(check),
+                errors_at: given(errors_at),
+            }),
+            SystemForm::Hubspot {
+                token,
+                base_url,
+                http,
+            } => S::Hubspot(HubspotSystemConfig {
+                token: secret_ref(token),
+                base_url: given(base_url),
+                http: preset_http(http),
+            }),
+            SystemForm::Vendure {
+                base_url,
+                user,
+                password,
+                http,
+            } => S::Vendure(VendureSystemConfig {
+                base_url,
+                user,
+                password: secret_ref(password),
+                http: preset_http(http),
+            }),
         }
     }
 }
@@ -1126,11 +1525,37 @@ pub struct SystemInfo {
     pub name: String,
     /// Its kind as written in `trueup.toml` (`csv`, `postgres`, `tryton`, `rest`, ...).
     pub kind: String,
-    /// Its settings, for the kinds this screen edits; `None` for HTTP
-    /// systems, configured in `trueup.toml`.
-    pub form: Option<SystemForm>,
+    /// Its settings.
+    pub form: SystemForm,
     /// The entities configured on it.
     pub entities: Vec<String>,
+}
+
+/// A setting that is not acceptable, found as it is typed.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct FieldProblem {
+    /// The field as in `trueup.toml` (`name`, `base_url`, `auth.user`, ...).
+    pub field: String,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl From<trueup::config::FieldProblem> for FieldProblem {
+    fn from(p: trueup::config::FieldProblem) -> Self {
+        FieldProblem {
+            field: p.field,
+            message: p.message,
+        }
+    }
+}
+
+/// One record read by a connection test.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SampleRecord {
+    /// The entity it was read from.
+    pub entity: String,
+    /// Field and value (null: no value), in the entity's order.
+    pub fields: Vec<(String, Option<String>)>,
 }
 
 /// What a connection test reached.
@@ -1141,13 +1566,19 @@ pub struct ConnectionInfo {
     pub description: String,
     /// Tables or sheets offered.
     pub entities: Vec<String>,
+    /// One record of the system's first entity with records.
+    pub sample: Option<SampleRecord>,
 }
 
-impl From<trueup::connectors::ConnectionInfo> for ConnectionInfo {
-    fn from(c: trueup::connectors::ConnectionInfo) -> Self {
+impl From<trueup::workspace::SystemCheck> for ConnectionInfo {
+    fn from(c: trueup::workspace::SystemCheck) -> Self {
         ConnectionInfo {
-            description: c.description,
-            entities: c.entities,
+            description: c.info.description,
+            entities: c.info.entities,
+            sample: c.sample.map(|s| SampleRecord {
+                entity: s.entity,
+                fields: s.fields,
+            }),
         }
     }
 }

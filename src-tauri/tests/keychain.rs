@@ -186,6 +186,47 @@ fn secrets_live_in_the_keychain_and_nowhere_in_the_workspace() {
         "the secret is stored in plain text: {leaks:?}"
     );
 
+    // An HTTP system added with its token typed: the core stores the token
+    // in the keychain and writes only the reference; deleting the system
+    // removes the entry it made.
+    let token = format!("hubspot-tok-{}", std::process::id());
+    let hubspot = SystemConfig::Hubspot(trueup::connectors::presets::HubspotSystemConfig {
+        token: SecretRef::Keychain(String::new()),
+        base_url: Some("http://127.0.0.1:1".into()),
+        http: None,
+    });
+    ws.set_system_with_secret("crm_api", hubspot, Some(&token))
+        .expect("saved with the token in the keychain");
+    let account = trueup::secrets::account(&ws_dir, "crm_api");
+    assert_eq!(trueup::secrets::get(&account).unwrap(), token);
+    let config = std::fs::read_to_string(ws_dir.join("trueup.toml")).unwrap();
+    assert!(
+        config.contains(&format!("token = {{ keychain = {account:?} }}")),
+        "{config}"
+    );
+    files_containing(&ws_dir, token.as_bytes(), &mut leaks);
+    assert!(
+        leaks.is_empty(),
+        "the token is in workspace files: {leaks:?}"
+    );
+    ws.rename_system("crm_api", "hubspot").unwrap();
+    assert_eq!(
+        ws.system("hubspot")
+            .unwrap()
+            .secret()
+            .unwrap()
+            .resolve()
+            .unwrap(),
+        token,
+        "a renamed system keeps its keychain entry"
+    );
+    ws.delete_system("hubspot").unwrap();
+    assert_eq!(
+        trueup::secrets::get(&account).unwrap_err().code(),
+        trueup::ErrorCode::NotFound,
+        "the entry the app made went with the system"
+    );
+
     trueup::secrets::delete("test-pg").unwrap();
     let gone = trueup::secrets::get("test-pg").unwrap_err();
     assert_eq!(gone.code(), trueup::ErrorCode::NotFound, "{gone}");

@@ -335,16 +335,15 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
                     }
                 }
                 SystemsAction::Test { name } => {
-                    let mut connector = ws.connector(&name)?;
-                    let info = connector.check()?;
-                    let sample = sample_record(&ws, &name, connector.as_mut())?;
+                    let check = ws.check_system(&name)?;
+                    let (info, sample) = (check.info, check.sample);
                     if cli.json {
                         print_json(&serde_json::json!({
                             "description": info.description,
                             "entities": info.entities,
-                            "sample": sample.as_ref().map(|(entity, fields)| serde_json::json!({
-                                "entity": entity,
-                                "record": fields.iter().cloned().collect::<serde_json::Map<String, serde_json::Value>>(),
+                            "sample": sample.as_ref().map(|s| serde_json::json!({
+                                "entity": s.entity,
+                                "record": s.fields.iter().map(|(f, v)| (f.clone(), serde_json::Value::from(v.clone()))).collect::<serde_json::Map<String, serde_json::Value>>(),
                             })),
                         }));
                     } else {
@@ -353,14 +352,10 @@ fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<i32> {
                             println!("  {e}");
                         }
                         match &sample {
-                            Some((entity, fields)) => {
-                                println!("sample record of {entity}:");
-                                for (f, v) in fields {
-                                    let v = v
-                                        .as_str()
-                                        .map(str::to_string)
-                                        .unwrap_or_else(|| v.to_string());
-                                    println!("  {f:20} {v}");
+                            Some(s) => {
+                                println!("sample record of {}:", s.entity);
+                                for (f, v) in &s.fields {
+                                    println!("  {f:20} {}", v.as_deref().unwrap_or("null"));
                                 }
                             }
                             None => println!("(no entity of this system has records to show)"),
@@ -679,47 +674,4 @@ impl Progress for Bar {
     fn cancelled(&self) -> bool {
         self.is_cancelled()
     }
-}
-
-/// The first record of the first entity configured on `system`, as
-/// (entity, field/value pairs); values of fields whose name says they hold a
-/// secret are redacted.
-#[allow(clippy::type_complexity)]
-fn sample_record(
-    ws: &Workspace,
-    system: &str,
-    connector: &mut dyn trueup::connectors::Connector,
-) -> trueup::Result<Option<(String, Vec<(String, serde_json::Value)>)>> {
-    let Some((entity_name, entity)) = ws.config.entities.iter().find(|(_, e)| e.system == system)
-    else {
-        return Ok(None);
-    };
-    let mut sample = trueup::connectors::Sample {
-        limit: 1,
-        ..Default::default()
-    };
-    connector.read(&Workspace::entity_source(entity), &mut sample)?;
-    let (Some(schema), Some((_, values))) = (sample.schema, sample.rows.into_iter().next()) else {
-        return Ok(None);
-    };
-    let secret = |f: &str| {
-        let f = f.to_ascii_lowercase();
-        ["password", "passwd", "secret", "token", "api_key", "apikey"]
-            .iter()
-            .any(|s| f.contains(s))
-    };
-    let fields = schema
-        .fields
-        .into_iter()
-        .zip(values)
-        .map(|(f, v)| {
-            let v = match v {
-                Some(_) if secret(&f) => serde_json::Value::from("REDACTED"),
-                Some(v) => serde_json::Value::from(v),
-                None => serde_json::Value::Null,
-            };
-            (f, v)
-        })
-        .collect();
-    Ok(Some((entity_name.clone(), fields)))
 }

@@ -2,7 +2,9 @@
 //! reconciliations. Every field is documented in `docs/config.md`; unknown
 //! fields are rejected with the file, line and field named.
 
+mod edit;
 mod mapping;
+mod system;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use mapping::{FieldMapping, Ownership, Rules, Tolerance, Transform, ValueMapConfig};
+pub use system::{FieldProblem, TypedSecret};
 
 use crate::error::{Error, Result};
 
@@ -48,6 +51,10 @@ pub enum SecretRef {
     Env(String),
     /// An entry in the OS keychain (service `trueup`, this account name).
     Keychain(String),
+    /// A secret typed in the app and not stored anywhere yet, for a
+    /// connection test. Never written: serialising it fails.
+    #[serde(skip)]
+    Typed(TypedSecret),
 }
 
 impl SecretRef {
@@ -60,6 +67,7 @@ impl SecretRef {
                 ))
             }),
             SecretRef::Keychain(account) => crate::secrets::get(account),
+            SecretRef::Typed(secret) => Ok(secret.expose().to_string()),
         }
     }
 }
@@ -118,7 +126,10 @@ pub enum SystemConfig {
         #[serde(default)]
         page_size: Option<usize>,
         /// Timeouts, retries of reads, rate limit (see `docs/http.md`).
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "crate::connectors::http::HttpOptions::is_default"
+        )]
         http: crate::connectors::http::HttpOptions,
     },
     /// A JSON API described declaratively (see `docs/http.md`).
@@ -241,12 +252,37 @@ impl Config {
     }
 
     /// Writes the configuration to `path` (atomically: temp file + rename).
+    /// When the file exists, it is edited in place: the comments and
+    /// formatting of everything unchanged are kept (see `edit.rs`).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = toml::to_string_pretty(self).map_err(|e| Error::Config {
-            path: path.to_path_buf(),
-            line: None,
-            message: e.to_string(),
-        })?;
+        self.save_with(path, None, None)
+    }
+
+    /// As [`Config::save`], with what the caller knows of the change:
+    /// `rename` (`section`, old name, new name: the renamed entry keeps its
+    /// comments and place) and `verbatim` (`section`, name, table: an entry
+    /// written as the person typed it, comments included, when the result
+    /// says what is saved).
+    pub(crate) fn save_with(
+        &self,
+        path: &Path,
+        rename: Option<(&str, &str, &str)>,
+        verbatim: Option<(&str, &str, &toml_edit::Table)>,
+    ) -> Result<()> {
+        let old = std::fs::read_to_string(path).ok();
+        let text = old.and_then(|old| {
+            verbatim
+                .and_then(|_| edit::edited(path, &old, self, rename, verbatim))
+                .or_else(|| edit::edited(path, &old, self, rename, None))
+        });
+        let text = match text {
+            Some(text) => text,
+            None => toml::to_string_pretty(self).map_err(|e| Error::Config {
+                path: path.to_path_buf(),
+                line: None,
+                message: e.to_string(),
+            })?,
+        };
         let tmp = path.with_extension("toml.tmp");
         std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
         std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
@@ -259,6 +295,11 @@ impl Config {
             line: None,
             message,
         };
+        for (name, s) in &self.systems {
+            if let Some(p) = s.problems(false).into_iter().next() {
+                return Err(err(format!("systems.{name}.{}: {}", p.field, p.message)));
+            }
+        }
         for (name, e) in &self.entities {
             if !self.systems.contains_key(&e.system) {
                 return Err(err(format!(

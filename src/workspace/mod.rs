@@ -2,6 +2,9 @@
 //! `trueup.db` (the cache). Every operation of the flow starts here.
 
 pub mod demo;
+mod systems;
+
+pub use systems::{SampleRecord, SystemCheck};
 
 use std::path::{Path, PathBuf};
 
@@ -43,12 +46,9 @@ impl Workspace {
                 CONFIG_FILE
             )));
         }
-        let config = Config::default();
-        std::fs::write(
-            &config_path,
-            "# Trueup workspace. Every field is documented in docs/config.md.\n\n[workspace]\nname = \"New workspace\"\n",
-        )
-        .map_err(|e| Error::io(&config_path, e))?;
+        let text = "# Trueup workspace. Every field is documented in docs/config.md.\n\n[workspace]\nname = \"New workspace\"\n";
+        std::fs::write(&config_path, text).map_err(|e| Error::io(&config_path, e))?;
+        let config = Config::parse(&config_path, text)?;
         let cache = Cache::open(&dir.join(CACHE_FILE))?;
         Ok(Workspace {
             dir: dir.to_path_buf(),
@@ -144,22 +144,7 @@ impl Workspace {
     /// configuration is validated first; nothing is written when it is invalid.
     /// Secrets stay references ([`crate::config::SecretRef`]), never values.
     pub fn set_system(&mut self, name: &str, system: SystemConfig) -> Result<()> {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(Error::Invalid(format!(
-                "system name {name:?}: use letters, digits, `_` and `-` only"
-            )));
-        }
-        let mut config = self.config.clone();
-        config.systems.insert(name.to_string(), system);
-        let path = self.dir.join(CONFIG_FILE);
-        config.validate(&path)?;
-        config.save(&path)?;
-        self.config = config;
-        Ok(())
+        self.set_system_with_secret(name, system, None)
     }
 
     /// Adds reconciliation `name` to `trueup.toml`, or replaces it; validated
@@ -176,11 +161,7 @@ impl Workspace {
         }
         let mut config = self.config.clone();
         config.reconciliations.insert(name.to_string(), recon);
-        let path = self.dir.join(CONFIG_FILE);
-        config.validate(&path)?;
-        config.save(&path)?;
-        self.config = config;
-        Ok(())
+        self.commit(config, None)
     }
 
     /// A suggested mapping from entity `left` to entity `right`, from their
@@ -227,12 +208,18 @@ impl Workspace {
         system: &SystemConfig,
         password: Option<String>,
     ) -> Result<ConnectionInfo> {
-        self.connector_for(name, system, password)?.check()
+        let mut system = system.clone();
+        if let Some(p) = password.filter(|p| !p.is_empty()) {
+            system.set_secret(crate::config::SecretRef::Typed(
+                crate::config::TypedSecret::new(p),
+            ));
+        }
+        self.connector_for(name, &system)?.check()
     }
 
     /// Opens a connector for a system. Secrets are resolved here, never stored.
     pub fn connector(&self, name: &str) -> Result<Box<dyn Connector>> {
-        self.connector_for(name, self.system(name)?, None)
+        self.connector_for(name, self.system(name)?)
     }
 
     /// The entities of an HTTP system, each with its REST configuration
@@ -252,12 +239,7 @@ impl Workspace {
             .collect()
     }
 
-    fn connector_for(
-        &self,
-        name: &str,
-        system: &SystemConfig,
-        typed_password: Option<String>,
-    ) -> Result<Box<dyn Connector>> {
+    fn connector_for(&self, name: &str, system: &SystemConfig) -> Result<Box<dyn Connector>> {
         Ok(match system {
             SystemConfig::Csv {
                 path,
@@ -301,10 +283,7 @@ impl Workspace {
                 database,
                 password,
             } => {
-                let password = match typed_password {
-                    Some(p) => Some(p),
-                    None => password.as_ref().map(|p| p.resolve()).transpose()?,
-                };
+                let password = password.as_ref().map(|p| p.resolve()).transpose()?;
                 Box::new(PostgresSystem::new(
                     name.to_string(),
                     PgConfig {

@@ -10,6 +10,7 @@
 //
 //   TRUEUP_APP=/path/to/trueup-desktop xvfb-run -a node e2e/journey.mjs
 import { spawn, execFileSync } from "node:child_process";
+import { createServer } from "node:http";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -45,6 +46,26 @@ const env = {
   // (src-tauri/tests/keychain.rs tests the keychain itself).
   DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, "no-session-bus")}`,
 };
+// A small REST API on a free local port, for adding an HTTP system from the
+// Systems screen: one record at /items, a bearer token required (the app
+// reads it from an environment variable: this session has no keychain).
+const apiToken = `e2e-token-${process.pid}`;
+const api = createServer((req, res) => {
+  const json = (status, body) => {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  };
+  if (req.headers.authorization !== `Bearer ${apiToken}`)
+    return json(401, { errors: [{ message: "Invalid user credentials.", extensions: { code: "INVALID_CREDENTIALS" } }] });
+  const path = new URL(req.url, "http://api").pathname;
+  const record = { id: 1, code: "C1", name: "Ann Lee", email: "ann@example.com" };
+  if (path === "/items") return json(200, { data: [record] });
+  if (path === "/items/1") return json(200, { data: record });
+  json(404, { errors: [{ message: "Route not found." }] });
+});
+await new Promise((ok) => api.listen(0, "127.0.0.1", ok));
+const apiUrl = `http://127.0.0.1:${api.address().port}`;
+env.TRUEUP_E2E_API_TOKEN = apiToken;
 /** Runs SQL on a SQLite file with the sqlite3 command-line tool (apt package sqlite3). */
 const sql = (file, query) => execFileSync("sqlite3", [file, query], { encoding: "utf8" }).trim();
 delete env.TRUEUP_WORKSPACE;
@@ -386,6 +407,49 @@ try {
     await shot("13-systems");
   });
 
+  await step("systems: add a REST system (checked as typed), test it, give it an entity as TOML, see a sample record", async () => {
+    await s.click(await s.find('[data-testid="add-system"]'));
+    await setInput(await s.find('[data-testid="system-name"]'), "backoffice");
+    await choose(await s.find('[data-testid="system-kind"]'), "rest");
+    // The core checks the URL as it is typed; its message shows at the field.
+    await setInput(await s.find('[data-testid="f-base_url"]'), apiUrl.replace("http://", ""));
+    assert.match(await s.text(await s.find('[data-testid="problem-base_url"]')), /not an http:\/\/ or https:\/\/ URL/);
+    await setInput(await s.find('[data-testid="f-base_url"]'), apiUrl);
+    await s.until("the URL accepted", async () => (await s.findAll('[data-testid="problem-base_url"]')).length === 0);
+    await setInput(await s.find('[data-testid="f-check"]'), "/items");
+    await choose(await s.find('[data-testid="auth-type"]'), "bearer");
+    // No keychain here: the token comes from an environment variable.
+    await s.find('[data-testid="keychain-unavailable"]');
+    await setInput(await s.find('[data-testid="system-env"]'), "TRUEUP_E2E_NOT_SET");
+    await s.click(await s.find('[data-testid="test-system"]'));
+    assert.match(await s.text(await s.find('[data-testid="system-error"]')), /TRUEUP_E2E_NOT_SET, which is not set/);
+    await setInput(await s.find('[data-testid="system-env"]'), "TRUEUP_E2E_API_TOKEN");
+    await s.click(await s.find('[data-testid="test-system"]'));
+    assert.match(await s.text(await s.find('[data-testid="test-result"]')), /answered 200 to GET .*\/items/);
+    await s.click(await s.find('[data-testid="save-system"]'));
+    assert.match(await s.text(await s.find('[data-testid="system-notice"]')), /Saved backoffice/);
+    const config = readFileSync(join(dirname(crmDb), "..", "trueup.toml"), "utf8");
+    assert.match(config, /\[systems\.backoffice\]\s*kind = "rest"/, config);
+    assert.match(config, /auth = \{ type = "bearer", token = \{ env = "TRUEUP_E2E_API_TOKEN" \} \}/, config);
+    assert.ok(!config.includes(apiToken), "the token is not in the config");
+    assert.match(config, /^# /, "the demo's comments are kept");
+    // Its entity, as TOML checked by the core's parser.
+    await s.click(await s.find('[data-testid="add-entity"]'));
+    await setInput(await s.find('[data-testid="entity-name"]'), "backoffice_items");
+    const toml = await s.find('[data-testid="entity-toml"]');
+    await setInput(toml, 'id = ["id"]\n\n[rest]\nlist = "/items"\nrecords = \n');
+    await s.click(await s.find('[data-testid="save-entity"]'));
+    assert.match(await s.text(await s.find('[data-testid="entity-error"]')), /line 5, column/);
+    await setInput(toml, 'id = ["id"]\n\n[rest]\nlist = "/items"\nrecords = "data"\nget = "/items/{id}"\nrecord = "data"\n');
+    await s.click(await s.find('[data-testid="save-entity"]'));
+    await s.until("the entity saved", async () => /Saved entity backoffice_items/.test(await s.text(await s.find('[data-testid="system-notice"]'))));
+    await s.click(await s.find('[data-testid="test-system"]'));
+    const sample = await s.text(await s.find('[data-testid="test-sample"]'));
+    assert.match(sample, /Ann Lee/, "one sample record, as `trueup systems test` shows");
+    await s.exec("document.querySelector('.main').scrollTop = 0", []);
+    await shot("16-systems-http");
+  });
+
   await step("set up a reconciliation from the suggested mapping", async () => {
     await s.click(await s.find('[data-testid="tab-setup"]'));
     await choose(await s.find('[data-testid="setup-left"]'), "erp_customers");
@@ -438,4 +502,5 @@ try {
 } finally {
   if (session) await session.close().catch(() => {});
   driver.kill();
+  api.close();
 }

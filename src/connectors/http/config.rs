@@ -118,6 +118,13 @@ pub struct HttpOptions {
     pub max_pages: u64,
 }
 
+impl HttpOptions {
+    /// True when every field has its default (then it is not written).
+    pub fn is_default(&self) -> bool {
+        self == &HttpOptions::default()
+    }
+}
+
 impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {

@@ -18,7 +18,7 @@ pub struct RestSystemConfig {
     #[serde(default)]
     pub auth: AuthConfig,
     /// Timeouts, retries, rate limit, page cap.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "HttpOptions::is_default")]
     pub http: HttpOptions,
     /// A path read to check the connection (default: the first entity's
     /// listing, one record).

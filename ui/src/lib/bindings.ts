@@ -591,6 +591,122 @@ var: string, } | { "from": "keychain",
  */
 account: string, };
 
+export type HttpForm = { 
+/**
+ * Seconds to wait for a connection.
+ */
+connect_timeout_secs: number, 
+/**
+ * Seconds one request may take.
+ */
+timeout_secs: number, 
+/**
+ * Retries of a failed read or a write safe to repeat.
+ */
+max_retries: number, 
+/**
+ * Cap of the first retry delay, in milliseconds.
+ */
+retry_min_delay_ms: number, 
+/**
+ * Cap of every retry delay, in milliseconds.
+ */
+retry_max_delay_ms: number, 
+/**
+ * The longest `Retry-After` honoured, in seconds.
+ */
+max_retry_after_secs: number, 
+/**
+ * Requests allowed per period; none: no limit.
+ */
+rate_limit: number | null, 
+/**
+ * The rate limit's period, in seconds.
+ */
+rate_limit_period_secs: number, 
+/**
+ * Requests that may go at once after a quiet spell.
+ */
+rate_limit_burst: number | null, 
+/**
+ * The most pages one listing may have.
+ */
+max_pages: number, };
+
+export type AuthForm = { "type": "none" } | { "type": "basic", 
+/**
+ * The user name.
+ */
+user: string, 
+/**
+ * Where the password comes from (none yet: typed for the keychain).
+ */
+password: SecretSource | null, } | { "type": "bearer", 
+/**
+ * Where the token comes from.
+ */
+token: SecretSource | null, } | { "type": "api_key", 
+/**
+ * The header carrying it.
+ */
+header: string | null, 
+/**
+ * The query parameter carrying it.
+ */
+query: string | null, 
+/**
+ * Text before the key in the header.
+ */
+prefix: string | null, 
+/**
+ * Where the key comes from.
+ */
+key: SecretSource | null, } | { "type": "oauth2", 
+/**
+ * The token endpoint.
+ */
+token_url: string, 
+/**
+ * The client id.
+ */
+client_id: string, 
+/**
+ * Where the client secret comes from.
+ */
+client_secret: SecretSource | null, 
+/**
+ * The scope(s), space-separated.
+ */
+scope: string | null, } | { "type": "session", 
+/**
+ * The login endpoint.
+ */
+login: string, 
+/**
+ * The user name.
+ */
+user: string, 
+/**
+ * Where the password comes from.
+ */
+password: SecretSource | null, 
+/**
+ * The login body template.
+ */
+body: string | null, 
+/**
+ * Where the token is in the answer.
+ */
+token: string | null, 
+/**
+ * The header the token goes in.
+ */
+header: string | null, 
+/**
+ * Text before the token.
+ */
+prefix: string | null, };
+
 export type SystemForm = { "kind": "csv", 
 /**
  * Relative to the workspace, or absolute.
@@ -631,7 +747,79 @@ database: string,
 /**
  * Where the password comes from.
  */
-password: SecretSource | null, };
+password: SecretSource | null, } | { "kind": "tryton", 
+/**
+ * The server's base URL (without the database).
+ */
+url: string, 
+/**
+ * The database name.
+ */
+database: string, 
+/**
+ * The login.
+ */
+user: string, 
+/**
+ * Where the password comes from (none yet: typed for the keychain).
+ */
+password: SecretSource | null, 
+/**
+ * Records per page (default 1000).
+ */
+page_size: number | null, 
+/**
+ * Timeouts, retries, rate limit.
+ */
+http: HttpForm, } | { "kind": "rest", 
+/**
+ * The API's root.
+ */
+base_url: string, 
+/**
+ * How requests authenticate.
+ */
+auth: AuthForm, 
+/**
+ * Timeouts, retries, rate limit.
+ */
+http: HttpForm, 
+/**
+ * A path read to check the connection.
+ */
+check: string | null, 
+/**
+ * Where a 2xx answer lists errors (GraphQL: `errors`).
+ */
+errors_at: string | null, } | { "kind": "hubspot", 
+/**
+ * Where the private app's access token comes from.
+ */
+token: SecretSource | null, 
+/**
+ * The API root (default HubSpot's).
+ */
+base_url: string | null, 
+/**
+ * Timeouts, retries, rate limit (default 100 requests per 10 s).
+ */
+http: HttpForm, } | { "kind": "vendure", 
+/**
+ * The server's root.
+ */
+base_url: string, 
+/**
+ * The administrator's identifier.
+ */
+user: string, 
+/**
+ * Where the password comes from.
+ */
+password: SecretSource | null, 
+/**
+ * Timeouts, retries, rate limit.
+ */
+http: HttpForm, };
 
 export type SystemInfo = { 
 /**
@@ -643,14 +831,33 @@ name: string,
  */
 kind: string, 
 /**
- * Its settings, for the kinds this screen edits; `None` for HTTP
- * systems, configured in `trueup.toml`.
+ * Its settings.
  */
-form: SystemForm | null, 
+form: SystemForm, 
 /**
  * The entities configured on it.
  */
 entities: Array<string>, };
+
+export type FieldProblem = { 
+/**
+ * The field as in `trueup.toml` (`name`, `base_url`, `auth.user`, ...).
+ */
+field: string, 
+/**
+ * What is wrong, for people.
+ */
+message: string, };
+
+export type SampleRecord = { 
+/**
+ * The entity it was read from.
+ */
+entity: string, 
+/**
+ * Field and value (null: no value), in the entity's order.
+ */
+fields: Array<[string, string | null]>, };
 
 export type ConnectionInfo = { 
 /**
@@ -660,7 +867,11 @@ description: string,
 /**
  * Tables or sheets offered.
  */
-entities: Array<string>, };
+entities: Array<string>, 
+/**
+ * One record of the system's first entity with records.
+ */
+sample: SampleRecord | null, };
 
 export type KeychainStatus = { 
 /**

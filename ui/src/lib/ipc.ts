@@ -23,6 +23,7 @@ import type {
   UnmappedValue,
   ConnectionInfo,
   KeychainStatus,
+  FieldProblem,
   SystemForm,
   SystemInfo,
   RuleFailure,
@@ -94,6 +95,19 @@ export const api = {
   /** A typed `password` goes to the OS keychain; the config references it. */
   saveSystem: (name: string, form: SystemForm, password: string | null) =>
     invoke<WorkspaceInfo>("save_system", { name, form, password }),
+  /** The settings not acceptable, field by field (no I/O), as they are typed. */
+  systemProblems: (name: string, form: SystemForm, secretTyped: boolean) =>
+    invoke<FieldProblem[]>("system_problems", { name, form, secretTyped }),
+  /** Renames a system; its entities follow. */
+  renameSystem: (from: string, to: string) => invoke<WorkspaceInfo>("rename_system", { from, to }),
+  /** Deletes a system; refused while entities use it. */
+  deleteSystem: (name: string) => invoke<WorkspaceInfo>("delete_system", { name }),
+  /** An entity as the TOML under [entities.NAME] (without `system`). */
+  entityToml: (name: string) => invoke<string>("entity_toml", { name }),
+  /** Adds or replaces an entity from TOML; errors name line and column. */
+  saveEntityToml: (name: string, system: string, text: string) =>
+    invoke<WorkspaceInfo>("save_entity_toml", { name, system, text }),
+  deleteEntity: (name: string) => invoke<WorkspaceInfo>("delete_entity", { name }),
   validateValues: (reconciliation: string, values: [string, string | null][]) =>
     invoke<RuleFailure[]>("validate_values", { reconciliation, values }),
   suggestMapping: (left: string, right: string) => invoke<MappingSuggestion>("suggest_mapping", { left, right }),
