@@ -112,6 +112,51 @@ impl Entity {
         }
     }
 
+    /// The fields to ask `search_read` for when only `needed` flattened
+    /// fields matter (a push's re-read: the fields it compares or writes).
+    /// The id, `code` and `_timestamp` always come; contact mechanisms and
+    /// addresses (nested reads, the costly part) only when a field of
+    /// theirs is needed. Fields not read flatten to no value.
+    pub fn read_fields_for<'a>(self, needed: impl IntoIterator<Item = &'a str>) -> Value {
+        let Entity::Parties = self else {
+            return self.read_fields();
+        };
+        let mut fields = vec!["id", "_timestamp", "code"];
+        let (mut name, mut dates, mut mechanisms, mut addresses) = (false, false, false, false);
+        for n in needed {
+            match n {
+                "name" => name = true,
+                "updated_at" => dates = true,
+                "email" | "phone" => mechanisms = true,
+                "street" | "postal_code" | "city" | "country" => addresses = true,
+                _ => {}
+            }
+        }
+        if name {
+            fields.push("name");
+        }
+        if dates {
+            fields.extend(["write_date", "create_date"]);
+        }
+        if mechanisms {
+            fields.extend([
+                "contact_mechanisms.type",
+                "contact_mechanisms.value",
+                "contact_mechanisms._timestamp",
+            ]);
+        }
+        if addresses {
+            fields.extend([
+                "addresses.street",
+                "addresses.postal_code",
+                "addresses.city",
+                "addresses.country.code",
+                "addresses._timestamp",
+            ]);
+        }
+        json!(fields)
+    }
+
     /// The fields a write may set.
     pub fn writable(self, field: &str) -> bool {
         match self {
@@ -456,5 +501,42 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("updated_at"), "{err}");
+    }
+
+    #[test]
+    fn a_re_read_asks_only_for_what_the_change_compares_or_writes() {
+        let names = |v: Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap().to_string())
+                .collect()
+        };
+        let name_email = names(Entity::Parties.read_fields_for(["name", "email"]));
+        assert!(name_email.contains(&"name".to_string()));
+        assert!(name_email.contains(&"contact_mechanisms._timestamp".to_string()));
+        assert!(
+            !name_email.iter().any(|f| f.starts_with("addresses.")),
+            "no address is read for a name and an e-mail: {name_email:?}"
+        );
+        let city = names(Entity::Parties.read_fields_for(["city"]));
+        assert!(city.contains(&"addresses._timestamp".to_string()));
+        assert!(!city.iter().any(|f| f.starts_with("contact_mechanisms.")));
+        for always in ["id", "_timestamp", "code"] {
+            assert!(city.contains(&always.to_string()), "{always} in {city:?}");
+        }
+        // Whatever is asked, a row of only some fields flattens without
+        // inventing values for the others.
+        let row = row_of(
+            Entity::Parties,
+            &json!({"id": 7, "_timestamp": "1", "code": "P1", "name": "Zoë"}),
+        )
+        .unwrap();
+        assert_eq!(row.get("name"), Some("Zoë"));
+        assert_eq!(row.get("email"), None);
+        assert_eq!(
+            Entity::Products.read_fields_for(["list_price"]),
+            Entity::Products.read_fields()
+        );
     }
 }

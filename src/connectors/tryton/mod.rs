@@ -103,12 +103,18 @@ impl TrytonSystem {
         })
     }
 
-    /// Reads the records matching `domain`, ordered by id.
-    fn search(&mut self, entity: Entity, domain: Value, limit: Option<usize>) -> Result<Vec<Row>> {
+    /// Reads `fields` of the records matching `domain`, ordered by id.
+    fn search(
+        &mut self,
+        entity: Entity,
+        domain: Value,
+        limit: Option<usize>,
+        fields: Value,
+    ) -> Result<Vec<Row>> {
         let method = format!("model.{}.search_read", entity.model());
         let found = self.call(
             &method,
-            json!([domain, 0, limit, [["id", "ASC"]], entity.read_fields(), {}]),
+            json!([domain, 0, limit, [["id", "ASC"]], fields, {}]),
         )?;
         let items = found.as_array().ok_or_else(|| {
             self.err(HttpError::new(
@@ -166,13 +172,19 @@ impl TrytonSystem {
         Ok((field.clone(), json!([[field, "in", keys]])))
     }
 
-    /// Reads the current rows of the given ids; each id's row or `None`.
-    fn current(&mut self, entity: Entity, ids: &[&[Field]]) -> Result<Vec<Option<Row>>> {
+    /// Reads the current rows of the given ids (`fields` of them, see
+    /// [`Entity::read_fields_for`]); each id's row or `None`.
+    fn current(
+        &mut self,
+        entity: Entity,
+        ids: &[&[Field]],
+        fields: Value,
+    ) -> Result<Vec<Option<Row>>> {
         if ids.is_empty() {
             return Ok(vec![]);
         }
         let (field, domain) = self.domain_of(entity, ids)?;
-        let rows = self.search(entity, domain, None)?;
+        let rows = self.search(entity, domain, None, fields)?;
         let mut by_key: HashMap<String, Vec<Row>> = HashMap::new();
         for r in rows {
             let key = r.get(&field).unwrap_or_default().to_string();
@@ -313,6 +325,14 @@ impl TrytonSystem {
         changes: &[WriteChange],
     ) -> Result<Result<Vec<WriteOutcome>, Moved>> {
         let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; changes.len()];
+        // Only what the changes compare or write is read again: the nested
+        // contact mechanisms and addresses cost most of a read.
+        let fields = entity.read_fields_for(
+            changes
+                .iter()
+                .flat_map(|c| c.expected.iter().chain(&c.values))
+                .map(|(n, _)| n.as_str()),
+        );
         // Current rows of updates and deletes, and of creates' external references.
         let existing: Vec<usize> = (0..changes.len())
             .filter(|&i| changes[i].kind != WriteKind::Insert)
@@ -323,7 +343,10 @@ impl TrytonSystem {
             if ids.iter().any(|id| id.is_empty()) {
                 return Err(self.invalid("an update or delete needs the record's id fields".into()));
             }
-            for (&i, r) in existing.iter().zip(self.current(entity, &ids)?) {
+            for (&i, r) in existing
+                .iter()
+                .zip(self.current(entity, &ids, fields.clone())?)
+            {
                 rows[i] = r;
             }
         }
@@ -332,7 +355,10 @@ impl TrytonSystem {
             .collect();
         if !inserts.is_empty() {
             let ids: Vec<&[Field]> = inserts.iter().map(|&i| changes[i].id.as_slice()).collect();
-            for (&i, r) in inserts.iter().zip(self.current(entity, &ids)?) {
+            for (&i, r) in inserts
+                .iter()
+                .zip(self.current(entity, &ids, fields.clone())?)
+            {
                 if let Some(r) = r {
                     // Already there (created by an earlier, interrupted push,
                     // or by someone else): never a second one. Holding
@@ -482,7 +508,12 @@ impl Connector for TrytonSystem {
         let mut last = 0i64;
         let mut origin = 0u64;
         loop {
-            let page = self.search(entity, json!([["id", ">", last]]), Some(self.page_size))?;
+            let page = self.search(
+                entity,
+                json!([["id", ">", last]]),
+                Some(self.page_size),
+                entity.read_fields(),
+            )?;
             let n = page.len();
             for row in page {
                 if row.id <= last {
@@ -519,7 +550,7 @@ impl Connector for TrytonSystem {
             return Err(self.invalid("reading one record needs its id fields".into()));
         }
         Ok(self
-            .current(entity, &[id])?
+            .current(entity, &[id], entity.read_fields())?
             .pop()
             .flatten()
             .map(|r| r.fields))
@@ -557,7 +588,7 @@ impl Connector for TrytonSystem {
                     }
                     Err(Moved) => {
                         let current = self
-                            .current(entity, &[change.id.as_slice()])?
+                            .current(entity, &[change.id.as_slice()], entity.read_fields())?
                             .pop()
                             .flatten();
                         break match current {
