@@ -7,7 +7,7 @@ use std::path::Path;
 
 use trueup::Workspace;
 use trueup::progress::{Actor, Silent};
-use trueup::reconcile::{Filter, reconcile};
+use trueup::reconcile::{Filter, Kind, reconcile};
 
 const CONFIG: &str = r#"
 [systems.left]
@@ -200,6 +200,22 @@ fn history(seed: u64) {
                 "round {round}: the {} workspace took the expected path",
                 if incremental { "incremental" } else { "full" }
             );
+            // The counts a review shows come from what the reconcile kept:
+            // they must be what the proposals hold, kind by kind.
+            let shown = ws.proposal_counts("c", &Filter::default()).unwrap();
+            for kind in [Kind::Create, Kind::Update, Kind::Orphan, Kind::Conflict] {
+                let only = Filter {
+                    kinds: vec![kind],
+                    ..Filter::default()
+                };
+                let held = ws.proposals("c", &only, 0, 1).unwrap().total;
+                assert_eq!(
+                    shown[kind.as_str()],
+                    held,
+                    "round {round}: the {} count shown is what the cache holds",
+                    kind.as_str()
+                );
+            }
             results.push((
                 (
                     summary.counts.clone(),

@@ -545,6 +545,34 @@ impl Workspace {
     ) -> Result<std::collections::BTreeMap<String, u64>> {
         self.reconciliation(recon)?;
         let open = [Kind::Create, Kind::Update, Kind::Orphan, Kind::Conflict];
+        // Counts per kind alone are kept by every reconcile (full or
+        // incremental) in the transaction that writes the proposals: read
+        // them instead of scanning a million proposals. Any other filter
+        // scans. (Destructured so that a new filter field is decided here.)
+        let Filter {
+            kinds: _,
+            field,
+            text,
+            decision,
+            reason,
+        } = filter;
+        if field.is_none()
+            && text.is_none()
+            && decision.is_none()
+            && reason.is_none()
+            && let Some(state) = load_state(self, recon)?
+        {
+            let mut counts: std::collections::BTreeMap<String, u64> = open
+                .iter()
+                .map(|k| {
+                    let k = k.as_str();
+                    (k.to_string(), state.counts.get(k).copied().unwrap_or(0))
+                })
+                .collect();
+            let total = counts.values().sum();
+            counts.insert("all".into(), total);
+            return Ok(counts);
+        }
         let filter = Filter {
             kinds: open.to_vec(),
             ..filter.clone()
