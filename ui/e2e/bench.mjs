@@ -155,6 +155,15 @@ try {
     await new Promise((r) => setTimeout(r, 500));
     onward.push(await measure(scrollTo(f + 150 / rows)));
   }
+  // The webview's frame interval (Xvfb, software rendering): every figure
+  // below ends with the frame that shows the rows, so a frame or two of it
+  // is in each.
+  const frames = await measure(`
+    const done = arguments[arguments.length - 1];
+    const ts = [];
+    const tick = (t) => { ts.push(t); if (ts.length < 31) requestAnimationFrame(tick); else done(ts.slice(1).map((x, i) => x - ts[i])); };
+    requestAnimationFrame(tick);`);
+  console.log(`frame interval while idle: ${stats(frames)}`);
   // Where the time goes: one page through the IPC alone (no rendering).
   const ipcPage = `
     const done = arguments[arguments.length - 1];
