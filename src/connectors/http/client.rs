@@ -188,6 +188,8 @@ pub struct HttpClient {
     options: HttpOptions,
     /// Requests sent (every try counts), for tests and benchmarks.
     pub sent: u64,
+    /// Logins (session) or token fetches (OAuth2) made, for tests.
+    pub logins: u64,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -251,6 +253,7 @@ impl HttpClient {
             limiter,
             options: options.clone(),
             sent: 0,
+            logins: 0,
         })
     }
 
@@ -276,7 +279,9 @@ impl HttpClient {
 
     /// Sends `req`, with credentials and the rate limit; retries passing
     /// failures when `req.repeat` is [`Repeat::Safe`]; fetches a new token
-    /// once on a 401 when the auth can. Any non-2xx answer is an error.
+    /// once on a 401 when the auth can, or logs in again once when a 2xx
+    /// answer carries the session auth's `expired` sign. Any non-2xx answer
+    /// is an error.
     pub fn send(&mut self, req: &Request) -> std::result::Result<Response, HttpError> {
         let mut delays = ExponentialBuilder::default()
             .with_factor(2.0)
@@ -288,6 +293,21 @@ impl HttpClient {
         let mut renewed = false;
         loop {
             let err = match self.attempt(req) {
+                // The session has expired though the answer is a 2xx (Vendure
+                // answers an unknown session with 200 and a `FORBIDDEN`
+                // GraphQL error). The request was refused before anything
+                // was applied — the system checks the session before it runs
+                // a read or a write — so sending it again, once, with a fresh
+                // session is safe for writes too. A second refusal after the
+                // fresh login is returned as it is: a real permission error.
+                Ok(resp) if !renewed && self.auth.expired(&resp.body) => {
+                    renewed = true;
+                    self.auth.invalidate();
+                    if std::env::var_os("TRUEUP_LOG_RETRIES").is_some() {
+                        eprintln!("session expired: logging in again ({})", resp.request);
+                    }
+                    continue;
+                }
                 Ok(resp) => return Ok(resp),
                 Err(e) => e,
             };
@@ -377,9 +397,13 @@ impl HttpClient {
             builder = builder.json(body);
         }
         self.throttle();
+        let had_token = self.auth.has_token();
         let builder = self
             .auth
             .apply(&self.client, &self.base, &mut self.secrets, builder)?;
+        if !had_token && self.auth.has_token() {
+            self.logins += 1;
+        }
         self.sent += 1;
         let resp = builder
             .send()

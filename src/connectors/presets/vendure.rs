@@ -23,6 +23,11 @@ use crate::connectors::rest::{Conditional, FieldType, RestEntityConfig, RestSyst
 /// The Admin API, under the system's `base_url` (Vendure's default path).
 const ADMIN_API: &str = "/admin-api";
 
+/// How Vendure says a session is unknown or expired: the request runs as
+/// anonymous and is refused with this GraphQL error, before anything is
+/// read or applied.
+pub const EXPIRED: &str = "errors.0.extensions.code=FORBIDDEN";
+
 /// One Vendure object as the preset offers it.
 struct Object {
     /// The list query (`customers`).
@@ -185,6 +190,9 @@ impl VendureSystemConfig {
                 token: None,
                 header: None,
                 prefix: None,
+                // An unknown or expired session is answered with HTTP 200
+                // and this GraphQL error (not 401): log in again once.
+                expired: Some(EXPIRED.into()),
             },
             http: self.http.clone().unwrap_or_default(),
             check: None,

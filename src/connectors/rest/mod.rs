@@ -79,6 +79,11 @@ impl RestSystem {
         self.client.sent
     }
 
+    /// Logins (or token fetches) made so far.
+    pub fn logins(&self) -> u64 {
+        self.client.logins
+    }
+
     fn fail(&self, code: ErrorCode, message: String) -> Error {
         Error::System {
             system: self.client.system().to_string(),
