@@ -185,6 +185,8 @@ pub struct HttpClient {
     auth: Auth,
     secrets: Secrets,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    /// Limits of some endpoints, below the system's: (path, limiter).
+    path_limiters: Vec<(String, Arc<DefaultDirectRateLimiter>)>,
     options: HttpOptions,
     /// Requests sent (every try counts), for tests and benchmarks.
     pub sent: u64,
@@ -251,6 +253,7 @@ impl HttpClient {
             auth,
             secrets,
             limiter,
+            path_limiters: Vec::new(),
             options: options.clone(),
             sent: 0,
             logins: 0,
@@ -364,13 +367,40 @@ impl HttpClient {
         }
     }
 
-    /// Waits for the rate limiter to allow one more request.
-    fn throttle(&self) {
-        if let Some(l) = &self.limiter {
+    /// Adds a limit of `n` requests per `period_secs` to the requests whose
+    /// path starts with `path`, on top of the system's (HubSpot's search
+    /// endpoints: a few per second per account). The budget is shared by
+    /// every path given the same `group` on this base URL in the process,
+    /// and spent evenly (no burst).
+    pub fn limit_path(&mut self, path: &str, group: &str, n: u32, period_secs: u64) -> Result<()> {
+        if n == 0 {
+            return Err(crate::Error::Invalid(format!(
+                "systems.{}: the rate limit of {path} must be at least 1",
+                self.system
+            )));
+        }
+        let key = format!("{} {group}", self.base.as_str());
+        let limiter = shared_limiter(&key, n, period_secs, 1);
+        self.path_limiters.push((path.to_string(), limiter));
+        Ok(())
+    }
+
+    /// Waits for the rate limiters (the endpoint's, then the system's) to
+    /// allow one more request.
+    fn throttle(&self, path: &str) {
+        let wait = |l: &DefaultDirectRateLimiter| {
             while let Err(not_until) = l.check() {
                 use governor::clock::{Clock, DefaultClock};
                 std::thread::sleep(not_until.wait_time_from(DefaultClock::default().now()));
             }
+        };
+        for (prefix, l) in &self.path_limiters {
+            if path.starts_with(prefix.as_str()) {
+                wait(l);
+            }
+        }
+        if let Some(l) = &self.limiter {
+            wait(l);
         }
     }
 
@@ -396,7 +426,7 @@ impl HttpClient {
         if let Some(body) = &req.body {
             builder = builder.json(body);
         }
-        self.throttle();
+        self.throttle(&req.path);
         let had_token = self.auth.has_token();
         let builder = self
             .auth

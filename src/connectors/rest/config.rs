@@ -142,6 +142,20 @@ pub struct SearchListing {
     /// parameters set in the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pagination: Option<Pagination>,
+    /// The most records one search can page through (HubSpot: 10,000;
+    /// past it the system refuses the page). With a cap, the search must
+    /// sort by the change time, oldest first: before a page would pass the
+    /// cap, a new search starts at the latest change time seen (`{since}`
+    /// again, "greater or equal"), the records already read at that time
+    /// skipped, so any number of changes is read. Default: no cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<u64>,
+    /// Searches allowed per second, on top of the system's
+    /// `http.rate_limit` (HubSpot limits its search endpoints to a few per
+    /// second per account). Every search of the system with this setting
+    /// shares one budget (give the same value on each). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
 }
 
 fn yes() -> bool {
