@@ -286,6 +286,7 @@ fn a_pull_and_a_push_crossing_a_session_expiry_log_in_again_once() {
     proxy.expire_before("customers(options", 2);
     let out = ok(run(&ws, PASSWORD, &["--json", "pull", "customers"]));
     assert!(out.contains(&format!("\"records\": {n}")), "{out}");
+    assert!(proxy.errors().is_empty(), "{:?}", proxy.errors());
     assert_eq!(proxy.expired(), 1, "the session ended during the pull");
     assert_eq!(proxy.forbidden(), 1, "one page was refused");
     assert_eq!(proxy.logins(), 2, "one login, and exactly one more");
@@ -313,4 +314,107 @@ fn a_pull_and_a_push_crossing_a_session_expiry_log_in_again_once() {
     }
     assert_eq!(shop.customers_with("n1@shop.test"), 1, "created once");
     assert_eq!(shop.customer("n1@shop.test").unwrap()["firstName"], "New");
+}
+
+/// The cached customers: (key, packed values).
+fn cached(ws: &TempWorkspace) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(ws.path().join("trueup.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT key, vals FROM records WHERE entity = 'customers' ORDER BY key")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_second_pull_reads_only_changed_customers_and_finds_deletes() {
+    let Some(shop) = start() else { return };
+    let mut ids = Vec::new();
+    for i in 1..=4 {
+        if i == 4 {
+            // Vendure on SQLite keeps times to the second: c4, the cursor,
+            // in a second of its own.
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+        ids.push(shop.create_customer(
+            &format!("c{i}@shop.test"),
+            &format!("First{i}"),
+            &format!("Last{i}"),
+            &format!("+1 555 {i}"),
+        ));
+    }
+    let proxy = ExpiringProxy::start(&shop);
+    let ws = workspace_at(&proxy.url, "email,first,last,phone\n");
+    let out = ok(run(&ws, PASSWORD, &["--json", "pull", "customers"]));
+    assert!(out.contains("\"records\": 4"), "{out}");
+
+    // Someone edits c1, deletes c2 and adds c5 in the shop.
+    shop.update_customer(&ids[0], "phoneNumber", "+33 1 edited");
+    shop.delete_customer(&ids[1]);
+    shop.create_customer("c5@shop.test", "First5", "Last5", "+1 555 5");
+    proxy.take_bodies();
+    proxy.take_exchanges();
+    let out = ok(run(&ws, PASSWORD, &["--json", "pull", "customers"]));
+    let second: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let second = &second[0];
+    assert_eq!(
+        (
+            second["records"].as_u64(),
+            second["added"].as_u64(),
+            second["changed"].as_u64(),
+            second["removed"].as_u64()
+        ),
+        (Some(4), Some(1), Some(1), Some(1)),
+        "{second}"
+    );
+    let bodies: Vec<String> = proxy
+        .take_bodies()
+        .into_iter()
+        .filter(|b| !b.contains("login("))
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("\"between\"") && b.contains("updatedAt")),
+        "asks only for customers changed since the last pull: {bodies:?} (proxy errors: {:?}; pull: {second})",
+        proxy.errors()
+    );
+    // c4 (changed last before the first pull: the cursor's second is read
+    // again), c1 and c5; not c3, a second older.
+    let mut changed: Vec<String> = proxy
+        .take_exchanges()
+        .iter()
+        .filter(|(req, _)| req.contains("\"between\""))
+        .flat_map(|(_, answer)| {
+            let a: serde_json::Value = serde_json::from_str(answer).unwrap();
+            a["data"]["customers"]["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["emailAddress"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    changed.sort();
+    assert_eq!(changed, ["c1@shop.test", "c4@shop.test", "c5@shop.test"]);
+    assert!(
+        bodies.iter().any(|b| b.contains("items { emailAddress }")),
+        "an id-only listing finds the deleted one: {bodies:?}"
+    );
+
+    // The cache is exactly what a full pull gives.
+    let fresh = workspace_at(&shop.url, "email,first,last,phone\n");
+    let config = std::fs::read_to_string(fresh.path().join("trueup.toml")).unwrap();
+    fresh.write(
+        "trueup.toml",
+        &config.replace(
+            "object = \"customers\"",
+            "object = \"customers\"\nincremental = false",
+        ),
+    );
+    ok(run(&fresh, PASSWORD, &["pull", "customers"]));
+    assert_eq!(cached(&ws), cached(&fresh));
+    assert_eq!(cached(&ws).len(), 4);
 }

@@ -248,6 +248,12 @@ struct ProxyState {
     expired: usize,
     /// (text in the body, nth match to expire before, matches seen).
     rules: Vec<(String, usize, usize)>,
+    /// Every request body, in order.
+    bodies: Vec<String>,
+    /// Every (request body, answer body), in order.
+    exchanges: Vec<(String, String)>,
+    /// Requests Vendure did not answer.
+    errors: Vec<String>,
 }
 
 impl ExpiringProxy {
@@ -293,6 +299,7 @@ impl ExpiringProxy {
                 let cookie = header("cookie");
                 let expire = {
                     let mut s = shared.lock().unwrap();
+                    s.bodies.push(text.clone());
                     if text.contains("login(") {
                         s.logins += 1;
                         false
@@ -325,7 +332,20 @@ impl ExpiringProxy {
                 if let Some(c) = &cookie {
                     req = req.header("cookie", c);
                 }
-                let resp = req.send().expect("Vendure answers");
+                let resp = match req.send() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // Said to the client as a 502 (a passing failure).
+                        let why = format!("proxy: Vendure did not answer: {e}");
+                        shared.lock().unwrap().errors.push(why.clone());
+                        let out = format!(
+                            "HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{why}",
+                            why.len()
+                        );
+                        let _ = stream.write_all(out.as_bytes());
+                        continue;
+                    }
+                };
                 let status = resp.status().as_u16();
                 let cookies: Vec<String> = resp
                     .headers()
@@ -334,8 +354,13 @@ impl ExpiringProxy {
                     .filter_map(|v| v.to_str().ok().map(str::to_string))
                     .collect();
                 let answer = resp.bytes().unwrap_or_default();
-                if String::from_utf8_lossy(&answer).contains("\"FORBIDDEN\"") {
-                    shared.lock().unwrap().forbidden += 1;
+                {
+                    let shown = String::from_utf8_lossy(&answer).to_string();
+                    let mut s = shared.lock().unwrap();
+                    if shown.contains("\"FORBIDDEN\"") {
+                        s.forbidden += 1;
+                    }
+                    s.exchanges.push((text.clone(), shown));
                 }
                 let mut out = format!(
                     "HTTP/1.1 {status} X\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
@@ -362,6 +387,11 @@ impl ExpiringProxy {
             .push((text.to_string(), nth, 0));
     }
 
+    /// Requests Vendure did not answer, so far.
+    pub fn errors(&self) -> Vec<String> {
+        self.state.lock().unwrap().errors.clone()
+    }
+
     /// Logins seen so far.
     pub fn logins(&self) -> usize {
         self.state.lock().unwrap().logins
@@ -372,6 +402,16 @@ impl ExpiringProxy {
         self.state.lock().unwrap().expired
     }
 
+    /// The request bodies so far (and forgets them).
+    pub fn take_bodies(&self) -> Vec<String> {
+        std::mem::take(&mut self.state.lock().unwrap().bodies)
+    }
+
+    /// The (request, answer) bodies so far (and forgets them).
+    pub fn take_exchanges(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.state.lock().unwrap().exchanges)
+    }
+
     /// Answers carrying a `FORBIDDEN` error so far.
     pub fn forbidden(&self) -> usize {
         self.state.lock().unwrap().forbidden
@@ -379,6 +419,15 @@ impl ExpiringProxy {
 }
 
 impl Vendure {
+    /// Deletes a customer as someone else would.
+    pub fn delete_customer(&self, id: &str) {
+        let data = self.gql(
+            "mutation($id: ID!) { deleteCustomer(id: $id) { result } }",
+            json!({"id": id}),
+        );
+        assert_eq!(data["deleteCustomer"]["result"], "DELETED", "{data}");
+    }
+
     /// How many customers have this e-mail.
     pub fn customers_with(&self, email: &str) -> usize {
         let data = self.gql(

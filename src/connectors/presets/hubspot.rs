@@ -288,6 +288,7 @@ impl HubspotEntityConfig {
                 cap: Some(self.search_cap.unwrap_or(SEARCH_CAP)),
                 rate_limit: Some(self.search_rate_limit.unwrap_or(SEARCH_RATE_LIMIT)),
             }),
+            ids_body: None,
             ids: BTreeMap::from([(
                 "properties".to_string(),
                 if key == "id" {

@@ -128,6 +128,11 @@ pub struct Incremental {
     /// (e.g. `{ fields = "code" }`); the id fields are read from it.
     #[serde(default)]
     pub ids: BTreeMap<String, String>,
+    /// The id-only pass as a POST of this JSON body to the listing's path
+    /// instead (a GraphQL query selecting only the id fields), paged like
+    /// the listing, its paging parameters in the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids_body: Option<serde_json::Value>,
 }
 
 /// `search = { ... }` of an incremental entity: the changed records by POST.
@@ -395,8 +400,14 @@ impl RestEntityConfig {
                 );
             }
         }
-        if self.list_body.is_some() && self.incremental.is_some() {
-            return Err("rest.incremental: not offered with list_body yet".into());
+        if let (Some(_), Some(inc)) = (&self.list_body, &self.incremental)
+            && (inc.search.is_none() || inc.ids_body.is_none())
+        {
+            return Err(
+                "rest.incremental: with list_body (a POST listing, GraphQL) give the changed \
+                 records as a `search` and the id-only listing as `ids_body`"
+                    .into(),
+            );
         }
         if self.create_batch == Some(0) {
             return Err("rest.create_batch: at least 1".into());

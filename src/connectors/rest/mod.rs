@@ -833,7 +833,14 @@ impl Connector for RestSystem {
         }
         if since.is_some() {
             // Which records still exist: the id-only listing.
-            let mut ids = Request::get(rest.list.clone());
+            let mut ids = match &inc.ids_body {
+                Some(body) => {
+                    let mut r = Request::write(Method::POST, rest.list.clone(), Some(body.clone()));
+                    r.repeat = Repeat::Safe;
+                    r
+                }
+                None => Request::get(rest.list.clone()),
+            };
             let plain = rest
                 .list_query
                 .iter()
@@ -841,11 +848,13 @@ impl Connector for RestSystem {
             for (k, v) in plain.chain(&inc.ids) {
                 ids = ids.param(k, v);
             }
-            let complete = read_all(
+            let complete = read_pages(
                 &mut self.client,
                 &ids,
                 &rest.pagination,
                 &rest.records,
+                inc.ids_body.is_some(),
+                self.config.errors_at.as_deref(),
                 &mut |page| {
                     for record in page {
                         let values: Vec<Value> = entity_id
@@ -1251,8 +1260,11 @@ fn read_pages(
     }
 }
 
-/// Fills `"{since}"` (the cursor as read) and `"{since_ms}"` (the cursor,
-/// an ISO 8601 time, as milliseconds since 1970, as text) in a body.
+/// Fills `"{since}"` (the cursor as read), `"{since_ms}"` (the cursor,
+/// an ISO 8601 time, as milliseconds since 1970, as text) and
+/// `"{since_1s_before}"` (the cursor less one second, ISO 8601: for servers
+/// that keep times to the second but compare them with milliseconds) in a
+/// body.
 fn fill_since(template: &mut Json, since: &str) -> std::result::Result<(), String> {
     match template {
         Json::String(s) if s.contains("{since_ms}") => {
@@ -1260,6 +1272,15 @@ fn fill_since(template: &mut Json, since: &str) -> std::result::Result<(), Strin
                 format!("the incremental cursor {since:?} is not an ISO 8601 time ({e}); pull everything once")
             })?;
             *s = s.replace("{since_ms}", &at.timestamp_millis().to_string());
+        }
+        Json::String(s) if s.contains("{since_1s_before}") => {
+            let at = chrono::DateTime::parse_from_rfc3339(since).map_err(|e| {
+                format!("the incremental cursor {since:?} is not an ISO 8601 time ({e}); pull everything once")
+            })?;
+            let before = (at - chrono::Duration::seconds(1))
+                .with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            *s = s.replace("{since_1s_before}", &before);
         }
         Json::String(s) if s.contains("{since}") => *s = s.replace("{since}", since),
         Json::Array(items) => {
