@@ -531,3 +531,116 @@ source = "city"
         "the created id is journaled: {ids}"
     );
 }
+
+/// `ws`'s configuration with `from` replaced by `to`.
+fn reconfigure(ws: &TempWorkspace, from: &str, to: &str) {
+    let config = std::fs::read_to_string(ws.path().join("trueup.toml")).unwrap();
+    assert!(config.contains(from), "{from} in {config}");
+    ws.write("trueup.toml", &config.replace(from, to));
+}
+
+#[test]
+fn an_incremental_pull_past_the_10000_search_cap_reads_every_change_once() {
+    let crm = HubspotServer::start(TOKEN);
+    // HubSpot's own cap (10,000) on the server and in the client; no
+    // per-second search limit here (that is the next test), and a large
+    // system budget, to keep the test fast.
+    crm.state.lock().unwrap().search_per_second = None;
+    let n = 10_500;
+    seed(&crm, n);
+    let ws = workspace(&crm, &people(1, &[], &[]));
+    reconfigure(
+        &ws,
+        "max_retry_after_secs = 5 }",
+        "max_retry_after_secs = 5, rate_limit = 100000 }",
+    );
+    reconfigure(
+        &ws,
+        "object = \"contacts\"",
+        "object = \"contacts\"\nsearch_rate_limit = 1000",
+    );
+    let first = pull(&ws);
+    assert_eq!(first["records"], n, "{first}");
+
+    // A bulk edit of every contact, seven sharing each change time: the
+    // 10,000th result falls inside a group, which the next window reads
+    // again from its start time.
+    crm.edit_all("contacts", "phone", 7, |i| format!("+49 {i}"));
+
+    // A client that pages one search past the cap meets HubSpot's 400.
+    reconfigure(
+        &ws,
+        "search_rate_limit = 1000",
+        "search_rate_limit = 1000\nsearch_cap = 20000",
+    );
+    let err = fails(run(&ws, &["pull", "contacts"]));
+    assert!(
+        err.contains("400") && err.contains("at most 10000 results"),
+        "{err}"
+    );
+    reconfigure(&ws, "\nsearch_cap = 20000", "");
+
+    crm.state.lock().unwrap().requests.clear();
+    crm.state.lock().unwrap().search_filters.clear();
+    let second = pull(&ws);
+    assert_eq!(
+        (second["records"].as_u64(), second["changed"].as_u64()),
+        (Some(n as u64), Some(n as u64)),
+        "{second}"
+    );
+    let s = crm.state.lock().unwrap();
+    let windows: std::collections::BTreeSet<String> =
+        s.search_filters.iter().map(|f| f.to_string()).collect();
+    assert_eq!(windows.len(), 2, "two search windows: {windows:?}");
+    let searches = s.requests.iter().filter(|r| r.contains("/search")).count();
+    assert_eq!(
+        searches,
+        100 + 6,
+        "100 pages up to the cap, then the rest (504 at 100 a page)"
+    );
+    drop(s);
+    for (_, vals) in cached(&ws).iter().take(3) {
+        assert!(vals.contains("+49 "), "the new values are cached: {vals}");
+    }
+    let stale = cached(&ws)
+        .iter()
+        .filter(|(_, v)| v.contains("+1 555"))
+        .count();
+    assert_eq!(stale, 0, "every change was pulled");
+}
+
+#[test]
+fn a_burst_of_searches_stays_under_hubspots_per_second_search_limit() {
+    let crm = HubspotServer::start(TOKEN);
+    // The server answers 429 past 5 searches in any second, as HubSpot.
+    let n = 1_100;
+    seed(&crm, n);
+    let ws = workspace(&crm, &people(1, &[], &[]));
+    let unlimited = workspace(&crm, &people(1, &[], &[]));
+    reconfigure(
+        &unlimited,
+        "object = \"contacts\"",
+        "object = \"contacts\"\nsearch_rate_limit = 100",
+    );
+    pull(&ws);
+    pull(&unlimited);
+    crm.edit_all("contacts", "phone", 1, |i| format!("+49 {i}"));
+
+    // Without the search limit (100 a second), the server refuses some.
+    let _ = run(&unlimited, &["--json", "pull", "contacts"]);
+    assert!(
+        crm.state.lock().unwrap().search_429s > 0,
+        "the server does enforce the limit"
+    );
+    crm.state.lock().unwrap().search_429s = 0;
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    // With the preset's default (4 a second): 11 search pages, none refused.
+    let second = pull(&ws);
+    assert_eq!(second["changed"].as_u64(), Some(n as u64), "{second}");
+    assert_eq!(
+        crm.state.lock().unwrap().search_429s,
+        0,
+        "no search was refused"
+    );
+}

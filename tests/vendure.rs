@@ -13,7 +13,7 @@ mod shop_server;
 
 use std::process::{Command, Output};
 
-use shop_server::{PASSWORD, Vendure};
+use shop_server::{ExpiringProxy, PASSWORD, Vendure};
 use support::{TempWorkspace, fails, ok};
 
 fn start() -> Option<Vendure> {
@@ -28,6 +28,10 @@ fn start() -> Option<Vendure> {
 }
 
 fn workspace(shop: &Vendure, customers: &str) -> TempWorkspace {
+    workspace_at(&shop.url, customers)
+}
+
+fn workspace_at(url: &str, customers: &str) -> TempWorkspace {
     let config = format!(
         r#"
 [systems.book]
@@ -72,8 +76,7 @@ source = "last"
 [[reconciliations.c.fields]]
 target = "phoneNumber"
 source = "phone"
-"#,
-        url = shop.url
+"#
     );
     TempWorkspace::new(&config, &[("customers.csv", customers)])
 }
@@ -252,4 +255,166 @@ source = "price_cents"
     assert_eq!(shop.variant("MUG-B").unwrap()["price"], 1399);
     assert_eq!(shop.variant("PLT-1").unwrap()["price"], 990);
     assert_eq!(shop.variant("MUG-R").unwrap()["price"], 1250);
+}
+
+#[test]
+fn a_pull_and_a_push_crossing_a_session_expiry_log_in_again_once() {
+    let Some(shop) = start() else { return };
+    // More than one page (100): the session ends between two pages.
+    let n = 105;
+    for i in 1..=n {
+        shop.create_customer(
+            &format!("c{i}@shop.test"),
+            &format!("First{i}"),
+            &format!("Last{i}"),
+            &format!("+1 555 {i}"),
+        );
+    }
+    let proxy = ExpiringProxy::start(&shop);
+    let mut csv = String::from("email,first,last,phone\n");
+    for i in 1..=n {
+        let phone = if i <= 2 {
+            format!("+49 30 {i}")
+        } else {
+            format!("+1 555 {i}")
+        };
+        csv.push_str(&format!("c{i}@shop.test,First{i},Last{i},{phone}\n"));
+    }
+    csv.push_str("n1@shop.test,New,Customer,+44 20 1\n");
+    let ws = workspace_at(&proxy.url, &csv);
+
+    proxy.expire_before("customers(options", 2);
+    let out = ok(run(&ws, PASSWORD, &["--json", "pull", "customers"]));
+    assert!(out.contains(&format!("\"records\": {n}")), "{out}");
+    assert!(proxy.errors().is_empty(), "{:?}", proxy.errors());
+    assert_eq!(proxy.expired(), 1, "the session ended during the pull");
+    assert_eq!(proxy.forbidden(), 1, "one page was refused");
+    assert_eq!(proxy.logins(), 2, "one login, and exactly one more");
+
+    ok(run(&ws, PASSWORD, &["pull", "book"]));
+    ok(run(&ws, PASSWORD, &["reconcile", "c"]));
+    ok(run(&ws, PASSWORD, &["approve", "c", "--all"]));
+    // The session ends right before the first update is sent (after its
+    // re-read), and again right before the create.
+    proxy.expire_before("updateCustomer", 1);
+    proxy.expire_before("createCustomer", 1);
+    let o = run(&ws, PASSWORD, &["--json", "push", "c"]);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", support::stderr(&o)));
+    assert_eq!(report["outcomes"]["applied"], 3, "{report}");
+    assert_eq!(proxy.expired(), 3);
+    assert_eq!(proxy.forbidden(), 3, "each refused once");
+    assert_eq!(
+        proxy.logins(),
+        2 + 3,
+        "the push logged in once, and once more per expiry"
+    );
+    for (email, phone) in [("c1@shop.test", "+49 30 1"), ("c2@shop.test", "+49 30 2")] {
+        assert_eq!(shop.customer(email).unwrap()["phoneNumber"], phone);
+    }
+    assert_eq!(shop.customers_with("n1@shop.test"), 1, "created once");
+    assert_eq!(shop.customer("n1@shop.test").unwrap()["firstName"], "New");
+}
+
+/// The cached customers: (key, packed values).
+fn cached(ws: &TempWorkspace) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(ws.path().join("trueup.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT key, vals FROM records WHERE entity = 'customers' ORDER BY key")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_second_pull_reads_only_changed_customers_and_finds_deletes() {
+    let Some(shop) = start() else { return };
+    let mut ids = Vec::new();
+    for i in 1..=4 {
+        if i == 4 {
+            // Vendure on SQLite keeps times to the second: c4, the cursor,
+            // in a second of its own.
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+        ids.push(shop.create_customer(
+            &format!("c{i}@shop.test"),
+            &format!("First{i}"),
+            &format!("Last{i}"),
+            &format!("+1 555 {i}"),
+        ));
+    }
+    let proxy = ExpiringProxy::start(&shop);
+    let ws = workspace_at(&proxy.url, "email,first,last,phone\n");
+    let out = ok(run(&ws, PASSWORD, &["--json", "pull", "customers"]));
+    assert!(out.contains("\"records\": 4"), "{out}");
+
+    // Someone edits c1, deletes c2 and adds c5 in the shop.
+    shop.update_customer(&ids[0], "phoneNumber", "+33 1 edited");
+    shop.delete_customer(&ids[1]);
+    shop.create_customer("c5@shop.test", "First5", "Last5", "+1 555 5");
+    proxy.take_bodies();
+    proxy.take_exchanges();
+    let out = ok(run(&ws, PASSWORD, &["--json", "pull", "customers"]));
+    let second: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let second = &second[0];
+    assert_eq!(
+        (
+            second["records"].as_u64(),
+            second["added"].as_u64(),
+            second["changed"].as_u64(),
+            second["removed"].as_u64()
+        ),
+        (Some(4), Some(1), Some(1), Some(1)),
+        "{second}"
+    );
+    let bodies: Vec<String> = proxy
+        .take_bodies()
+        .into_iter()
+        .filter(|b| !b.contains("login("))
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("\"between\"") && b.contains("updatedAt")),
+        "asks only for customers changed since the last pull: {bodies:?} (proxy errors: {:?}; pull: {second})",
+        proxy.errors()
+    );
+    // c4 (changed last before the first pull: the cursor's second is read
+    // again), c1 and c5; not c3, a second older.
+    let mut changed: Vec<String> = proxy
+        .take_exchanges()
+        .iter()
+        .filter(|(req, _)| req.contains("\"between\""))
+        .flat_map(|(_, answer)| {
+            let a: serde_json::Value = serde_json::from_str(answer).unwrap();
+            a["data"]["customers"]["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["emailAddress"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    changed.sort();
+    assert_eq!(changed, ["c1@shop.test", "c4@shop.test", "c5@shop.test"]);
+    assert!(
+        bodies.iter().any(|b| b.contains("items { emailAddress }")),
+        "an id-only listing finds the deleted one: {bodies:?}"
+    );
+
+    // The cache is exactly what a full pull gives.
+    let fresh = workspace_at(&shop.url, "email,first,last,phone\n");
+    let config = std::fs::read_to_string(fresh.path().join("trueup.toml")).unwrap();
+    fresh.write(
+        "trueup.toml",
+        &config.replace(
+            "object = \"customers\"",
+            "object = \"customers\"\nincremental = false",
+        ),
+    );
+    ok(run(&fresh, PASSWORD, &["pull", "customers"]));
+    assert_eq!(cached(&ws), cached(&fresh));
+    assert_eq!(cached(&ws).len(), 4);
 }

@@ -1164,6 +1164,10 @@ pub enum AuthForm {
         header: Option<String>,
         /// Text before the token.
         prefix: Option<String>,
+        /// How a 2xx answer says the session expired (`PATH=VALUE`).
+        #[serde(default)]
+        #[ts(optional = nullable)]
+        expired: Option<String>,
     },
 }
 
@@ -1209,6 +1213,7 @@ impl From<&trueup::connectors::http::AuthConfig> for AuthForm {
                 token,
                 header,
                 prefix,
+                expired,
             } => AuthForm::Session {
                 login: login.clone(),
                 user: user.clone(),
@@ -1217,6 +1222,7 @@ impl From<&trueup::connectors::http::AuthConfig> for AuthForm {
                 token: token.clone(),
                 header: header.clone(),
                 prefix: prefix.clone(),
+                expired: expired.clone(),
             },
         }
     }
@@ -1264,6 +1270,7 @@ impl From<AuthForm> for trueup::connectors::http::AuthConfig {
                 token,
                 header,
                 prefix,
+                expired,
             } => A::Session {
                 login,
                 user,
@@ -1272,6 +1279,7 @@ impl From<AuthForm> for trueup::connectors::http::AuthConfig {
                 token: given(token),
                 header: given(header),
                 prefix,
+                expired: given(expired),
             },
         }
     }

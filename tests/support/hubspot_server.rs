@@ -89,6 +89,18 @@ pub struct HubState {
     rate_limited: Vec<(String, String, u32, String)>,
     /// The token every request must carry.
     pub token: String,
+    /// The most results one search query pages through (HubSpot: 10,000):
+    /// a page past it is refused with a 400.
+    pub search_cap: usize,
+    /// Searches allowed per second (HubSpot documents 5 per second per
+    /// account; `None`: no limit): past it a 429.
+    pub search_per_second: Option<usize>,
+    /// When the searches within the last second arrived.
+    search_arrivals: std::collections::VecDeque<std::time::Instant>,
+    /// Searches answered 429 for the per-second limit.
+    pub search_429s: u32,
+    /// The filters of every search received, in order.
+    pub search_filters: Vec<Json>,
 }
 
 /// The running server; stopped when dropped.
@@ -114,6 +126,8 @@ impl HubspotServer {
         let state = Arc::new(Mutex::new(HubState {
             next_id: 501,
             token: token.to_string(),
+            search_cap: 10_000,
+            search_per_second: Some(5),
             ..Default::default()
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -168,6 +182,34 @@ impl HubspotServer {
         r.properties.insert(prop.into(), value.into());
         r.properties.insert("lastmodifieddate".into(), at.clone());
         r.updated_at = at;
+    }
+
+    /// Sets `prop` of every record of `object` to `value(i)` (i from 0, by
+    /// id), as a bulk edit would: `per_tick` records share each change time.
+    pub fn edit_all(
+        &self,
+        object: &str,
+        prop: &str,
+        per_tick: usize,
+        value: impl Fn(usize) -> String,
+    ) -> usize {
+        let mut s = self.state.lock().unwrap();
+        let ids: Vec<u64> = s
+            .objects
+            .get(object)
+            .map(|o| o.keys().copied().collect())
+            .unwrap_or_default();
+        let mut at = String::new();
+        for (i, id) in ids.iter().enumerate() {
+            if i % per_tick.max(1) == 0 {
+                at = s.tick();
+            }
+            let r = s.objects.get_mut(object).unwrap().get_mut(id).unwrap();
+            r.properties.insert(prop.into(), value(i));
+            r.properties.insert("lastmodifieddate".into(), at.clone());
+            r.updated_at = at.clone();
+        }
+        ids.len()
     }
 
     /// Archives a record as someone else would.
@@ -519,6 +561,38 @@ fn serve(conn: TcpStream, state: &Mutex<HubState>) {
             "INVALID_AUTHENTICATION",
             "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
         )
+    } else if req.method == "POST"
+        && req.path.ends_with("/search")
+        && let Some(per_second) = s.search_per_second
+        && {
+            let now = std::time::Instant::now();
+            while s
+                .search_arrivals
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(1))
+            {
+                s.search_arrivals.pop_front();
+            }
+            s.search_arrivals.push_back(now);
+            s.search_arrivals.len() > per_second
+        }
+    {
+        // HubSpot's per-second limit of the search endpoints.
+        s.search_429s += 1;
+        let id = s.correlation_id();
+        let mut a = answer(
+            429,
+            json!({
+                "status": "error",
+                "message": "You have reached your secondly limit.",
+                "errorType": "RATE_LIMIT",
+                "correlationId": id,
+                "policyName": "SECONDLY",
+                "category": "RATE_LIMITS",
+            }),
+        );
+        a.headers = rate_headers(0);
+        a
     } else if let Some(limit) = s
         .rate_limited
         .iter_mut()
@@ -801,6 +875,20 @@ fn search(s: &mut HubState, object: &str, body: &Json) -> Answer {
             )
         })
         .collect();
+    s.search_filters.push(body["filterGroups"].clone());
+    if after >= s.search_cap {
+        // HubSpot pages through at most 10,000 results of one query.
+        let cap = s.search_cap;
+        return error(
+            s,
+            400,
+            "VALIDATION_ERROR",
+            &format!(
+                "There was a problem with the request: a search pages through at most {cap} \
+                 results (after={after})."
+            ),
+        );
+    }
     let Some(records) = s.objects.get(object) else {
         return answer(200, json!({"total": 0, "results": []}));
     };
@@ -841,7 +929,7 @@ fn search(s: &mut HubState, object: &str, body: &Json) -> Answer {
     let page: Vec<Json> = ids
         .iter()
         .skip(after)
-        .take(limit)
+        .take(limit.min(s.search_cap - after))
         .map(|id| s.show(object, *id, props.as_deref()))
         .collect();
     let mut out = json!({"total": total, "results": page});

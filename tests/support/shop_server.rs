@@ -25,7 +25,9 @@ pub struct Vendure {
     child: Child,
     pub url: String,
     pub dir: tempfile::TempDir,
-    token: String,
+    /// The administrator's session token (logged in again when Vendure
+    /// ends it: a logout ends every session of the user).
+    token: std::sync::Mutex<String>,
 }
 
 impl Drop for Vendure {
@@ -78,7 +80,7 @@ impl Vendure {
             child,
             url: format!("http://127.0.0.1:{port}"),
             dir,
-            token: String::new(),
+            token: Default::default(),
         };
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
@@ -98,7 +100,7 @@ impl Vendure {
         Ok(shop)
     }
 
-    fn login(&mut self, user: &str, password: &str) -> Result<(), String> {
+    fn login(&self, user: &str, password: &str) -> Result<(), String> {
         let resp = client()
             .post(format!("{}/admin-api", self.url))
             .json(&json!({
@@ -107,7 +109,7 @@ impl Vendure {
             }))
             .send()
             .map_err(|e| e.to_string())?;
-        self.token = resp
+        *self.token.lock().unwrap() = resp
             .headers()
             .get("vendure-auth-token")
             .and_then(|v| v.to_str().ok())
@@ -119,14 +121,22 @@ impl Vendure {
     /// Runs a GraphQL document as the administrator; `data`, or a panic
     /// naming the errors.
     pub fn gql(&self, query: &str, variables: Json) -> Json {
-        let resp: Json = client()
-            .post(format!("{}/admin-api", self.url))
-            .bearer_auth(&self.token)
-            .json(&json!({"query": query, "variables": variables}))
-            .send()
-            .expect("Vendure answers")
-            .json()
-            .expect("JSON");
+        let send = || -> Json {
+            let token = self.token.lock().unwrap().clone();
+            client()
+                .post(format!("{}/admin-api", self.url))
+                .bearer_auth(token)
+                .json(&json!({"query": query, "variables": variables}))
+                .send()
+                .expect("Vendure answers")
+                .json()
+                .expect("JSON")
+        };
+        let mut resp = send();
+        if resp["errors"][0]["extensions"]["code"] == "FORBIDDEN" {
+            self.login(ADMIN, PASSWORD).expect("logged in again");
+            resp = send();
+        }
         assert!(resp.get("errors").is_none(), "GraphQL errors: {resp}");
         resp["data"].clone()
     }
@@ -217,5 +227,213 @@ impl Vendure {
             "mutation($i: UpdateCustomerInput!) { updateCustomer(input: $i) { __typename } }",
             json!({"i": input}),
         );
+    }
+}
+
+/// A proxy in front of a Vendure that counts logins and ends the client's
+/// session at chosen moments, as an expiry would: just before forwarding
+/// the `nth` request whose body contains a text, it sends Vendure's own
+/// `logout` mutation with that request's session cookie (Vendure deletes
+/// the user's sessions), then forwards the request, which Vendure now answers with
+/// HTTP 200 and a `FORBIDDEN` GraphQL error. One request per connection.
+pub struct ExpiringProxy {
+    pub url: String,
+    state: std::sync::Arc<std::sync::Mutex<ProxyState>>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    logins: usize,
+    forbidden: usize,
+    expired: usize,
+    /// (text in the body, nth match to expire before, matches seen).
+    rules: Vec<(String, usize, usize)>,
+    /// Every request body, in order.
+    bodies: Vec<String>,
+    /// Every (request body, answer body), in order.
+    exchanges: Vec<(String, String)>,
+    /// Requests Vendure did not answer.
+    errors: Vec<String>,
+}
+
+impl ExpiringProxy {
+    /// A proxy to `shop` on a free local port.
+    pub fn start(shop: &Vendure) -> ExpiringProxy {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = std::sync::Arc::new(std::sync::Mutex::new(ProxyState::default()));
+        let (upstream, shared) = (shop.url.clone(), state.clone());
+        std::thread::spawn(move || {
+            let http = client();
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut first = String::new();
+                if reader.read_line(&mut first).unwrap_or(0) == 0 {
+                    continue;
+                }
+                let mut headers: Vec<(String, String)> = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':') {
+                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                    }
+                }
+                let header = |name: &str| {
+                    headers
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                };
+                let len: usize = header("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                let _ = reader.read_exact(&mut body);
+                let text = String::from_utf8_lossy(&body).to_string();
+                let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let cookie = header("cookie");
+                let expire = {
+                    let mut s = shared.lock().unwrap();
+                    s.bodies.push(text.clone());
+                    if text.contains("login(") {
+                        s.logins += 1;
+                        false
+                    } else {
+                        let mut hit = false;
+                        for (needle, nth, seen) in s.rules.iter_mut() {
+                            if text.contains(needle.as_str()) {
+                                *seen += 1;
+                                hit |= *seen == *nth;
+                            }
+                        }
+                        hit
+                    }
+                };
+                if expire && let Some(c) = &cookie {
+                    let out: Json = http
+                        .post(format!("{upstream}/admin-api"))
+                        .header("cookie", c)
+                        .json(&json!({"query": "mutation { logout { success } }"}))
+                        .send()
+                        .and_then(|r| r.json())
+                        .expect("logout answers");
+                    assert_eq!(out["data"]["logout"]["success"], true, "{out}");
+                    shared.lock().unwrap().expired += 1;
+                }
+                let mut req = http
+                    .post(format!("{upstream}{path}"))
+                    .header("content-type", "application/json")
+                    .body(body);
+                if let Some(c) = &cookie {
+                    req = req.header("cookie", c);
+                }
+                let resp = match req.send() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // Said to the client as a 502 (a passing failure).
+                        let why = format!("proxy: Vendure did not answer: {e}");
+                        shared.lock().unwrap().errors.push(why.clone());
+                        let out = format!(
+                            "HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{why}",
+                            why.len()
+                        );
+                        let _ = stream.write_all(out.as_bytes());
+                        continue;
+                    }
+                };
+                let status = resp.status().as_u16();
+                let cookies: Vec<String> = resp
+                    .headers()
+                    .get_all("set-cookie")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok().map(str::to_string))
+                    .collect();
+                let answer = resp.bytes().unwrap_or_default();
+                {
+                    let shown = String::from_utf8_lossy(&answer).to_string();
+                    let mut s = shared.lock().unwrap();
+                    if shown.contains("\"FORBIDDEN\"") {
+                        s.forbidden += 1;
+                    }
+                    s.exchanges.push((text.clone(), shown));
+                }
+                let mut out = format!(
+                    "HTTP/1.1 {status} X\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+                    answer.len()
+                );
+                for c in cookies {
+                    out.push_str(&format!("set-cookie: {c}\r\n"));
+                }
+                out.push_str("\r\n");
+                let _ = stream.write_all(out.as_bytes());
+                let _ = stream.write_all(&answer);
+            }
+        });
+        ExpiringProxy { url, state }
+    }
+
+    /// Ends the session just before the `nth` request whose body contains
+    /// `text` (counted from now on).
+    pub fn expire_before(&self, text: &str, nth: usize) {
+        self.state
+            .lock()
+            .unwrap()
+            .rules
+            .push((text.to_string(), nth, 0));
+    }
+
+    /// Requests Vendure did not answer, so far.
+    pub fn errors(&self) -> Vec<String> {
+        self.state.lock().unwrap().errors.clone()
+    }
+
+    /// Logins seen so far.
+    pub fn logins(&self) -> usize {
+        self.state.lock().unwrap().logins
+    }
+
+    /// Sessions ended so far.
+    pub fn expired(&self) -> usize {
+        self.state.lock().unwrap().expired
+    }
+
+    /// The request bodies so far (and forgets them).
+    pub fn take_bodies(&self) -> Vec<String> {
+        std::mem::take(&mut self.state.lock().unwrap().bodies)
+    }
+
+    /// The (request, answer) bodies so far (and forgets them).
+    pub fn take_exchanges(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.state.lock().unwrap().exchanges)
+    }
+
+    /// Answers carrying a `FORBIDDEN` error so far.
+    pub fn forbidden(&self) -> usize {
+        self.state.lock().unwrap().forbidden
+    }
+}
+
+impl Vendure {
+    /// Deletes a customer as someone else would.
+    pub fn delete_customer(&self, id: &str) {
+        let data = self.gql(
+            "mutation($id: ID!) { deleteCustomer(id: $id) { result } }",
+            json!({"id": id}),
+        );
+        assert_eq!(data["deleteCustomer"]["result"], "DELETED", "{data}");
+    }
+
+    /// How many customers have this e-mail.
+    pub fn customers_with(&self, email: &str) -> usize {
+        let data = self.gql(
+            "query($o: CustomerListOptions) { customers(options: $o) { items { id } } }",
+            json!({"o": {"filter": {"emailAddress": {"eq": email}}}}),
+        );
+        data["customers"]["items"].as_array().map_or(0, Vec::len)
     }
 }

@@ -53,6 +53,8 @@ pub(crate) enum Auth {
         token_path: Option<String>,
         header: String,
         prefix: String,
+        /// The sign of an expired session in a 2xx answer: (path, text).
+        expired: Option<(String, String)>,
         token: Option<Token>,
     },
 }
@@ -141,7 +143,24 @@ impl Auth {
                 token,
                 header,
                 prefix,
+                expired,
             } => Auth::Session {
+                expired: match expired.as_deref().map(str::trim) {
+                    None | Some("") => None,
+                    Some(sign) => match sign.split_once('=') {
+                        Some((path, value))
+                            if !path.trim().is_empty() && !value.trim().is_empty() =>
+                        {
+                            Some((path.trim().to_string(), value.trim().to_string()))
+                        }
+                        _ => {
+                            return Err(crate::Error::Invalid(format!(
+                                "auth type session: expired = {sign:?} is not PATH=VALUE \
+                                 (e.g. \"errors.0.extensions.code=FORBIDDEN\")"
+                            )));
+                        }
+                    },
+                },
                 login: login.clone(),
                 user: user.clone(),
                 password: secret(password)?,
@@ -159,6 +178,40 @@ impl Auth {
     /// True when a 401 may be cured by fetching a new token.
     pub(crate) fn renewable(&self) -> bool {
         matches!(self, Auth::OAuth2 { .. } | Auth::Session { .. })
+    }
+
+    /// True when a token (or session) is cached.
+    pub(crate) fn has_token(&self) -> bool {
+        match self {
+            Auth::OAuth2 { token, .. } => token.is_some(),
+            Auth::Session { token, .. } => token.is_some(),
+            _ => false,
+        }
+    }
+
+    /// True when `body`, a 2xx answer to a request made with a session,
+    /// carries the configured sign that the session has expired (Vendure:
+    /// a GraphQL error coded `FORBIDDEN`, with HTTP 200).
+    pub(crate) fn expired(&self, body: &[u8]) -> bool {
+        let Auth::Session {
+            expired: Some((path, value)),
+            token: Some(_),
+            ..
+        } = self
+        else {
+            return false;
+        };
+        // Most answers are pages of records: look for the text before
+        // parsing.
+        if !body.windows(value.len()).any(|w| w == value.as_bytes()) {
+            return false;
+        }
+        let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return false;
+        };
+        json_path::get(&json, path)
+            .and_then(json_path::text)
+            .is_some_and(|t| t == *value)
     }
 
     /// Forgets the cached token: the next request fetches a new one.
@@ -240,6 +293,7 @@ impl Auth {
                 header,
                 prefix,
                 token,
+                ..
             } => {
                 if token.is_none() {
                     let url = join(base, login, secrets)?;

@@ -185,9 +185,13 @@ pub struct HttpClient {
     auth: Auth,
     secrets: Secrets,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    /// Limits of some endpoints, below the system's: (path, limiter).
+    path_limiters: Vec<(String, Arc<DefaultDirectRateLimiter>)>,
     options: HttpOptions,
     /// Requests sent (every try counts), for tests and benchmarks.
     pub sent: u64,
+    /// Logins (session) or token fetches (OAuth2) made, for tests.
+    pub logins: u64,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -249,8 +253,10 @@ impl HttpClient {
             auth,
             secrets,
             limiter,
+            path_limiters: Vec::new(),
             options: options.clone(),
             sent: 0,
+            logins: 0,
         })
     }
 
@@ -276,7 +282,9 @@ impl HttpClient {
 
     /// Sends `req`, with credentials and the rate limit; retries passing
     /// failures when `req.repeat` is [`Repeat::Safe`]; fetches a new token
-    /// once on a 401 when the auth can. Any non-2xx answer is an error.
+    /// once on a 401 when the auth can, or logs in again once when a 2xx
+    /// answer carries the session auth's `expired` sign. Any non-2xx answer
+    /// is an error.
     pub fn send(&mut self, req: &Request) -> std::result::Result<Response, HttpError> {
         let mut delays = ExponentialBuilder::default()
             .with_factor(2.0)
@@ -288,6 +296,21 @@ impl HttpClient {
         let mut renewed = false;
         loop {
             let err = match self.attempt(req) {
+                // The session has expired though the answer is a 2xx (Vendure
+                // answers an unknown session with 200 and a `FORBIDDEN`
+                // GraphQL error). The request was refused before anything
+                // was applied — the system checks the session before it runs
+                // a read or a write — so sending it again, once, with a fresh
+                // session is safe for writes too. A second refusal after the
+                // fresh login is returned as it is: a real permission error.
+                Ok(resp) if !renewed && self.auth.expired(&resp.body) => {
+                    renewed = true;
+                    self.auth.invalidate();
+                    if std::env::var_os("TRUEUP_LOG_RETRIES").is_some() {
+                        eprintln!("session expired: logging in again ({})", resp.request);
+                    }
+                    continue;
+                }
                 Ok(resp) => return Ok(resp),
                 Err(e) => e,
             };
@@ -344,13 +367,40 @@ impl HttpClient {
         }
     }
 
-    /// Waits for the rate limiter to allow one more request.
-    fn throttle(&self) {
-        if let Some(l) = &self.limiter {
+    /// Adds a limit of `n` requests per `period_secs` to the requests whose
+    /// path starts with `path`, on top of the system's (HubSpot's search
+    /// endpoints: a few per second per account). The budget is shared by
+    /// every path given the same `group` on this base URL in the process,
+    /// and spent evenly (no burst).
+    pub fn limit_path(&mut self, path: &str, group: &str, n: u32, period_secs: u64) -> Result<()> {
+        if n == 0 {
+            return Err(crate::Error::Invalid(format!(
+                "systems.{}: the rate limit of {path} must be at least 1",
+                self.system
+            )));
+        }
+        let key = format!("{} {group}", self.base.as_str());
+        let limiter = shared_limiter(&key, n, period_secs, 1);
+        self.path_limiters.push((path.to_string(), limiter));
+        Ok(())
+    }
+
+    /// Waits for the rate limiters (the endpoint's, then the system's) to
+    /// allow one more request.
+    fn throttle(&self, path: &str) {
+        let wait = |l: &DefaultDirectRateLimiter| {
             while let Err(not_until) = l.check() {
                 use governor::clock::{Clock, DefaultClock};
                 std::thread::sleep(not_until.wait_time_from(DefaultClock::default().now()));
             }
+        };
+        for (prefix, l) in &self.path_limiters {
+            if path.starts_with(prefix.as_str()) {
+                wait(l);
+            }
+        }
+        if let Some(l) = &self.limiter {
+            wait(l);
         }
     }
 
@@ -376,10 +426,14 @@ impl HttpClient {
         if let Some(body) = &req.body {
             builder = builder.json(body);
         }
-        self.throttle();
+        self.throttle(&req.path);
+        let had_token = self.auth.has_token();
         let builder = self
             .auth
             .apply(&self.client, &self.base, &mut self.secrets, builder)?;
+        if !had_token && self.auth.has_token() {
+            self.logins += 1;
+        }
         self.sent += 1;
         let resp = builder
             .send()

@@ -81,6 +81,13 @@ pub enum AuthConfig {
         /// Text put before the token (default `"Bearer "`; `""` for none).
         #[serde(default)]
         prefix: Option<String>,
+        /// How the system says, in a 2xx answer, that the session has
+        /// expired (for systems that do not answer 401): `PATH=VALUE`, a
+        /// dotted path into the JSON answer and the text found there, e.g.
+        /// `errors.0.extensions.code=FORBIDDEN` (GraphQL). The client then
+        /// logs in again once and repeats the request; a 401 always does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expired: Option<String>,
     },
 }
 

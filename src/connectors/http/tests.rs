@@ -221,6 +221,7 @@ fn a_session_logs_in_again_once_on_401() {
         token: Some("data.access_token".into()),
         header: None,
         prefix: None,
+        expired: None,
     };
     let mut c = HttpClient::new("api", &server.url, &auth, &fast()).unwrap();
     c.send(&Request::get("/items"))
@@ -240,6 +241,90 @@ fn a_session_logs_in_again_once_on_401() {
     );
     let text = err.to_string();
     assert!(!text.contains("tok") && !text.contains("secret"), "{text}");
+}
+
+#[test]
+fn a_session_expired_in_a_200_answer_logs_in_again_once_for_reads_and_writes() {
+    // SAFETY: tests in this module use distinct variable names.
+    unsafe { std::env::set_var("TRUEUP_T_SESSION2_PW", "pw-2") };
+    const FORBIDDEN: &str = r#"{"errors":[{"message":"You are not currently authorized to perform this action","extensions":{"code":"FORBIDDEN"}}],"data":null}"#;
+    let server = Scripted::start(|n, req| {
+        if req.contains("\"login\"") {
+            return answer(
+                "200 OK",
+                &[&format!("set-cookie: session=s{n}; Path=/")],
+                "{}",
+            );
+        }
+        // The first session expires after one answer; /never is refused to
+        // every session (a real permission error).
+        let first = req.contains("cookie: session=s1");
+        if (first && !req.starts_with("GET /first")) || req.starts_with("POST /never") {
+            answer("200 OK", &[], FORBIDDEN)
+        } else {
+            answer("200 OK", &[], r#"{"data":{"ok":true}}"#)
+        }
+    });
+    let auth = AuthConfig::Session {
+        login: "/login".into(),
+        user: "a".into(),
+        password: SecretRef::Env("TRUEUP_T_SESSION2_PW".into()),
+        body: Some(r#"{"login":"{user}","p":"{password}"}"#.into()),
+        token: None,
+        header: None,
+        prefix: None,
+        expired: Some("errors.0.extensions.code=FORBIDDEN".into()),
+    };
+    let mut c = HttpClient::new("shop", &server.url, &auth, &fast()).unwrap();
+    c.send(&Request::get("/first")).unwrap();
+    assert_eq!(c.logins, 1);
+    let read = c.send(&Request::get("/read")).unwrap();
+    assert_eq!(
+        read.body, br#"{"data":{"ok":true}}"#,
+        "answered after a new login"
+    );
+    assert_eq!(c.logins, 2, "exactly one new login");
+    // A write refused for an expired session was refused before anything
+    // was applied: sent again after the new login, once.
+    let reqs = server.requests();
+    let writes_before = reqs.iter().filter(|r| r.starts_with("POST /never")).count();
+    let refused = c
+        .send(&Request::write(
+            reqwest::Method::POST,
+            "/never",
+            Some(serde_json::json!({})),
+        ))
+        .expect("a 2xx answer");
+    assert!(String::from_utf8_lossy(&refused.body).contains("FORBIDDEN"));
+    let writes = server
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("POST /never"))
+        .count();
+    assert_eq!(
+        writes - writes_before,
+        2,
+        "sent, one new login, sent again: no loop"
+    );
+    assert_eq!(c.logins, 3, "one new login for the refused write");
+    assert!(
+        super::auth::Auth::resolve(
+            &AuthConfig::Session {
+                login: "/login".into(),
+                user: "a".into(),
+                password: SecretRef::Env("TRUEUP_T_SESSION2_PW".into()),
+                body: None,
+                token: None,
+                header: None,
+                prefix: None,
+                expired: Some("FORBIDDEN".into()),
+            },
+            &mut super::redact::Secrets::default()
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("PATH=VALUE")
+    );
 }
 
 #[test]

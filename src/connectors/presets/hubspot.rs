@@ -38,6 +38,16 @@ pub const BASE_URL: &str = "https://api.hubapi.com";
 /// Records per page and per batch: HubSpot's maximum for both.
 const PAGE: u32 = 100;
 
+/// The most results one search query pages through (HubSpot documents
+/// 10,000; a page past it is refused with a 400).
+pub const SEARCH_CAP: u64 = 10_000;
+
+/// Searches per second by default. HubSpot documents 5 per second per
+/// account for its search endpoints and counts requests as they arrive:
+/// requests sent exactly 200 ms apart can arrive closer together, so the
+/// default keeps one below.
+pub const SEARCH_RATE_LIMIT: u32 = 4;
+
 /// Properties HubSpot sets itself: read, never written.
 const READ_ONLY: &[&str] = &[
     "id",
@@ -104,6 +114,16 @@ pub struct HubspotEntityConfig {
     /// endpoint on the last-modified date (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incremental: Option<bool>,
+    /// The most records one search pages through (default 10,000,
+    /// HubSpot's documented cap): an incremental pull past it is read in
+    /// windows of last-modified time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_cap: Option<u64>,
+    /// Searches per second (default 4): HubSpot limits its search
+    /// endpoints to 5 requests per second per account, below the system's
+    /// budget; every search of the account in the process shares this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_rate_limit: Option<u32>,
 }
 
 impl HubspotEntityConfig {
@@ -265,7 +285,10 @@ impl HubspotEntityConfig {
                     "properties": self.properties,
                 }),
                 pagination: None,
+                cap: Some(self.search_cap.unwrap_or(SEARCH_CAP)),
+                rate_limit: Some(self.search_rate_limit.unwrap_or(SEARCH_RATE_LIMIT)),
             }),
+            ids_body: None,
             ids: BTreeMap::from([(
                 "properties".to_string(),
                 if key == "id" {
@@ -289,6 +312,8 @@ mod tests {
             properties: vec!["email".into(), "firstname".into()],
             read_only: vec![],
             incremental: None,
+            search_cap: None,
+            search_rate_limit: None,
         };
         let id = vec!["email".to_string()];
         e.validate(&id).unwrap();
@@ -301,6 +326,12 @@ mod tests {
         );
         assert_eq!(rest.fields, ["id", "email", "firstname", "updatedAt"]);
         assert!(rest.delete.is_none(), "no archive by a unique property");
+        let search = rest.incremental.as_ref().unwrap().search.as_ref().unwrap();
+        assert_eq!(
+            (search.cap, search.rate_limit),
+            (Some(10_000), Some(4)),
+            "HubSpot's search cap, and one below its 5 searches a second"
+        );
         let batch = rest.batch.unwrap();
         assert_eq!(
             batch.update.unwrap().input,

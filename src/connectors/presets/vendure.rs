@@ -5,7 +5,10 @@
 //! (`options.filter`) go in the GraphQL variables; GraphQL `errors` in a
 //! 200 answer are failures (`extensions.code` gives the category), and an
 //! `ErrorResult` (`errorCode`, `message`) answered by a mutation is a
-//! refusal. The login is the `login` mutation; its session cookie is kept.
+//! refusal. The login is the `login` mutation; its session cookie is kept,
+//! and an expired session (a `FORBIDDEN` error with HTTP 200) logs in again
+//! once. Customers pull incrementally: changed since the cursor
+//! (`updatedAt`), deletes found by an id-only listing.
 //!
 //! Vendure has no conditional writes on customers (no version, no ETag):
 //! updates use `reread` (compare just before writing), which is weaker; see
@@ -18,10 +21,17 @@ use serde_json::json;
 
 use crate::config::SecretRef;
 use crate::connectors::http::{AuthConfig, HttpOptions, Pagination};
-use crate::connectors::rest::{Conditional, FieldType, RestEntityConfig, RestSystemConfig};
+use crate::connectors::rest::{
+    Conditional, FieldType, Incremental, RestEntityConfig, RestSystemConfig, SearchListing,
+};
 
 /// The Admin API, under the system's `base_url` (Vendure's default path).
 const ADMIN_API: &str = "/admin-api";
+
+/// How Vendure says a session is unknown or expired: the request runs as
+/// anonymous and is refused with this GraphQL error, before anything is
+/// read or applied.
+pub const EXPIRED: &str = "errors.0.extensions.code=FORBIDDEN";
 
 /// One Vendure object as the preset offers it.
 struct Object {
@@ -41,6 +51,9 @@ struct Object {
     create: Option<(&'static str, &'static str)>,
     /// Update mutation and input type, and whether it takes a list.
     update: Option<(&'static str, &'static str, bool)>,
+    /// Whether every field read is a column of the object itself, so that
+    /// its `updatedAt` moves with any change (incremental pulls).
+    incremental: bool,
 }
 
 fn object(name: &str) -> Option<Object> {
@@ -63,6 +76,7 @@ fn object(name: &str) -> Option<Object> {
             types: &[],
             create: Some(("createCustomer", "CreateCustomerInput!")),
             update: Some(("updateCustomer", "UpdateCustomerInput!", false)),
+            incremental: true,
         },
         "variants" => Object {
             query: "productVariants",
@@ -101,6 +115,9 @@ fn object(name: &str) -> Option<Object> {
                 "[UpdateProductVariantInput!]!",
                 true,
             )),
+            // The price is a row of its own: it moves without the
+            // variant's updatedAt.
+            incremental: false,
         },
         "products" => Object {
             query: "products",
@@ -111,6 +128,8 @@ fn object(name: &str) -> Option<Object> {
             types: &[],
             create: None,
             update: None,
+            // Name and slug are translations, rows of their own.
+            incremental: false,
         },
         "orders" => Object {
             query: "orders",
@@ -132,6 +151,8 @@ fn object(name: &str) -> Option<Object> {
             types: &[],
             create: None,
             update: None,
+            // The customer's e-mail is the customer's row.
+            incremental: false,
         },
         _ => return None,
     })
@@ -185,6 +206,9 @@ impl VendureSystemConfig {
                 token: None,
                 header: None,
                 prefix: None,
+                // An unknown or expired session is answered with HTTP 200
+                // and this GraphQL error (not 401): log in again once.
+                expired: Some(EXPIRED.into()),
             },
             http: self.http.clone().unwrap_or_default(),
             check: None,
@@ -201,7 +225,20 @@ pub struct VendureEntityConfig {
     /// read, update `price`, `enabled`, `sku`), `products` or `orders`
     /// (read only).
     pub object: String,
+    /// Pull only the records changed since the last pull (`updatedAt`),
+    /// finding deleted ones by an id-only listing. Default: true for
+    /// `customers`, the only object offering it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<bool>,
 }
+
+/// The end of the "changed since" range. Its start is the cursor less one
+/// second: Vendure on SQLite keeps `updatedAt` to the second
+/// (`2026-11-25 16:07:39`) but compares it with a time in milliseconds
+/// (`… 16:07:39.000`, greater), so `between` from the cursor itself would
+/// miss a record changed later in the cursor's second. The records of that
+/// second are read again, harmlessly.
+const FAR_FUTURE: &str = "9999-12-31T23:59:59.999Z";
 
 impl VendureEntityConfig {
     /// Checks the settings against the entity's id fields, without I/O.
@@ -213,6 +250,13 @@ impl VendureEntityConfig {
                 self.object
             ));
         };
+        if self.incremental == Some(true) && !o.incremental {
+            return Err(format!(
+                "vendure.incremental: not offered for {} (some of its fields live in rows of \
+                 their own, whose changes do not move its updatedAt); only customers",
+                self.object
+            ));
+        }
         match entity_id {
             [one] if o.keys.contains(&one.as_str()) => Ok(()),
             _ => Err(format!(
@@ -275,7 +319,30 @@ impl VendureEntityConfig {
             types: o.types.iter().map(|(f, t)| (f.to_string(), *t)).collect(),
             read_only: o.read_only.iter().map(|s| s.to_string()).collect(),
             conditional: Conditional::Reread,
-            incremental: None,
+            incremental: (o.incremental && self.incremental != Some(false)).then(|| Incremental {
+                updated_at: vec!["updatedAt".into()],
+                changed: BTreeMap::new(),
+                // The listing, filtered on updatedAt from the cursor on.
+                search: Some(SearchListing {
+                    path: api.clone(),
+                    body: json!({
+                        "query": format!("query($o: {}) {{ {}(options: $o) {{ items {{ {fields} }} }} }}", o.options, o.query),
+                        "variables": {"o": {
+                            "sort": {"id": "ASC"},
+                            "filter": {"updatedAt": {"between": {"start": "{since_1s_before}", "end": FAR_FUTURE}}},
+                        }},
+                    }),
+                    pagination: None,
+                    cap: None,
+                    rate_limit: None,
+                }),
+                ids: BTreeMap::new(),
+                // Which records still exist: only the key is asked for.
+                ids_body: Some(json!({
+                    "query": format!("query($o: {}) {{ {}(options: $o) {{ items {{ {key} }} }} }}", o.options, o.query),
+                    "variables": {"o": {"sort": {"id": "ASC"}}},
+                })),
+            }),
             values_in: None,
             batch: None,
             clear_value: None,
@@ -298,6 +365,7 @@ mod tests {
     fn customers_by_email_expand_to_admin_api_requests() {
         let e = VendureEntityConfig {
             object: "customers".into(),
+            incremental: None,
         };
         let id = vec!["emailAddress".to_string()];
         e.validate(&id).unwrap();
@@ -311,10 +379,37 @@ mod tests {
         assert!(
             VendureEntityConfig {
                 object: "invoices".into(),
+                incremental: None,
             }
             .validate(&id)
             .unwrap_err()
             .contains("not offered")
+        );
+        let inc = rest.incremental.expect("customers pull incrementally");
+        assert!(
+            inc.ids_body.unwrap()["query"]
+                .as_str()
+                .unwrap()
+                .contains("items { emailAddress }")
+        );
+        let variants = VendureEntityConfig {
+            object: "variants".into(),
+            incremental: Some(true),
+        };
+        assert!(
+            variants
+                .validate(&["sku".into()])
+                .unwrap_err()
+                .contains("only customers")
+        );
+        assert!(
+            VendureEntityConfig {
+                object: "variants".into(),
+                incremental: None,
+            }
+            .to_rest(&["sku".into()])
+            .incremental
+            .is_none()
         );
     }
 }

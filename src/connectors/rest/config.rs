@@ -128,6 +128,11 @@ pub struct Incremental {
     /// (e.g. `{ fields = "code" }`); the id fields are read from it.
     #[serde(default)]
     pub ids: BTreeMap<String, String>,
+    /// The id-only pass as a POST of this JSON body to the listing's path
+    /// instead (a GraphQL query selecting only the id fields), paged like
+    /// the listing, its paging parameters in the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids_body: Option<serde_json::Value>,
 }
 
 /// `search = { ... }` of an incremental entity: the changed records by POST.
@@ -142,6 +147,20 @@ pub struct SearchListing {
     /// parameters set in the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pagination: Option<Pagination>,
+    /// The most records one search can page through (HubSpot: 10,000;
+    /// past it the system refuses the page). With a cap, the search must
+    /// sort by the change time, oldest first: before a page would pass the
+    /// cap, a new search starts at the latest change time seen (`{since}`
+    /// again, "greater or equal"), the records already read at that time
+    /// skipped, so any number of changes is read. Default: no cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<u64>,
+    /// Searches allowed per second, on top of the system's
+    /// `http.rate_limit` (HubSpot limits its search endpoints to a few per
+    /// second per account). Every search of the system with this setting
+    /// shares one budget (give the same value on each). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -381,8 +400,14 @@ impl RestEntityConfig {
                 );
             }
         }
-        if self.list_body.is_some() && self.incremental.is_some() {
-            return Err("rest.incremental: not offered with list_body yet".into());
+        if let (Some(_), Some(inc)) = (&self.list_body, &self.incremental)
+            && (inc.search.is_none() || inc.ids_body.is_none())
+        {
+            return Err(
+                "rest.incremental: with list_body (a POST listing, GraphQL) give the changed \
+                 records as a `search` and the id-only listing as `ids_body`"
+                    .into(),
+            );
         }
         if self.create_batch == Some(0) {
             return Err("rest.create_batch: at least 1".into());

@@ -66,7 +66,14 @@ impl RestSystem {
     /// The system `name`, with the entities configured on it. Resolves the
     /// secrets; connects nothing yet.
     pub fn new(name: &str, config: RestSystemConfig, entities: Vec<RestEntity>) -> Result<Self> {
-        let client = HttpClient::new(name, &config.base_url, &config.auth, &config.http)?;
+        let mut client = HttpClient::new(name, &config.base_url, &config.auth, &config.http)?;
+        for e in &entities {
+            if let Some(search) = e.rest.incremental.as_ref().and_then(|i| i.search.as_ref())
+                && let Some(n) = search.rate_limit
+            {
+                client.limit_path(&search.path, "search", n, 1)?;
+            }
+        }
         Ok(RestSystem {
             client,
             config,
@@ -77,6 +84,11 @@ impl RestSystem {
     /// Requests sent so far (every try counts).
     pub fn requests_sent(&self) -> u64 {
         self.client.sent
+    }
+
+    /// Logins (or token fetches) made so far.
+    pub fn logins(&self) -> u64 {
+        self.client.logins
     }
 
     fn fail(&self, code: ErrorCode, message: String) -> Error {
@@ -683,17 +695,27 @@ impl Connector for RestSystem {
             .as_ref()
             .and(source.since.as_deref())
             .filter(|s| !s.is_empty());
+        let search = rest
+            .incremental
+            .as_ref()
+            .and_then(|inc| inc.search.as_ref())
+            .filter(|_| since.is_some());
+        // A search by POST (HubSpot): the paging goes in the body.
+        let search_request = |since: &str| -> std::result::Result<Request, String> {
+            let s = search.expect("asked only for a search");
+            let mut body = s.body.clone();
+            fill_since(&mut body, since)?;
+            let mut req = Request::write(Method::POST, s.path.clone(), Some(body));
+            req.repeat = Repeat::Safe;
+            Ok(req)
+        };
         if let (Some(inc), Some(since)) = (&rest.incremental, since) {
             sink.incremental()?;
             for (k, v) in &inc.changed {
                 base = base.param(k, v.replace("{since}", since));
             }
-            if let Some(search) = &inc.search {
-                // A search by POST (HubSpot): the paging goes in the body.
-                let mut body = search.body.clone();
-                fill_since(&mut body, since).map_err(|m| self.fail(ErrorCode::Config, m))?;
-                base = Request::write(Method::POST, search.path.clone(), Some(body));
-                base.repeat = Repeat::Safe;
+            if search.is_some() {
+                base = search_request(since).map_err(|m| self.fail(ErrorCode::Config, m))?;
                 in_body = true;
             }
         }
@@ -708,46 +730,92 @@ impl Connector for RestSystem {
                 .unwrap_or_else(|| rest.pagination.clone()),
             _ => rest.pagination.clone(),
         };
-        let complete = read_pages(
-            &mut self.client,
-            &base,
-            &pagination,
-            &rest.records,
-            in_body,
-            self.config.errors_at.as_deref(),
-            &mut |page| {
-                if schema.is_none() {
-                    let mut names = RestSystem::schema_of(&rest, &page);
-                    if names.is_empty() {
-                        // No record to learn the fields from.
-                        names = entity_id.clone();
-                    }
-                    sink.schema(&Schema::new(names.clone()))?;
-                    schema = Some(names);
+        // A search that pages through at most `cap` records is read in
+        // windows of change time (see `SearchListing::cap`).
+        let cap = search.and_then(|s| s.cap);
+        let mut window = Window {
+            start: since.map(str::to_string),
+            ..Window::default()
+        };
+        let page_size = page_limit(&pagination);
+        if let Some(cap) = cap
+            && cap < page_size
+        {
+            return Err(self.fail(
+                ErrorCode::Config,
+                format!("rest.incremental.search.cap: {cap} is less than one page ({page_size})"),
+            ));
+        }
+        let mut on_page = |page: Vec<Json>, window: &mut Window| -> Result<bool> {
+            if schema.is_none() {
+                let mut names = RestSystem::schema_of(&rest, &page);
+                if names.is_empty() {
+                    // No record to learn the fields from.
+                    names = entity_id.clone();
                 }
-                let names = schema.as_ref().expect("set above");
-                for record in page {
-                    origin += 1;
-                    if let Some(inc) = &rest.incremental
-                        && let Some(at) = inc
-                            .updated_at
-                            .iter()
-                            .find_map(|f| rest.value(&record, f).and_then(json_path::text))
-                        && cursor.as_deref().is_none_or(|c| at.as_str() > c)
-                    {
-                        cursor = Some(at);
-                    }
-                    let values: Vec<Value> = names
+                sink.schema(&Schema::new(names.clone()))?;
+                schema = Some(names);
+            }
+            let names = schema.as_ref().expect("set above");
+            for record in page {
+                window.count += 1;
+                if cap.is_some() && !window.admit(&rest, &entity_id, &record) {
+                    // Read at the boundary by the previous window.
+                    continue;
+                }
+                origin += 1;
+                if let Some(inc) = &rest.incremental
+                    && let Some(at) = inc
+                        .updated_at
                         .iter()
-                        .map(|n| rest.value(&record, n).and_then(json_path::text))
-                        .collect();
-                    if !sink.record(origin, values)? {
-                        return Ok(false);
-                    }
+                        .find_map(|f| rest.value(&record, f).and_then(json_path::text))
+                    && cursor.as_deref().is_none_or(|c| at.as_str() > c)
+                {
+                    cursor = Some(at);
                 }
-                Ok(true)
-            },
-        )?;
+                let values: Vec<Value> = names
+                    .iter()
+                    .map(|n| rest.value(&record, n).and_then(json_path::text))
+                    .collect();
+                if !sink.record(origin, values)? {
+                    return Ok(false);
+                }
+            }
+            if let Some(cap) = cap
+                && window.count + page_size > cap
+            {
+                // The next page would pass the cap: a new window.
+                window.full = true;
+                return Ok(false);
+            }
+            Ok(true)
+        };
+        let complete = loop {
+            let done = read_pages(
+                &mut self.client,
+                &base,
+                &pagination,
+                &rest.records,
+                in_body,
+                self.config.errors_at.as_deref(),
+                &mut |page| on_page(page, &mut window),
+            )?;
+            if done || !window.full {
+                break done;
+            }
+            let Some(next) = window.next() else {
+                return Err(self.fail(
+                    ErrorCode::Validation,
+                    format!(
+                        "more than {} records changed at {}: the search cannot page past \
+                         them; pull once with incremental = false",
+                        cap.unwrap_or_default(),
+                        window.latest.as_deref().unwrap_or("one time"),
+                    ),
+                ));
+            };
+            base = search_request(&next).map_err(|m| self.fail(ErrorCode::Config, m))?;
+        };
         if schema.is_none() {
             // No record to learn the fields from: the configured ones, or the id.
             let names = if rest.fields.is_empty() {
@@ -765,7 +833,14 @@ impl Connector for RestSystem {
         }
         if since.is_some() {
             // Which records still exist: the id-only listing.
-            let mut ids = Request::get(rest.list.clone());
+            let mut ids = match &inc.ids_body {
+                Some(body) => {
+                    let mut r = Request::write(Method::POST, rest.list.clone(), Some(body.clone()));
+                    r.repeat = Repeat::Safe;
+                    r
+                }
+                None => Request::get(rest.list.clone()),
+            };
             let plain = rest
                 .list_query
                 .iter()
@@ -773,11 +848,13 @@ impl Connector for RestSystem {
             for (k, v) in plain.chain(&inc.ids) {
                 ids = ids.param(k, v);
             }
-            let complete = read_all(
+            let complete = read_pages(
                 &mut self.client,
                 &ids,
                 &rest.pagination,
                 &rest.records,
+                inc.ids_body.is_some(),
+                self.config.errors_at.as_deref(),
                 &mut |page| {
                     for record in page {
                         let values: Vec<Value> = entity_id
@@ -1183,8 +1260,11 @@ fn read_pages(
     }
 }
 
-/// Fills `"{since}"` (the cursor as read) and `"{since_ms}"` (the cursor,
-/// an ISO 8601 time, as milliseconds since 1970, as text) in a body.
+/// Fills `"{since}"` (the cursor as read), `"{since_ms}"` (the cursor,
+/// an ISO 8601 time, as milliseconds since 1970, as text) and
+/// `"{since_1s_before}"` (the cursor less one second, ISO 8601: for servers
+/// that keep times to the second but compare them with milliseconds) in a
+/// body.
 fn fill_since(template: &mut Json, since: &str) -> std::result::Result<(), String> {
     match template {
         Json::String(s) if s.contains("{since_ms}") => {
@@ -1192,6 +1272,15 @@ fn fill_since(template: &mut Json, since: &str) -> std::result::Result<(), Strin
                 format!("the incremental cursor {since:?} is not an ISO 8601 time ({e}); pull everything once")
             })?;
             *s = s.replace("{since_ms}", &at.timestamp_millis().to_string());
+        }
+        Json::String(s) if s.contains("{since_1s_before}") => {
+            let at = chrono::DateTime::parse_from_rfc3339(since).map_err(|e| {
+                format!("the incremental cursor {since:?} is not an ISO 8601 time ({e}); pull everything once")
+            })?;
+            let before = (at - chrono::Duration::seconds(1))
+                .with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            *s = s.replace("{since_1s_before}", &before);
         }
         Json::String(s) if s.contains("{since}") => *s = s.replace("{since}", since),
         Json::Array(items) => {
@@ -1405,6 +1494,91 @@ fn params_to_body(mut req: Request, style: &crate::connectors::http::Pagination)
     req
 }
 
+/// One window of a capped search (see `SearchListing::cap`): the records
+/// it has answered, the latest change time among them, and which records
+/// had it.
+#[derive(Default)]
+struct Window {
+    /// The window's `since` (the previous window's latest change time).
+    start: Option<String>,
+    /// Records answered in this window (skipped ones too).
+    count: u64,
+    /// The page cap is near: a new window is due.
+    full: bool,
+    /// The latest change time seen in this window.
+    latest: Option<String>,
+    /// The records (their ids) seen at `latest`.
+    at_latest: std::collections::HashSet<String>,
+    /// The records the previous window read at `start`: not read again.
+    skip: std::collections::HashSet<String>,
+}
+
+impl Window {
+    /// Notes `record`; false when the previous window already read it at
+    /// this window's start time.
+    fn admit(&mut self, rest: &RestEntityConfig, entity_id: &[String], record: &Json) -> bool {
+        let key: Vec<String> = entity_id
+            .iter()
+            .map(|f| {
+                rest.value(record, f)
+                    .and_then(json_path::text)
+                    .unwrap_or_default()
+            })
+            .collect();
+        let key = key.join("\u{1f}");
+        let at = rest.incremental.as_ref().and_then(|inc| {
+            inc.updated_at
+                .iter()
+                .find_map(|f| rest.value(record, f).and_then(json_path::text))
+        });
+        if at.is_some() && at == self.start && self.skip.contains(&key) {
+            return false;
+        }
+        if let Some(at) = at {
+            match &self.latest {
+                // Out of order (not sorted by change time): no boundary.
+                Some(l) if at < *l => {}
+                Some(l) if at == *l => {
+                    self.at_latest.insert(key);
+                }
+                _ => {
+                    self.latest = Some(at);
+                    self.at_latest.clear();
+                    self.at_latest.insert(key);
+                }
+            }
+        }
+        true
+    }
+
+    /// Starts the next window at the latest change time seen; `None` when
+    /// the window made no progress (every record at its start time).
+    fn next(&mut self) -> Option<String> {
+        let latest = self.latest.clone()?;
+        if self.start.as_deref() == Some(latest.as_str()) {
+            return None;
+        }
+        self.skip = std::mem::take(&mut self.at_latest);
+        self.start = Some(latest.clone());
+        self.count = 0;
+        self.full = false;
+        Some(latest)
+    }
+}
+
+/// Records per page of a pagination style (1 for a single request).
+fn page_limit(p: &crate::connectors::http::Pagination) -> u64 {
+    use crate::connectors::http::Pagination as P;
+    match p {
+        P::None => 1,
+        P::Offset { limit, .. }
+        | P::Cursor { limit, .. }
+        | P::NextUrl { limit, .. }
+        | P::Link { limit, .. } => u64::from(*limit),
+        P::Page { size, .. } => u64::from(*size),
+    }
+}
+
 /// The errors a 2xx answer lists at `errors_at` (GraphQL), as a failure.
 fn body_errors(errors_at: Option<&str>, resp: &Response) -> Option<HttpError> {
     let at = errors_at?;
@@ -1481,6 +1655,42 @@ fn typed(value: Option<&str>, ty: FieldType) -> std::result::Result<Json, String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capped_search_window_skips_what_the_last_window_read_at_its_boundary() {
+        let rest = crate::connectors::presets::HubspotEntityConfig {
+            object: "contacts".into(),
+            properties: vec!["email".into()],
+            read_only: vec![],
+            incremental: None,
+            search_cap: None,
+            search_rate_limit: None,
+        }
+        .to_rest(&["email".into()]);
+        let id = vec!["email".to_string()];
+        let rec = |e: &str, at: &str| serde_json::json!({"id": "1", "properties": {"email": e}, "updatedAt": at});
+        let mut w = Window {
+            start: Some("T0".into()),
+            ..Window::default()
+        };
+        for (e, at) in [("a", "T1"), ("b", "T2"), ("c", "T2")] {
+            assert!(w.admit(&rest, &id, &rec(e, at)));
+        }
+        assert_eq!(w.next().as_deref(), Some("T2"));
+        // The next window starts at T2 (greater or equal): b and c again.
+        let admitted: Vec<bool> = [("b", "T2"), ("c", "T2"), ("d", "T2"), ("e", "T3")]
+            .iter()
+            .map(|(e, at)| w.admit(&rest, &id, &rec(e, at)))
+            .collect();
+        assert_eq!(admitted, [false, false, true, true]);
+        // A window whose records all share its start time makes no progress.
+        let mut stuck = Window {
+            start: Some("T5".into()),
+            ..Window::default()
+        };
+        assert!(stuck.admit(&rest, &id, &rec("x", "T5")));
+        assert_eq!(stuck.next(), None);
+    }
 
     #[test]
     fn values_become_typed_nested_json() {

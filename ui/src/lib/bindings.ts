@@ -705,7 +705,11 @@ header: string | null,
 /**
  * Text before the token.
  */
-prefix: string | null, };
+prefix: string | null, 
+/**
+ * How a 2xx answer says the session expired (`PATH=VALUE`).
+ */
+expired?: string | null, };
 
 export type SystemForm = { "kind": "csv", 
 /**
