@@ -172,6 +172,59 @@ pub(crate) fn check_values(rules: &HashMap<String, FieldRules>, values: &[Field]
     failures.into_iter().map(|f| f.message).collect()
 }
 
+/// What the plan needs of a proposal: its kind, its target records, and
+/// the target's values as pulled, field by field.
+struct PlanProposal {
+    kind: Kind,
+    right_keys: Vec<String>,
+    rights: Vec<Field>,
+}
+
+/// One field of a stored proposal, as far as the plan reads it.
+#[derive(serde::Deserialize)]
+struct RightValue {
+    field: String,
+    right: Value,
+}
+
+/// The proposals of `recon` with the given match keys, by key: one prepared
+/// statement, and only the columns the plan reads.
+fn proposals_by_key<'k>(
+    ws: &Workspace,
+    recon: &str,
+    keys: impl IntoIterator<Item = &'k str>,
+) -> Result<HashMap<&'k str, PlanProposal>> {
+    let e = |x: rusqlite::Error| ws.cache.err(x);
+    let json = |x: serde_json::Error| ws.cache.err(x);
+    let mut stmt = ws
+        .cache
+        .conn
+        .prepare(
+            "SELECT kind, right_keys, fields FROM proposals WHERE recon = ?1 AND match_key = ?2",
+        )
+        .map_err(e)?;
+    let mut out = HashMap::new();
+    for key in keys {
+        let mut rows = stmt.query((recon, key)).map_err(e)?;
+        let Some(r) = rows.next().map_err(e)? else {
+            continue;
+        };
+        let kind = r.get_ref(0).map_err(e)?.as_str().map_err(|x| e(x.into()))?;
+        let right_keys = r.get_ref(1).map_err(e)?.as_str().map_err(|x| e(x.into()))?;
+        let fields = r.get_ref(2).map_err(e)?.as_str().map_err(|x| e(x.into()))?;
+        let fields: Vec<RightValue> = serde_json::from_str(fields).map_err(json)?;
+        out.insert(
+            key,
+            PlanProposal {
+                kind: Kind::parse(kind).unwrap_or(Kind::Conflict),
+                right_keys: serde_json::from_str(right_keys).map_err(json)?,
+                rights: fields.into_iter().map(|f| (f.field, f.right)).collect(),
+            },
+        );
+    }
+    Ok(out)
+}
+
 /// Works out the plan of `recon` from its current decisions.
 pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
     let target = Target::of(ws, recon)?;
@@ -193,14 +246,10 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
         .filter(|d| d.verdict != "reject" && !journaled.contains(&d.id))
         .map(|d| d.match_key.as_str())
         .collect();
-    let mut proposals: HashMap<String, crate::reconcile::Proposal> = HashMap::new();
     // Read by key: a push of a few approvals in a million proposals reads a few.
     let mut keys: Vec<&str> = wanted.into_iter().collect();
     keys.sort_unstable();
-    ws.for_each_proposal_by_key(recon, keys, |row| {
-        proposals.insert(row.proposal.match_key.clone(), row.proposal);
-        Ok(())
-    })?;
+    let proposals = proposals_by_key(ws, recon, keys)?;
     for d in &decisions {
         if d.verdict == "reject" {
             continue;
@@ -222,17 +271,17 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
             ]));
             continue;
         }
-        let Some(p) = proposals.get(&d.match_key) else {
+        let Some(p) = proposals.get(d.match_key.as_str()) else {
             plan.invalid.push(invalid(vec![
                 "the proposal no longer exists (reconciled since); review it again".into(),
             ]));
             continue;
         };
         let right = |field: &str| -> Value {
-            p.fields
+            p.rights
                 .iter()
-                .find(|f| f.field == field)
-                .and_then(|f| f.right.clone())
+                .find(|(f, _)| f == field)
+                .and_then(|(_, v)| v.clone())
         };
         let (op, record, before) = if d.verdict == "delete" {
             if p.kind != Kind::Orphan || p.right_keys.len() != 1 {
@@ -243,11 +292,7 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
                 )]));
                 continue;
             }
-            let before: Vec<Field> = p
-                .fields
-                .iter()
-                .map(|f| (f.field.clone(), f.right.clone()))
-                .collect();
+            let before: Vec<Field> = p.rights.clone();
             (WriteKind::Delete, target.id_of(&p.right_keys[0]), before)
         } else {
             match p.right_keys.len() {
@@ -457,37 +502,37 @@ fn recheck_unique(
 impl Plan {
     /// The journal entries of this plan: every write and delete `pending`,
     /// every invalid change `rejected` (validation), so it shows in the results.
-    pub(crate) fn entries(&self, baselines: &HashMap<String, Baseline>) -> Vec<NewEntry> {
-        let mut out: Vec<NewEntry> = self
-            .writes
-            .iter()
-            .chain(&self.deletes)
-            .map(|c| NewEntry {
-                match_key: c.match_key.clone(),
+    pub(crate) fn into_entries(self, baselines: &HashMap<String, Baseline>) -> Vec<NewEntry> {
+        let recon = self.recon;
+        let mut out: Vec<NewEntry> =
+            Vec::with_capacity(self.writes.len() + self.deletes.len() + self.invalid.len());
+        for c in self.writes.into_iter().chain(self.deletes) {
+            out.push(NewEntry {
+                baseline_before: baselines.get(&c.match_key).cloned(),
+                match_key: c.match_key,
                 decision_id: Some(c.decision_id),
                 rollback_of: None,
-                idempotency_key: c.idempotency_key.clone(),
+                idempotency_key: c.idempotency_key,
                 op: c.op,
-                record: c.record.clone(),
-                values: c.values.clone(),
-                values_hash: c.values_hash.clone(),
-                before: c.before.clone(),
-                baseline_before: baselines.get(&c.match_key).cloned(),
+                record: c.record,
+                values: c.values,
+                values_hash: c.values_hash,
+                before: c.before,
                 state: State::Pending,
                 category: None,
                 message: None,
-            })
-            .collect();
-        for i in &self.invalid {
+            });
+        }
+        for i in self.invalid {
             out.push(NewEntry {
-                match_key: i.match_key.clone(),
+                idempotency_key: idempotency_key(&recon, i.decision_id, &i.values_hash),
+                match_key: i.match_key,
                 decision_id: Some(i.decision_id),
                 rollback_of: None,
-                idempotency_key: idempotency_key(&self.recon, i.decision_id, &i.values_hash),
                 op: WriteKind::Update,
                 record: vec![],
-                values: i.values.clone(),
-                values_hash: i.values_hash.clone(),
+                values: i.values,
+                values_hash: i.values_hash,
                 before: vec![],
                 baseline_before: None,
                 state: State::Rejected,
