@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::reconcile::validation::FieldRules;
 use crate::reconcile::{Baseline, Kind};
 use crate::records::Value;
-use crate::review::{Decision, values_hash};
+use crate::review::values_hash;
 use crate::workspace::Workspace;
 
 /// The system and entity a reconciliation pushes to.
@@ -141,17 +141,6 @@ pub fn idempotency_key(recon: &str, decision_id: i64, values_hash: &str) -> Stri
     format!("tu-{}", &hex[..32])
 }
 
-/// The latest current decision per proposal, in decision order.
-fn latest_decisions(ws: &Workspace, recon: &str) -> Result<Vec<Decision>> {
-    let mut latest: HashMap<String, Decision> = HashMap::new();
-    for d in ws.decisions(recon, Some("current"))? {
-        latest.insert(d.match_key.clone(), d);
-    }
-    let mut out: Vec<Decision> = latest.into_values().collect();
-    out.sort_by_key(|d| d.id);
-    Ok(out)
-}
-
 pub(crate) fn rules_of(ws: &Workspace, recon: &str) -> Result<HashMap<String, FieldRules>> {
     Ok(ws
         .reconciliation(recon)?
@@ -187,40 +176,66 @@ struct RightValue {
     right: Value,
 }
 
-/// The proposals of `recon` with the given match keys, by key: one prepared
-/// statement, and only the columns the plan reads.
-fn proposals_by_key<'k>(
-    ws: &Workspace,
-    recon: &str,
-    keys: impl IntoIterator<Item = &'k str>,
-) -> Result<HashMap<&'k str, PlanProposal>> {
+/// The latest current decision of a proposal, with what the plan needs of
+/// the proposal (none for a rejection, a decision already journaled, or a
+/// proposal gone).
+struct Approved {
+    id: i64,
+    match_key: String,
+    verdict: String,
+    values: Vec<Field>,
+    values_hash: String,
+    proposal: Option<PlanProposal>,
+}
+
+/// The latest current decision of each proposal of `recon`, in decision
+/// order, each with its proposal: one statement (decisions joined to their
+/// proposals by key), only the columns the plan reads.
+fn approved(ws: &Workspace, recon: &str) -> Result<Vec<Approved>> {
     let e = |x: rusqlite::Error| ws.cache.err(x);
     let json = |x: serde_json::Error| ws.cache.err(x);
     let mut stmt = ws
         .cache
         .conn
         .prepare(
-            "SELECT kind, right_keys, fields FROM proposals WHERE recon = ?1 AND match_key = ?2",
+            "SELECT d.id, d.match_key, d.verdict, d.vals, d.values_hash, p.kind, p.right_keys, p.fields \
+             FROM decisions d \
+             LEFT JOIN proposals p ON d.verdict <> 'reject' AND p.recon = d.recon AND p.match_key = d.match_key \
+                 AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.recon = d.recon AND j.decision_id = d.id) \
+             WHERE d.recon = ?1 AND d.state = 'current' \
+                 AND NOT EXISTS (SELECT 1 FROM decisions n WHERE n.recon = d.recon \
+                     AND n.match_key = d.match_key AND n.state = 'current' AND n.id > d.id) \
+             ORDER BY d.id",
         )
         .map_err(e)?;
-    let mut out = HashMap::new();
-    for key in keys {
-        let mut rows = stmt.query((recon, key)).map_err(e)?;
-        let Some(r) = rows.next().map_err(e)? else {
-            continue;
+    let mut rows = stmt.query([recon]).map_err(e)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(e)? {
+        let text = |i: usize| -> Result<Option<&str>> {
+            match r.get_ref(i).map_err(e)? {
+                rusqlite::types::ValueRef::Null => Ok(None),
+                v => v.as_str().map(Some).map_err(|x| ws.cache.err(x)),
+            }
         };
-        let kind = r.get_ref(0).map_err(e)?.as_str().map_err(|x| e(x.into()))?;
-        let right_keys = r.get_ref(1).map_err(e)?.as_str().map_err(|x| e(x.into()))?;
-        let fields = r.get_ref(2).map_err(e)?.as_str().map_err(|x| e(x.into()))?;
-        let fields: Vec<RightValue> = serde_json::from_str(fields).map_err(json)?;
-        out.insert(
-            key,
-            PlanProposal {
-                kind: Kind::parse(kind).unwrap_or(Kind::Conflict),
-                right_keys: serde_json::from_str(right_keys).map_err(json)?,
-                rights: fields.into_iter().map(|f| (f.field, f.right)).collect(),
-            },
-        );
+        let proposal = match (text(5)?, text(6)?, text(7)?) {
+            (Some(kind), Some(right_keys), Some(fields)) => {
+                let fields: Vec<RightValue> = serde_json::from_str(fields).map_err(json)?;
+                Some(PlanProposal {
+                    kind: Kind::parse(kind).unwrap_or(Kind::Conflict),
+                    right_keys: serde_json::from_str(right_keys).map_err(json)?,
+                    rights: fields.into_iter().map(|f| (f.field, f.right)).collect(),
+                })
+            }
+            _ => None,
+        };
+        out.push(Approved {
+            id: r.get(0).map_err(e)?,
+            match_key: r.get(1).map_err(e)?,
+            verdict: r.get(2).map_err(e)?,
+            values: serde_json::from_str(text(3)?.unwrap_or("[]")).unwrap_or_default(),
+            values_hash: r.get(4).map_err(e)?,
+            proposal,
+        });
     }
     Ok(out)
 }
@@ -239,17 +254,7 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
         counts: BTreeMap::new(),
         already_journaled: 0,
     };
-    let decisions = latest_decisions(ws, recon)?;
-    // Every proposal with a decision to carry out.
-    let wanted: std::collections::HashSet<&str> = decisions
-        .iter()
-        .filter(|d| d.verdict != "reject" && !journaled.contains(&d.id))
-        .map(|d| d.match_key.as_str())
-        .collect();
-    // Read by key: a push of a few approvals in a million proposals reads a few.
-    let mut keys: Vec<&str> = wanted.into_iter().collect();
-    keys.sort_unstable();
-    let proposals = proposals_by_key(ws, recon, keys)?;
+    let decisions = approved(ws, recon)?;
     for d in &decisions {
         if d.verdict == "reject" {
             continue;
@@ -271,7 +276,7 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
             ]));
             continue;
         }
-        let Some(p) = proposals.get(d.match_key.as_str()) else {
+        let Some(p) = d.proposal.as_ref() else {
             plan.invalid.push(invalid(vec![
                 "the proposal no longer exists (reconciled since); review it again".into(),
             ]));
