@@ -758,6 +758,10 @@ impl Recorder {
         conn.pragma_update(None, "synchronous", "FULL").map_err(e)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(e)?;
         let _ = conn.pragma_update(None, "wal_autocheckpoint", PUSH_WAL_PAGES);
+        // As the cache's own connection: pages from memory, the file mapped.
+        conn.pragma_update(None, "cache_size", -65536).map_err(e)?;
+        conn.pragma_update(None, "mmap_size", 1i64 << 30)
+            .map_err(e)?;
         Ok(Recorder {
             conn,
             path,
