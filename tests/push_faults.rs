@@ -164,8 +164,25 @@ fn a_locked_sqlite_target_is_retried_with_backoff() {
     // Another program holds the write lock for a while.
     let holder = rusqlite::Connection::open(&path).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let cache = ws.path().join("trueup.db");
     let release = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(400));
+        // Held until the push is sending (whatever the machine's load), and
+        // then for longer than one busy timeout.
+        let journal = rusqlite::Connection::open(&cache).unwrap();
+        let started = std::time::Instant::now();
+        while journal
+            .query_row(
+                "SELECT count(*) FROM journal WHERE state = 'sending'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_or(0)
+            == 0
+            && started.elapsed() < Duration::from_secs(30)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(300));
         holder.execute_batch("COMMIT").unwrap();
     });
     let mut sys =
@@ -468,6 +485,25 @@ fn a_target_that_stays_down_stops_the_push_and_resume_finishes_it() {
     );
     let states: Vec<State> = r.entries.iter().map(|e| e.state).collect();
     assert_eq!(states, [State::Unknown, State::Pending, State::Pending]);
+    // The journal says the same as the report: the batch moved to `sending`
+    // while the first one was tried, but never sent, is back to `pending`
+    // with no attempt counted.
+    let cache = trueup::cache::Cache::open(&ws.path().join("trueup.db")).unwrap();
+    let journaled: Vec<(State, i64)> = trueup::push::recon_entries(&cache, "c")
+        .unwrap()
+        .iter()
+        .map(|e| (e.state, e.attempts))
+        .collect();
+    assert_eq!(
+        journaled,
+        r.entries
+            .iter()
+            .map(|e| (e.state, e.attempts))
+            .collect::<Vec<_>>(),
+        "the report is what the journal holds"
+    );
+    assert_eq!(journaled[1..], [(State::Pending, 0), (State::Pending, 0)]);
+    drop(cache);
     assert!(audit(ws.path()).is_empty());
     // The target is back: --resume sends what was left, --retry-failed the rest.
     let mut up = faulty(&ws, &[]);
