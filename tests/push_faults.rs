@@ -164,8 +164,25 @@ fn a_locked_sqlite_target_is_retried_with_backoff() {
     // Another program holds the write lock for a while.
     let holder = rusqlite::Connection::open(&path).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let cache = ws.path().join("trueup.db");
     let release = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(400));
+        // Held until the push is sending (whatever the machine's load), and
+        // then for longer than one busy timeout.
+        let journal = rusqlite::Connection::open(&cache).unwrap();
+        let started = std::time::Instant::now();
+        while journal
+            .query_row(
+                "SELECT count(*) FROM journal WHERE state = 'sending'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_or(0)
+            == 0
+            && started.elapsed() < Duration::from_secs(30)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(300));
         holder.execute_batch("COMMIT").unwrap();
     });
     let mut sys =
@@ -310,16 +327,30 @@ fn faulty_on(ws: &support::TempWorkspace, db: &str) -> Faulty {
     Faulty::new(SqliteSystem::new("crm".into(), ws.path().join(db)), &[])
 }
 
-/// A real connector that looks at the journal whenever it is asked to write.
+/// A real connector that looks at the journal whenever it is asked to write:
+/// the counts per state, and the states of the entries being sent.
 struct Spy {
     inner: SqliteSystem,
     cache: std::path::PathBuf,
     seen: Vec<BTreeMap<String, i64>>,
+    sent_states: Vec<Vec<String>>,
 }
 
 impl Spy {
-    fn look(&mut self) {
+    fn look(&mut self, changes: &[WriteChange]) {
         let conn = rusqlite::Connection::open(&self.cache).unwrap();
+        let states = changes
+            .iter()
+            .map(|c| {
+                conn.query_row(
+                    "SELECT state FROM journal WHERE record = ?1",
+                    [serde_json::to_string(&c.id).unwrap()],
+                    |r| r.get(0),
+                )
+                .unwrap()
+            })
+            .collect();
+        self.sent_states.push(states);
         let mut stmt = conn
             .prepare("SELECT state, count(*) FROM journal GROUP BY state")
             .unwrap();
@@ -354,7 +385,7 @@ impl Connector for Spy {
         source: &EntitySource,
         change: &WriteChange,
     ) -> trueup::Result<WriteOutcome> {
-        self.look();
+        self.look(std::slice::from_ref(change));
         self.inner.write(source, change)
     }
     fn write_batch(
@@ -362,7 +393,7 @@ impl Connector for Spy {
         source: &EntitySource,
         changes: &[WriteChange],
     ) -> trueup::Result<Vec<WriteOutcome>> {
-        self.look();
+        self.look(changes);
         self.inner.write_batch(source, changes)
     }
 }
@@ -386,6 +417,7 @@ fn every_change_is_journaled_before_anything_is_sent() {
         inner: SqliteSystem::new("crm".into(), ws.path().join("crm.db")),
         cache: ws.path().join("trueup.db"),
         seen: vec![],
+        sent_states: vec![],
     };
     let r = push(
         &ws,
@@ -403,16 +435,24 @@ fn every_change_is_journaled_before_anything_is_sent() {
             total, 7,
             "all seven changes journaled before batch {n} was sent: {counts:?}"
         );
-        let sending = counts.get("sending").copied().unwrap_or(0);
-        assert_eq!(
-            sending,
-            [3, 3, 1][n],
-            "the batch being sent is marked sending first: {counts:?}"
+        assert!(
+            spy.sent_states[n].iter().all(|s| s == "sending"),
+            "every change of batch {n} is journaled sending before it is sent: {:?}",
+            spy.sent_states[n]
         );
-        assert_eq!(
-            counts.get("applied").copied().unwrap_or(0),
-            3 * n as i64,
-            "earlier batches are recorded applied: {counts:?}"
+        // The journal records batch n−1 while the target writes batch n, and
+        // moves batch n+1 to `sending` meanwhile: so batches up to n−2 are
+        // recorded applied for sure, and none after n−1 can be.
+        let applied = counts.get("applied").copied().unwrap_or(0);
+        let recorded = 3 * n.saturating_sub(1) as i64;
+        assert!(
+            (recorded..=3 * n as i64).contains(&applied),
+            "batches before n−1 are recorded applied, none sent later: {counts:?}"
+        );
+        let sending = counts.get("sending").copied().unwrap_or(0);
+        assert!(
+            sending <= [6, 7, 4][n],
+            "only the batch being sent and the ones before and after it are sending: {counts:?}"
         );
     }
 }
@@ -445,6 +485,25 @@ fn a_target_that_stays_down_stops_the_push_and_resume_finishes_it() {
     );
     let states: Vec<State> = r.entries.iter().map(|e| e.state).collect();
     assert_eq!(states, [State::Unknown, State::Pending, State::Pending]);
+    // The journal says the same as the report: the batch moved to `sending`
+    // while the first one was tried, but never sent, is back to `pending`
+    // with no attempt counted.
+    let cache = trueup::cache::Cache::open(&ws.path().join("trueup.db")).unwrap();
+    let journaled: Vec<(State, i64)> = trueup::push::recon_entries(&cache, "c")
+        .unwrap()
+        .iter()
+        .map(|e| (e.state, e.attempts))
+        .collect();
+    assert_eq!(
+        journaled,
+        r.entries
+            .iter()
+            .map(|e| (e.state, e.attempts))
+            .collect::<Vec<_>>(),
+        "the report is what the journal holds"
+    );
+    assert_eq!(journaled[1..], [(State::Pending, 0), (State::Pending, 0)]);
+    drop(cache);
     assert!(audit(ws.path()).is_empty());
     // The target is back: --resume sends what was left, --retry-failed the rest.
     let mut up = faulty(&ws, &[]);

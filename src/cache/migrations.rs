@@ -6,7 +6,7 @@ use rusqlite_migration::{M, Migrations};
 
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 const V1: &str = r#"
@@ -180,4 +180,16 @@ CREATE INDEX journal_decision ON journal(decision_id);
 /// snapshot saw), for systems that can list what changed since.
 const V3: &str = r#"
 ALTER TABLE snapshots ADD COLUMN cursor TEXT;
+"#;
+
+/// Journal indexes that cost less to keep during a push (see
+/// `docs/push.md`): the open and failed entries by reconciliation, in a
+/// partial index that an entry leaves once applied (it no longer moves
+/// inside an index at every state change), and the decisions journaled per
+/// reconciliation. `journal_decision` was used by no query.
+const V4: &str = r#"
+DROP INDEX IF EXISTS journal_recon_state;
+DROP INDEX IF EXISTS journal_decision;
+CREATE INDEX journal_open ON journal(recon, id) WHERE state <> 'applied';
+CREATE INDEX journal_recon_decision ON journal(recon, decision_id);
 "#;

@@ -7,9 +7,15 @@ use trueup::reconcile::{FieldStatus, ProposalPage};
 use trueup::records::display_key;
 
 pub fn print_json<T: serde::Serialize>(v: &T) {
-    match serde_json::to_string_pretty(v) {
-        Ok(s) => println!("{s}"),
-        Err(e) => eprintln!("error: cannot write JSON: {e}"),
+    use std::io::Write;
+    // Streamed: a push report of 100 000 entries is never held as one string.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, v)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        eprintln!("error: cannot write JSON: {e}");
     }
 }
 

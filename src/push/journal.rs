@@ -8,13 +8,14 @@
 //! the target first, never blindly resent.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 
 use crate::cache::Cache;
 use crate::connectors::{Field, WriteKind};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::progress::Actor;
 use crate::reconcile::Baseline;
 use crate::records::{Value, join_key};
@@ -235,25 +236,25 @@ pub(crate) struct NewEntry {
 
 impl NewEntry {
     /// The entry as journaled under `id`: what reading it back would give.
-    fn journaled(&self, id: i64, push_id: i64, recon: &str, now: &str) -> Entry {
+    fn journaled(self, id: i64, push_id: i64, recon: &str, now: &str) -> Entry {
         Entry {
             id,
             push_id,
             recon: recon.to_string(),
-            match_key: self.match_key.clone(),
+            match_key: self.match_key,
             decision_id: self.decision_id,
             rollback_of: self.rollback_of,
-            idempotency_key: self.idempotency_key.clone(),
+            idempotency_key: self.idempotency_key,
             op: self.op,
-            record: self.record.clone(),
-            values: self.values.clone(),
-            values_hash: self.values_hash.clone(),
-            before: self.before.clone(),
-            baseline_before: self.baseline_before.clone(),
+            record: self.record,
+            values: self.values,
+            values_hash: self.values_hash,
+            before: self.before,
+            baseline_before: self.baseline_before,
             state: self.state,
             attempts: 0,
             category: self.category,
-            message: self.message.clone(),
+            message: self.message,
             current: None,
             target_id: None,
             created_at: now.to_string(),
@@ -309,8 +310,17 @@ impl Outcome {
     }
 }
 
-/// Sets `synchronous=FULL` on the cache connection while it lives; back to
-/// `NORMAL` when dropped.
+/// Pages the write-ahead log may hold during a push before SQLite copies
+/// it back into the cache file (SQLite's default is 1 000). A batch of a
+/// push writes a few hundred pages; with the default, nearly every batch's
+/// commit was followed by a checkpoint (two more fsyncs, and the pages
+/// written twice). Durability does not depend on it: with
+/// `synchronous=FULL` a commit is durable once the log is synced.
+const PUSH_WAL_PAGES: i64 = 16_384;
+
+/// Sets `synchronous=FULL` on the cache connection while it lives (and a
+/// larger automatic checkpoint, see [`PUSH_WAL_PAGES`]); back to `NORMAL`
+/// (and the default) when dropped.
 pub(crate) struct FullSync<'c> {
     conn: &'c Connection,
 }
@@ -321,6 +331,9 @@ impl<'c> FullSync<'c> {
             .conn
             .pragma_update(None, "synchronous", "FULL")
             .map_err(|e| cache.err(e))?;
+        let _ = cache
+            .conn
+            .pragma_update(None, "wal_autocheckpoint", PUSH_WAL_PAGES);
         Ok(FullSync { conn: &cache.conn })
     }
 }
@@ -328,6 +341,7 @@ impl<'c> FullSync<'c> {
 impl Drop for FullSync<'_> {
     fn drop(&mut self) {
         let _ = self.conn.pragma_update(None, "synchronous", "NORMAL");
+        let _ = self.conn.pragma_update(None, "wal_autocheckpoint", 1000);
     }
 }
 
@@ -374,7 +388,7 @@ pub(crate) fn create_push(
     kind: &str,
     rollback_of: Option<i64>,
     target: &str,
-    entries: &[NewEntry],
+    entries: Vec<NewEntry>,
     now: &str,
     actor: &Actor,
 ) -> Result<(i64, Vec<Entry>)> {
@@ -415,7 +429,8 @@ pub(crate) fn create_push(
                 now,
             ])
             .map_err(e)?;
-            journaled.push(n.journaled(tx.last_insert_rowid(), push_id, recon, now));
+            let id = tx.last_insert_rowid();
+            journaled.push(n.journaled(id, push_id, recon, now));
         }
     }
     tx.commit().map_err(e)?;
@@ -537,9 +552,15 @@ fn state_list(states: &[State]) -> String {
 
 /// Entries of `recon` in one of `states`, oldest first.
 pub fn entries_in_states(cache: &Cache, recon: &str, states: &[State]) -> Result<Vec<Entry>> {
+    // `state <> 'applied'` lets SQLite use the partial index `journal_open`.
+    let open = if states.contains(&State::Applied) {
+        ""
+    } else {
+        "state <> 'applied' AND "
+    };
     query(
         cache,
-        &format!("recon = ?1 AND state IN ({})", state_list(states)),
+        &format!("recon = ?1 AND {open}state IN ({})", state_list(states)),
         [recon],
     )
 }
@@ -600,19 +621,35 @@ pub(crate) fn rolled_back(cache: &Cache, push_id: i64) -> Result<std::collection
         .map_err(|e| cache.err(e))
 }
 
+/// Runs of consecutive ids, as `(first, last)`, in the order given.
+fn id_runs(ids: impl IntoIterator<Item = i64>) -> Vec<(i64, i64)> {
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for id in ids {
+        match runs.last_mut() {
+            Some((_, last)) if *last + 1 == id => *last = id,
+            _ => runs.push((id, id)),
+        }
+    }
+    runs
+}
+
+/// Moves entries to `sending`, one more attempt each, inside `tx`: one
+/// statement per run of consecutive ids (a fresh batch is one run).
+fn mark_sending_in(tx: &Connection, ids: &[i64], now: &str) -> rusqlite::Result<()> {
+    let mut up = tx.prepare_cached(
+        "UPDATE journal SET state = 'sending', attempts = attempts + 1, updated_at = ?3 \
+         WHERE id BETWEEN ?1 AND ?2",
+    )?;
+    for (first, last) in id_runs(ids.iter().copied()) {
+        up.execute((first, last, now))?;
+    }
+    Ok(())
+}
+
 /// Moves entries to `sending`, one more attempt each, in one transaction.
 pub(crate) fn mark_sending(cache: &Cache, ids: &[i64], now: &str) -> Result<()> {
     let tx = immediate(cache)?;
-    {
-        let mut up = tx
-            .prepare_cached(
-                "UPDATE journal SET state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
-            )
-            .map_err(|e| cache.err(e))?;
-        for id in ids {
-            up.execute((id, now)).map_err(|e| cache.err(e))?;
-        }
-    }
+    mark_sending_in(&tx, ids, now).map_err(|e| cache.err(e))?;
     tx.commit().map_err(|e| cache.err(e))
 }
 
@@ -646,21 +683,181 @@ pub(crate) struct CacheTarget<'a> {
     pub right_fields: Option<&'a [String]>,
 }
 
-/// Records outcomes, in one transaction; for applied entries also moves the
+/// Records the outcomes of one batch (indexes into `entries`) and moves the
+/// next batch (`next`) to `sending`, in one transaction: the batch's
+/// outcomes are recorded after its target commit, and the next batch is
+/// `sending` before any of it is sent. Applied entries also move the
 /// baseline and the cached right record.
-pub(crate) fn record_outcomes(
-    cache: &Cache,
-    results: &[(&Entry, Outcome)],
+#[allow(clippy::too_many_arguments)]
+fn record_and_send_on(
+    conn: &Connection,
+    path: &Path,
+    entries: &[Entry],
+    outcomes: &[(usize, Outcome)],
     target: &CacheTarget<'_>,
+    next: &[i64],
+    unsend: &[(i64, State)],
     now: &str,
 ) -> Result<()> {
-    let tx = immediate(cache)?;
-    let e = |x: rusqlite::Error| cache.err(x);
-    for (entry, o) in results {
-        tx.prepare_cached(
-            "UPDATE journal SET state = ?2, category = ?3, message = ?4, current = ?5, target_id = ?6, updated_at = ?7 WHERE id = ?1",
-        )
-        .and_then(|mut stmt| stmt.execute(rusqlite::params![
+    if outcomes.is_empty() && next.is_empty() && unsend.is_empty() {
+        return Ok(());
+    }
+    let e = |x: rusqlite::Error| Error::cache(path, x);
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(e)?;
+    record_in(&tx, entries, outcomes, target, now).map_err(e)?;
+    mark_sending_in(&tx, next, now).map_err(e)?;
+    if !unsend.is_empty() {
+        let mut back = tx
+            .prepare_cached(
+                "UPDATE journal SET state = ?2, attempts = attempts - 1, updated_at = ?3 WHERE id = ?1",
+            )
+            .map_err(e)?;
+        for (id, state) in unsend {
+            back.execute((id, state.as_str(), now)).map_err(e)?;
+        }
+    }
+    tx.commit().map_err(e)
+}
+
+/// A batch sent: its entries, and the outcome of each (by index).
+pub(crate) type SentBatch = (Vec<Entry>, Vec<(usize, Outcome)>);
+
+/// One step of the journal, for the [`Recorder`]: the outcomes of a batch
+/// sent (its entries and their outcomes, by index), the ids of the next
+/// batch to move to `sending`, and the entries of a batch moved to
+/// `sending` but not sent after all (back to the state they were found in,
+/// the attempt not counted).
+pub(crate) struct Step {
+    pub done: Option<SentBatch>,
+    pub next: Vec<i64>,
+    pub unsend: Vec<(i64, State)>,
+    pub now: String,
+}
+
+/// Records journal steps on its own connection to the cache, so that a
+/// push can record one batch (on another thread) while the target writes
+/// the next. Same transactions, same `synchronous=FULL`.
+pub(crate) struct Recorder {
+    conn: Connection,
+    path: PathBuf,
+    right_entity: String,
+    right_fields: Option<Vec<String>>,
+}
+
+impl Recorder {
+    pub fn open(
+        cache: &Cache,
+        right_entity: &str,
+        right_fields: Option<Vec<String>>,
+    ) -> Result<Recorder> {
+        let path = cache.path().to_path_buf();
+        let e = |x: rusqlite::Error| Error::cache(&path, x);
+        let conn = Connection::open(&path).map_err(e)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(e)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(e)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(e)?;
+        let _ = conn.pragma_update(None, "wal_autocheckpoint", PUSH_WAL_PAGES);
+        // As the cache's own connection: pages from memory, the file mapped.
+        conn.pragma_update(None, "cache_size", -65536).map_err(e)?;
+        conn.pragma_update(None, "mmap_size", 1i64 << 30)
+            .map_err(e)?;
+        Ok(Recorder {
+            conn,
+            path,
+            right_entity: right_entity.to_string(),
+            right_fields,
+        })
+    }
+
+    /// Runs one step, in one transaction; gives back the batch sent with
+    /// its outcomes applied (as now journaled).
+    pub fn step(&self, step: Step) -> Result<Option<Vec<Entry>>> {
+        let target = CacheTarget {
+            right_entity: &self.right_entity,
+            right_fields: self.right_fields.as_deref(),
+        };
+        let (entries, outcomes) = match &step.done {
+            Some((entries, outcomes)) => (entries.as_slice(), outcomes.as_slice()),
+            None => (&[][..], &[][..]),
+        };
+        record_and_send_on(
+            &self.conn,
+            &self.path,
+            entries,
+            outcomes,
+            &target,
+            &step.next,
+            &step.unsend,
+            &step.now,
+        )?;
+        Ok(step.done.map(|(mut entries, outcomes)| {
+            for (i, o) in outcomes {
+                o.apply_to(&mut entries[i], &step.now);
+            }
+            entries
+        }))
+    }
+}
+
+impl Outcome {
+    /// Brings an entry in memory in line with this outcome as recorded.
+    pub(crate) fn apply_to(self, e: &mut Entry, now: &str) {
+        e.state = self.state;
+        e.category = self.category;
+        e.message = self.message;
+        e.current = self.current;
+        e.target_id = self.target_id;
+        e.updated_at = now.to_string();
+    }
+}
+
+/// True for the common outcome: applied under the journaled id, nothing to
+/// say. Such entries are recorded by one statement per run of ids.
+fn is_plain(entry: &Entry, o: &Outcome) -> bool {
+    o.state == State::Applied
+        && o.category.is_none()
+        && o.message.is_none()
+        && o.current.is_none()
+        && o.target_id.as_ref() == Some(&entry.record)
+}
+
+fn record_in(
+    tx: &Connection,
+    entries: &[Entry],
+    outcomes: &[(usize, Outcome)],
+    target: &CacheTarget<'_>,
+    now: &str,
+) -> rusqlite::Result<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    // Plain applied entries: `target_id` is the journaled `record` (the same
+    // JSON), set by one statement per run of consecutive ids.
+    let plain = id_runs(
+        outcomes
+            .iter()
+            .filter(|(i, o)| is_plain(&entries[*i], o))
+            .map(|(i, _)| entries[*i].id),
+    );
+    {
+        let mut up = tx.prepare_cached(
+            "UPDATE journal SET state = 'applied', category = NULL, message = NULL, current = NULL, \
+             target_id = record, updated_at = ?3 WHERE id BETWEEN ?1 AND ?2",
+        )?;
+        for (first, last) in plain {
+            up.execute((first, last, now))?;
+        }
+    }
+    let mut up = tx.prepare_cached(
+        "UPDATE journal SET state = ?2, category = ?3, message = ?4, current = ?5, target_id = ?6, updated_at = ?7 WHERE id = ?1",
+    )?;
+    let mut records = RecordWriter::new(tx, target)?;
+    let mut baselines = BaselineWriter::new(tx)?;
+    for (i, o) in outcomes {
+        let entry = &entries[*i];
+        if !is_plain(entry, o) {
+            up.execute(rusqlite::params![
                 entry.id,
                 o.state.as_str(),
                 o.category.map(Category::as_str),
@@ -668,113 +865,142 @@ pub(crate) fn record_outcomes(
                 o.current.as_ref().map(to_json),
                 o.target_id.as_ref().map(to_json),
                 now,
-            ]))
-        .map_err(e)?;
+            ])?;
+        }
         if o.state == State::Applied {
-            move_baseline(&tx, entry, now).map_err(e)?;
+            baselines.move_to(entry, now)?;
             let id = o
                 .target_id
                 .as_ref()
                 .filter(|id| !id.is_empty())
                 .unwrap_or(&entry.record);
-            refresh_record(&tx, entry, id, target).map_err(e)?;
+            records.refresh(entry, id)?;
         }
     }
-    tx.commit().map_err(e)
+    Ok(())
 }
 
-fn move_baseline(tx: &Transaction, entry: &Entry, now: &str) -> rusqlite::Result<()> {
-    let new: Option<Baseline> = if entry.rollback_of.is_some() {
-        entry.baseline_before.clone()
-    } else if entry.op == WriteKind::Delete {
-        None
-    } else {
-        let old: Option<String> = tx
-            .prepare_cached("SELECT vals FROM baselines WHERE recon = ?1 AND match_key = ?2")?
-            .query_row((&entry.recon, &entry.match_key), |r| r.get(0))
-            .optional()?;
-        let mut b: Baseline = old
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
-        for (f, v) in &entry.values {
-            b.insert(f.clone(), v.clone());
-        }
-        Some(b)
-    };
-    match new {
-        Some(b) => tx
-            .prepare_cached(
+/// Moves baselines after confirmed writes (statements prepared once per batch).
+struct BaselineWriter<'t> {
+    select: rusqlite::CachedStatement<'t>,
+    upsert: rusqlite::CachedStatement<'t>,
+    delete: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> BaselineWriter<'t> {
+    fn new(tx: &'t Connection) -> rusqlite::Result<Self> {
+        Ok(BaselineWriter {
+            select: tx
+                .prepare_cached("SELECT vals FROM baselines WHERE recon = ?1 AND match_key = ?2")?,
+            upsert: tx.prepare_cached(
                 "INSERT INTO baselines (recon, match_key, vals, updated_at, origin) VALUES (?1, ?2, ?3, ?4, 'push') \
                  ON CONFLICT (recon, match_key) DO UPDATE SET vals = excluded.vals, updated_at = excluded.updated_at, origin = excluded.origin",
-            )?
-            .execute((&entry.recon, &entry.match_key, to_json(&b), now))?,
-        None => tx.execute(
-            "DELETE FROM baselines WHERE recon = ?1 AND match_key = ?2",
-            (&entry.recon, &entry.match_key),
-        )?,
-    };
-    Ok(())
+            )?,
+            delete: tx
+                .prepare_cached("DELETE FROM baselines WHERE recon = ?1 AND match_key = ?2")?,
+        })
+    }
+
+    fn move_to(&mut self, entry: &Entry, now: &str) -> rusqlite::Result<()> {
+        let new: Option<Baseline> = if entry.rollback_of.is_some() {
+            entry.baseline_before.clone()
+        } else if entry.op == WriteKind::Delete {
+            None
+        } else {
+            let old: Option<String> = self
+                .select
+                .query_row((&entry.recon, &entry.match_key), |r| r.get(0))
+                .optional()?;
+            let mut b: Baseline = old
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            for (f, v) in &entry.values {
+                b.insert(f.clone(), v.clone());
+            }
+            Some(b)
+        };
+        match new {
+            Some(b) => self
+                .upsert
+                .execute((&entry.recon, &entry.match_key, to_json(&b), now))?,
+            None => self.delete.execute((&entry.recon, &entry.match_key))?,
+        };
+        Ok(())
+    }
 }
 
-/// Brings the cached copy of the target record in line with what was written.
-fn refresh_record(
-    tx: &Transaction,
-    entry: &Entry,
-    id: &[Field],
-    target: &CacheTarget<'_>,
-) -> rusqlite::Result<()> {
-    let Some(fields) = target.right_fields else {
-        return Ok(());
-    };
-    if id.is_empty() {
-        return Ok(());
+/// Brings cached target records in line with what was written (statements
+/// prepared once per batch).
+struct RecordWriter<'t, 'a> {
+    tx: &'t Connection,
+    target: &'a CacheTarget<'a>,
+    select: rusqlite::CachedStatement<'t>,
+    update: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t, 'a> RecordWriter<'t, 'a> {
+    fn new(tx: &'t Connection, target: &'a CacheTarget<'a>) -> rusqlite::Result<Self> {
+        Ok(RecordWriter {
+            tx,
+            target,
+            select: tx.prepare_cached(
+                "SELECT id, vals FROM records WHERE entity = ?1 AND key_hash = ?3 AND key = ?2",
+            )?,
+            update: tx.prepare_cached("UPDATE records SET hash = ?2, vals = ?3 WHERE id = ?1")?,
+        })
     }
-    let key = join_key(id.iter().map(|(_, v)| v.as_deref().unwrap_or("")));
-    if entry.op == WriteKind::Delete {
-        tx.execute(
-            "DELETE FROM records WHERE entity = ?1 AND key_hash = ?3 AND key = ?2",
-            (target.right_entity, &key, crate::records::key_hash(&key)),
-        )?;
-        return Ok(());
-    }
-    let existing: Option<(i64, String)> = tx
-        .prepare_cached(
-            "SELECT id, vals FROM records WHERE entity = ?1 AND key_hash = ?3 AND key = ?2",
-        )?
-        .query_row(
-            (target.right_entity, &key, crate::records::key_hash(&key)),
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let mut vals: Vec<Value> = match &existing {
-        Some((_, v)) => crate::records::unpack_owned(v),
-        // A created record; an updated one not in the cache is left to the next pull.
-        None if entry.op == WriteKind::Insert => vec![None; fields.len()],
-        None => return Ok(()),
-    };
-    if vals.len() != fields.len() {
-        return Ok(());
-    }
-    for (f, v) in id.iter().chain(entry.values.iter()) {
-        if let Some(i) = fields.iter().position(|n| n == f) {
-            vals[i] = v.clone();
+
+    fn refresh(&mut self, entry: &Entry, id: &[Field]) -> rusqlite::Result<()> {
+        let target = self.target;
+        let Some(fields) = target.right_fields else {
+            return Ok(());
+        };
+        if id.is_empty() {
+            return Ok(());
         }
+        let key = join_key(id.iter().map(|(_, v)| v.as_deref().unwrap_or("")));
+        let key_hash = crate::records::key_hash(&key);
+        if entry.op == WriteKind::Delete {
+            self.tx.execute(
+                "DELETE FROM records WHERE entity = ?1 AND key_hash = ?3 AND key = ?2",
+                (target.right_entity, &key, key_hash),
+            )?;
+            return Ok(());
+        }
+        let existing: Option<(i64, String)> = self
+            .select
+            .query_row((target.right_entity, &key, key_hash), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let mut vals: Vec<Value> = match &existing {
+            Some((_, v)) => crate::records::unpack_owned(v),
+            // A created record; an updated one not in the cache is left to the next pull.
+            None if entry.op == WriteKind::Insert => vec![None; fields.len()],
+            None => return Ok(()),
+        };
+        if vals.len() != fields.len() {
+            return Ok(());
+        }
+        for (f, v) in id.iter().chain(entry.values.iter()) {
+            if let Some(i) = fields.iter().position(|n| n == f) {
+                vals[i] = v.clone();
+            }
+        }
+        // The same packed form and hash a pull writes: the next pull of these
+        // values sees no change.
+        let packed = crate::records::pack(vals.iter().map(|v| v.as_deref()));
+        let hash = crate::records::packed_hash(&packed) as i64;
+        match existing {
+            Some((rid, _)) => self.update.execute((rid, hash, &packed))?,
+            None => self.tx.execute(
+                "INSERT INTO records (entity, key, hash, vals, origin, seq, key_hash) VALUES (?1, ?2, ?3, ?4, 0, \
+                 (SELECT coalesce(max(seq), 0) FROM records WHERE entity = ?1), ?5)",
+                (target.right_entity, &key, hash, &packed, key_hash),
+            )?,
+        };
+        Ok(())
     }
-    // The same packed form and hash a pull writes: the next pull of these
-    // values sees no change.
-    let packed = crate::records::pack(vals.iter().map(|v| v.as_deref()));
-    let hash = crate::records::packed_hash(&packed) as i64;
-    match existing {
-        Some((rid, _)) => tx
-            .prepare_cached("UPDATE records SET hash = ?2, vals = ?3 WHERE id = ?1")?
-            .execute((rid, hash, &packed))?,
-        None => tx.execute(
-            "INSERT INTO records (entity, key, hash, vals, origin, seq, key_hash) VALUES (?1, ?2, ?3, ?4, 0, \
-             (SELECT coalesce(max(seq), 0) FROM records WHERE entity = ?1), ?5)",
-            (target.right_entity, &key, hash, &packed, crate::records::key_hash(&key)),
-        )?,
-    };
-    Ok(())
 }
 
 /// Counts of entries by state.

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::reconcile::validation::FieldRules;
 use crate::reconcile::{Baseline, Kind};
 use crate::records::Value;
-use crate::review::{Decision, values_hash};
+use crate::review::values_hash;
 use crate::workspace::Workspace;
 
 /// The system and entity a reconciliation pushes to.
@@ -141,17 +141,6 @@ pub fn idempotency_key(recon: &str, decision_id: i64, values_hash: &str) -> Stri
     format!("tu-{}", &hex[..32])
 }
 
-/// The latest current decision per proposal, in decision order.
-fn latest_decisions(ws: &Workspace, recon: &str) -> Result<Vec<Decision>> {
-    let mut latest: HashMap<String, Decision> = HashMap::new();
-    for d in ws.decisions(recon, Some("current"))? {
-        latest.insert(d.match_key.clone(), d);
-    }
-    let mut out: Vec<Decision> = latest.into_values().collect();
-    out.sort_by_key(|d| d.id);
-    Ok(out)
-}
-
 pub(crate) fn rules_of(ws: &Workspace, recon: &str) -> Result<HashMap<String, FieldRules>> {
     Ok(ws
         .reconciliation(recon)?
@@ -172,6 +161,85 @@ pub(crate) fn check_values(rules: &HashMap<String, FieldRules>, values: &[Field]
     failures.into_iter().map(|f| f.message).collect()
 }
 
+/// What the plan needs of a proposal: its kind, its target records, and
+/// the target's values as pulled, field by field.
+struct PlanProposal {
+    kind: Kind,
+    right_keys: Vec<String>,
+    rights: Vec<Field>,
+}
+
+/// One field of a stored proposal, as far as the plan reads it.
+#[derive(serde::Deserialize)]
+struct RightValue {
+    field: String,
+    right: Value,
+}
+
+/// The latest current decision of a proposal, with what the plan needs of
+/// the proposal (none for a rejection, a decision already journaled, or a
+/// proposal gone).
+struct Approved {
+    id: i64,
+    match_key: String,
+    verdict: String,
+    values: Vec<Field>,
+    values_hash: String,
+    proposal: Option<PlanProposal>,
+}
+
+/// The latest current decision of each proposal of `recon`, in decision
+/// order, each with its proposal: one statement (decisions joined to their
+/// proposals by key), only the columns the plan reads.
+fn approved(ws: &Workspace, recon: &str) -> Result<Vec<Approved>> {
+    let e = |x: rusqlite::Error| ws.cache.err(x);
+    let json = |x: serde_json::Error| ws.cache.err(x);
+    let mut stmt = ws
+        .cache
+        .conn
+        .prepare(
+            "SELECT d.id, d.match_key, d.verdict, d.vals, d.values_hash, p.kind, p.right_keys, p.fields \
+             FROM decisions d \
+             LEFT JOIN proposals p ON d.verdict <> 'reject' AND p.recon = d.recon AND p.match_key = d.match_key \
+                 AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.recon = d.recon AND j.decision_id = d.id) \
+             WHERE d.recon = ?1 AND d.state = 'current' \
+                 AND NOT EXISTS (SELECT 1 FROM decisions n WHERE n.recon = d.recon \
+                     AND n.match_key = d.match_key AND n.state = 'current' AND n.id > d.id) \
+             ORDER BY d.id",
+        )
+        .map_err(e)?;
+    let mut rows = stmt.query([recon]).map_err(e)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(e)? {
+        let text = |i: usize| -> Result<Option<&str>> {
+            match r.get_ref(i).map_err(e)? {
+                rusqlite::types::ValueRef::Null => Ok(None),
+                v => v.as_str().map(Some).map_err(|x| ws.cache.err(x)),
+            }
+        };
+        let proposal = match (text(5)?, text(6)?, text(7)?) {
+            (Some(kind), Some(right_keys), Some(fields)) => {
+                let fields: Vec<RightValue> = serde_json::from_str(fields).map_err(json)?;
+                Some(PlanProposal {
+                    kind: Kind::parse(kind).unwrap_or(Kind::Conflict),
+                    right_keys: serde_json::from_str(right_keys).map_err(json)?,
+                    rights: fields.into_iter().map(|f| (f.field, f.right)).collect(),
+                })
+            }
+            _ => None,
+        };
+        out.push(Approved {
+            id: r.get(0).map_err(e)?,
+            match_key: r.get(1).map_err(e)?,
+            verdict: r.get(2).map_err(e)?,
+            values: serde_json::from_str(text(3)?.unwrap_or("[]")).unwrap_or_default(),
+            values_hash: r.get(4).map_err(e)?,
+            proposal,
+        });
+    }
+    Ok(out)
+}
+
 /// Works out the plan of `recon` from its current decisions.
 pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
     let target = Target::of(ws, recon)?;
@@ -186,21 +254,7 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
         counts: BTreeMap::new(),
         already_journaled: 0,
     };
-    let decisions = latest_decisions(ws, recon)?;
-    // Every proposal with a decision to carry out.
-    let wanted: std::collections::HashSet<&str> = decisions
-        .iter()
-        .filter(|d| d.verdict != "reject" && !journaled.contains(&d.id))
-        .map(|d| d.match_key.as_str())
-        .collect();
-    let mut proposals: HashMap<String, crate::reconcile::Proposal> = HashMap::new();
-    // Read by key: a push of a few approvals in a million proposals reads a few.
-    let mut keys: Vec<&str> = wanted.into_iter().collect();
-    keys.sort_unstable();
-    ws.for_each_proposal_by_key(recon, keys, |row| {
-        proposals.insert(row.proposal.match_key.clone(), row.proposal);
-        Ok(())
-    })?;
+    let decisions = approved(ws, recon)?;
     for d in &decisions {
         if d.verdict == "reject" {
             continue;
@@ -222,17 +276,17 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
             ]));
             continue;
         }
-        let Some(p) = proposals.get(&d.match_key) else {
+        let Some(p) = d.proposal.as_ref() else {
             plan.invalid.push(invalid(vec![
                 "the proposal no longer exists (reconciled since); review it again".into(),
             ]));
             continue;
         };
         let right = |field: &str| -> Value {
-            p.fields
+            p.rights
                 .iter()
-                .find(|f| f.field == field)
-                .and_then(|f| f.right.clone())
+                .find(|(f, _)| f == field)
+                .and_then(|(_, v)| v.clone())
         };
         let (op, record, before) = if d.verdict == "delete" {
             if p.kind != Kind::Orphan || p.right_keys.len() != 1 {
@@ -243,11 +297,7 @@ pub fn plan(ws: &Workspace, recon: &str) -> Result<Plan> {
                 )]));
                 continue;
             }
-            let before: Vec<Field> = p
-                .fields
-                .iter()
-                .map(|f| (f.field.clone(), f.right.clone()))
-                .collect();
+            let before: Vec<Field> = p.rights.clone();
             (WriteKind::Delete, target.id_of(&p.right_keys[0]), before)
         } else {
             match p.right_keys.len() {
@@ -457,37 +507,37 @@ fn recheck_unique(
 impl Plan {
     /// The journal entries of this plan: every write and delete `pending`,
     /// every invalid change `rejected` (validation), so it shows in the results.
-    pub(crate) fn entries(&self, baselines: &HashMap<String, Baseline>) -> Vec<NewEntry> {
-        let mut out: Vec<NewEntry> = self
-            .writes
-            .iter()
-            .chain(&self.deletes)
-            .map(|c| NewEntry {
-                match_key: c.match_key.clone(),
+    pub(crate) fn into_entries(self, baselines: &HashMap<String, Baseline>) -> Vec<NewEntry> {
+        let recon = self.recon;
+        let mut out: Vec<NewEntry> =
+            Vec::with_capacity(self.writes.len() + self.deletes.len() + self.invalid.len());
+        for c in self.writes.into_iter().chain(self.deletes) {
+            out.push(NewEntry {
+                baseline_before: baselines.get(&c.match_key).cloned(),
+                match_key: c.match_key,
                 decision_id: Some(c.decision_id),
                 rollback_of: None,
-                idempotency_key: c.idempotency_key.clone(),
+                idempotency_key: c.idempotency_key,
                 op: c.op,
-                record: c.record.clone(),
-                values: c.values.clone(),
-                values_hash: c.values_hash.clone(),
-                before: c.before.clone(),
-                baseline_before: baselines.get(&c.match_key).cloned(),
+                record: c.record,
+                values: c.values,
+                values_hash: c.values_hash,
+                before: c.before,
                 state: State::Pending,
                 category: None,
                 message: None,
-            })
-            .collect();
-        for i in &self.invalid {
+            });
+        }
+        for i in self.invalid {
             out.push(NewEntry {
-                match_key: i.match_key.clone(),
+                idempotency_key: idempotency_key(&recon, i.decision_id, &i.values_hash),
+                match_key: i.match_key,
                 decision_id: Some(i.decision_id),
                 rollback_of: None,
-                idempotency_key: idempotency_key(&self.recon, i.decision_id, &i.values_hash),
                 op: WriteKind::Update,
                 record: vec![],
-                values: i.values.clone(),
-                values_hash: i.values_hash.clone(),
+                values: i.values,
+                values_hash: i.values_hash,
                 before: vec![],
                 baseline_before: None,
                 state: State::Rejected,

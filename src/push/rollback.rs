@@ -144,12 +144,12 @@ pub fn rollback_with(
             "rollback",
             Some(push_id),
             &target.label(),
-            &entries,
+            entries,
             now,
             actor,
         )?;
         let engine = Engine::new(ws, &recon, &target, options)?;
-        let stopped = engine.process(connector, pending, progress)?;
+        let (_, stopped) = engine.process(connector, pending, progress)?;
         journal::finish_push(&ws.cache, new_push, &progress.now())?;
         let entries = journal::push_entries(&ws.cache, new_push)?;
         let by_kind = super::run::by_kind(&entries);

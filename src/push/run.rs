@@ -3,11 +3,12 @@
 //! retrying passing failures, and records every outcome.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::os::fd::AsRawFd;
 
 use serde::Serialize;
 
-use super::journal::{self, CacheTarget, Category, Entry, FullSync, Outcome, State};
+use super::journal::{self, Category, Entry, FullSync, Outcome, Recorder, SentBatch, State, Step};
 use super::plan::{self, Plan, Target};
 use super::retry::{RetryPolicy, category_of, retryable};
 use crate::cache::RunKind;
@@ -214,12 +215,14 @@ fn push_locked(
         entries: vec![],
         stopped: None,
     };
-    let mut handled: Vec<i64> = Vec::new();
+    // Every entry handled, as journaled now.
+    let mut handled: Vec<Entry> = Vec::new();
     // 1. Whatever an earlier push left open.
     let open = journal::entries_in_states(&ws.cache, recon, &[State::Pending, State::Sending])?;
     report.resumed = open.len() as u64;
-    handled.extend(open.iter().map(|e| e.id));
-    report.stopped = engine.process(connector, open, progress)?;
+    let (open, stopped) = engine.process(connector, open, progress)?;
+    handled.extend(open);
+    report.stopped = stopped;
     // 2. What this push is for.
     let mode = if report.stopped.is_some() {
         PushMode::Resume
@@ -235,40 +238,39 @@ fn push_locked(
                 &[State::Rejected, State::Conflict, State::Unknown],
             )?
             .into_iter()
-            .filter(|e| !handled.contains(&e.id))
+            .filter(|e| !handled.iter().any(|h| h.id == e.id))
             .collect();
             journal::requeue(&ws.cache, &failed, &progress.now())?;
             let ids: Vec<i64> = failed.iter().map(|e| e.id).collect();
-            handled.extend(&ids);
             let again = journal::entries_by_id(&ws.cache, &ids)?;
-            report.stopped = engine.process(connector, again, progress)?;
+            let (again, stopped) = engine.process(connector, again, progress)?;
+            handled.extend(again);
+            report.stopped = stopped;
         }
         PushMode::New => {
             progress.stage("plan", None);
             let plan = plan::plan(ws, recon)?;
             progress.stage("journal", Some(plan.writes.len() as u64));
             report.planned = plan.counts.clone();
-            if plan.writes.is_empty() && plan.deletes.is_empty() && plan.invalid.is_empty() {
-                // Nothing new to send: no empty push in the history.
-                report.entries = journal::entries_by_id(&ws.cache, &handled)?;
-                report.outcomes = journal::count_states(&report.entries);
-                report.by_kind = by_kind(&report.entries);
-                return Ok(report);
+            if !(plan.writes.is_empty() && plan.deletes.is_empty() && plan.invalid.is_empty()) {
+                let (push_id, entries) = journal_plan(ws, plan, now, actor)?;
+                report.push_id = Some(push_id);
+                // Entries refused before sending are journaled `rejected` already.
+                let (pending, refused): (Vec<Entry>, Vec<Entry>) =
+                    entries.into_iter().partition(|e| e.state == State::Pending);
+                handled.extend(refused);
+                let (sent, stopped) = engine.process(connector, pending, progress)?;
+                handled.extend(sent);
+                report.stopped = stopped;
+                journal::finish_push(&ws.cache, push_id, &progress.now())?;
             }
-            let (push_id, entries) = journal_plan(ws, &plan, now, actor)?;
-            report.push_id = Some(push_id);
-            handled.extend(entries.iter().map(|e| e.id));
-            let pending: Vec<Entry> = entries
-                .into_iter()
-                .filter(|e| e.state == State::Pending)
-                .collect();
-            report.stopped = engine.process(connector, pending, progress)?;
-            journal::finish_push(&ws.cache, push_id, &progress.now())?;
+            // else: nothing new to send, no empty push in the history.
         }
     }
-    report.entries = journal::entries_by_id(&ws.cache, &handled)?;
-    report.outcomes = journal::count_states(&report.entries);
-    report.by_kind = by_kind(&report.entries);
+    handled.sort_by_key(|e| e.id);
+    report.outcomes = journal::count_states(&handled);
+    report.by_kind = by_kind(&handled);
+    report.entries = handled;
     Ok(report)
 }
 
@@ -283,24 +285,12 @@ pub(crate) fn by_kind(entries: &[Entry]) -> BTreeMap<String, u64> {
 }
 
 /// Journals a plan: one transaction, before anything is sent.
-fn journal_plan(
-    ws: &Workspace,
-    plan: &Plan,
-    now: &str,
-    actor: &Actor,
-) -> Result<(i64, Vec<Entry>)> {
+fn journal_plan(ws: &Workspace, plan: Plan, now: &str, actor: &Actor) -> Result<(i64, Vec<Entry>)> {
     let baselines = load_baselines(ws, &plan.recon)?;
-    let entries = plan.entries(&baselines);
-    journal::create_push(
-        &ws.cache,
-        &plan.recon,
-        "push",
-        None,
-        &plan.target.label(),
-        &entries,
-        now,
-        actor,
-    )
+    let label = plan.target.label();
+    let recon = plan.recon.clone();
+    let entries = plan.into_entries(&baselines);
+    journal::create_push(&ws.cache, &recon, "push", None, &label, entries, now, actor)
 }
 
 fn load_baselines(ws: &Workspace, recon: &str) -> Result<HashMap<String, Baseline>> {
@@ -328,6 +318,9 @@ pub(crate) struct Engine<'w> {
     options: PushOptions,
 }
 
+/// Why a batch stopped the push (if it did), and its outcomes by index.
+type BatchResult = (Option<String>, Vec<(usize, Outcome)>);
+
 /// What to do with an entry after reading the target.
 enum Verdict {
     Send,
@@ -350,96 +343,225 @@ impl<'w> Engine<'w> {
         })
     }
 
-    /// Sends `entries` (pending or sending), batch by batch. Stops early,
-    /// with the reason, when a passing failure outlasts its retries (the
-    /// target is down or overloaded): the entries not sent stay open for
-    /// the next push or `--resume`.
+    /// Sends `entries` (pending or sending), batch by batch, and gives them
+    /// back as journaled now. Stops early, with the reason, when a passing
+    /// failure outlasts its retries (the target is down or overloaded): the
+    /// entries not sent stay open for the next push or `--resume`.
+    ///
+    /// The journal is written by a [`Recorder`] on a second thread (its own
+    /// cache connection), one transaction per batch: the outcomes of batch
+    /// k−1 and batch k+1 moved to `sending`, while the target writes batch
+    /// k. The order that makes a crash safe holds: a batch is `sending`
+    /// durably before any of it is sent (the step that marks it is waited
+    /// for), and its outcomes are recorded only after its target commit.
     pub fn process(
         &self,
         connector: &mut dyn Connector,
         entries: Vec<Entry>,
         progress: &dyn Progress,
-    ) -> Result<Option<String>> {
+    ) -> Result<(Vec<Entry>, Option<String>)> {
         if entries.is_empty() {
-            return Ok(None);
+            return Ok((entries, None));
         }
         progress.stage("push", Some(entries.len() as u64));
-        let cache_target = CacheTarget {
-            right_entity: &self.target.entity,
-            right_fields: self.right_fields.as_deref(),
-        };
-        for batch in entries.chunks(self.options.batch_size.max(1)) {
+        let total = entries.len();
+        let size = self.options.batch_size.max(1);
+        let mut batches: Vec<Vec<Entry>> = Vec::with_capacity(total.div_ceil(size));
+        let mut rest = entries.into_iter().peekable();
+        while rest.peek().is_some() {
+            batches.push(rest.by_ref().take(size).collect());
+        }
+        let recorder = Recorder::open(
+            &self.ws.cache,
+            &self.target.entity,
+            self.right_fields.clone(),
+        )?;
+        std::thread::scope(|scope| {
+            let (steps, step_rx) = std::sync::mpsc::channel::<Step>();
+            let (done_tx, done) = std::sync::mpsc::channel::<Result<Option<Vec<Entry>>>>();
+            scope.spawn(move || {
+                for step in step_rx {
+                    if done_tx.send(recorder.step(step)).is_err() {
+                        break;
+                    }
+                }
+            });
+            // One step at a time: sent, then waited for.
+            let run = |step: Step| -> Result<Option<Vec<Entry>>> {
+                steps
+                    .send(step)
+                    .map_err(|_| Error::Invalid("the journal recorder stopped".into()))?;
+                done.recv()
+                    .map_err(|_| Error::Invalid("the journal recorder stopped".into()))?
+            };
+            let ids = |b: &[Entry]| b.iter().map(|e| e.id).collect::<Vec<i64>>();
+            let mut out: Vec<Entry> = Vec::with_capacity(total);
+            let mut batches = batches.into_iter();
+            let mut current = batches.next().expect("at least one entry");
             check(progress)?;
-            let ids: Vec<i64> = batch.iter().map(|e| e.id).collect();
-            journal::mark_sending(&self.ws.cache, &ids, &progress.now())?;
-            let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
-            // Fresh entries go to the target together, as one unit where it can.
-            let mut direct: Vec<usize> = Vec::with_capacity(batch.len());
-            for (i, e) in batch.iter().enumerate() {
-                if let Some(refused) = self.refuse(e) {
-                    outcomes[i] = Some(refused);
-                } else if e.state == State::Pending {
-                    direct.push(i);
-                }
-            }
-            let mut batch_failed = false;
-            if direct.len() > 1 {
-                let changes: Vec<WriteChange> =
-                    direct.iter().map(|&i| change_of(&batch[i])).collect();
-                match connector.write_batch(&self.target.source, &changes) {
-                    Ok(written) if written.len() == changes.len() => {
-                        for (&i, w) in direct.iter().zip(written) {
-                            outcomes[i] = Some(outcome_of(&batch[i], w));
-                        }
-                    }
-                    // Whatever the batch did, each entry is re-read and sent alone.
-                    _ => batch_failed = true,
-                }
-            }
-            let mut results = Vec::with_capacity(batch.len());
-            let mut stop = None;
-            for (i, e) in batch.iter().enumerate() {
-                if stop.is_some() {
-                    // Left `sending`: re-read before any resend.
-                    break;
-                }
-                let outcome = match outcomes[i].take() {
-                    Some(o) => o,
-                    None => {
-                        // An entry found `sending`, or in a failed batch, may have
-                        // reached the target: re-read first.
-                        let in_failed_batch = batch_failed && direct.contains(&i);
-                        if in_failed_batch {
-                            journal::bump_attempt(&self.ws.cache, e.id, &progress.now())?;
-                        }
-                        let reread = e.state == State::Sending || in_failed_batch;
-                        self.send(connector, e, reread, progress)?
-                    }
+            run(Step {
+                done: None,
+                next: ids(&current),
+                unsend: vec![],
+                now: progress.now(),
+            })?;
+            // The outcomes of the batch sent last, not recorded yet.
+            let mut sent: Option<SentBatch> = None;
+            loop {
+                // `current` is journaled `sending`.
+                let cancelled = check(progress).err();
+                let next = if cancelled.is_none() {
+                    batches.next()
+                } else {
+                    None
                 };
-                if outcome.gave_up {
-                    stop = Some(format!(
-                        "stopped after a failure that outlasted its retries ({}): the changes not \
-                         sent stay in the journal; run `trueup push {} --resume` when the target is back",
-                        outcome.message.as_deref().unwrap_or(""),
-                        e.recon
-                    ));
+                let now = progress.now();
+                steps
+                    .send(Step {
+                        done: sent.take(),
+                        next: next.as_deref().map(ids).unwrap_or_default(),
+                        unsend: vec![],
+                        now: now.clone(),
+                    })
+                    .map_err(|_| Error::Invalid("the journal recorder stopped".into()))?;
+                // Meanwhile, the target writes `current`.
+                let was: Vec<State> = current.iter().map(|e| e.state).collect();
+                for e in current.iter_mut() {
+                    e.state = State::Sending;
+                    e.attempts += 1;
+                    e.updated_at.clone_from(&now);
                 }
-                results.push((e, outcome));
+                let len = current.len();
+                let sending = self.send_batch(connector, &mut current, 0..len, &was, progress);
+                let recorded = done
+                    .recv()
+                    .map_err(|_| Error::Invalid("the journal recorder stopped".into()))?;
+                out.extend(recorded?.unwrap_or_default());
+                let (stop, outcomes) = sending?;
+                progress.advance(len as u64);
+                let sent_now = (current, outcomes);
+                match (next, stop) {
+                    (Some(mut next), Some(stop)) => {
+                        // `next` was moved to `sending` but is not sent: back to `pending`.
+                        let recorded = run(Step {
+                            done: Some(sent_now),
+                            next: vec![],
+                            unsend: next.iter().map(|e| (e.id, e.state)).collect(),
+                            now: progress.now(),
+                        })?;
+                        out.extend(recorded.unwrap_or_default());
+                        out.append(&mut next);
+                        out.extend(batches.flatten());
+                        return Ok((out, Some(stop)));
+                    }
+                    (None, stop) => {
+                        out.extend(
+                            run(Step {
+                                done: Some(sent_now),
+                                next: vec![],
+                                unsend: vec![],
+                                now: progress.now(),
+                            })?
+                            .unwrap_or_default(),
+                        );
+                        if let Some(cancelled) = cancelled {
+                            return Err(cancelled);
+                        }
+                        out.extend(batches.flatten());
+                        return Ok((out, stop));
+                    }
+                    (Some(next), None) => {
+                        sent = Some(sent_now);
+                        current = next;
+                    }
+                }
             }
-            journal::record_outcomes(&self.ws.cache, &results, &cache_target, &progress.now())?;
-            progress.advance(batch.len() as u64);
-            if stop.is_some() {
-                return Ok(stop);
+        })
+    }
+
+    /// Sends the batch `entries[range]`, journaled `sending` (`was`: the
+    /// states its entries were found in), and returns the outcomes
+    /// (indexes into `entries`) and why the push stops, if it does.
+    fn send_batch(
+        &self,
+        connector: &mut dyn Connector,
+        entries: &mut [Entry],
+        range: Range<usize>,
+        was: &[State],
+        progress: &dyn Progress,
+    ) -> Result<BatchResult> {
+        let batch = &entries[range.clone()];
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
+        // Fresh entries go to the target together, as one unit where it can.
+        let mut direct: Vec<usize> = Vec::with_capacity(batch.len());
+        for (i, e) in batch.iter().enumerate() {
+            if let Some(refused) = self.refuse(e) {
+                outcomes[i] = Some(refused);
+            } else if was[i] == State::Pending {
+                direct.push(i);
             }
         }
-        Ok(None)
+        let mut batch_failed = false;
+        if direct.len() > 1 {
+            let changes: Vec<WriteChange> = direct.iter().map(|&i| change_of(&batch[i])).collect();
+            match connector.write_batch(&self.target.source, &changes) {
+                Ok(written) if written.len() == changes.len() => {
+                    for (&i, w) in direct.iter().zip(written) {
+                        outcomes[i] = Some(outcome_of(&batch[i], w));
+                    }
+                }
+                // Whatever the batch did, each entry is re-read and sent alone.
+                _ => batch_failed = true,
+            }
+        }
+        let mut results = Vec::with_capacity(outcomes.len());
+        let mut stop = None;
+        for (i, found) in outcomes.into_iter().enumerate() {
+            if stop.is_some() {
+                // Left `sending`: re-read before any resend.
+                break;
+            }
+            let e = &mut entries[range.start + i];
+            let outcome = match found {
+                Some(o) => o,
+                None => {
+                    // An entry found `sending`, or in a failed batch, may have
+                    // reached the target: re-read first.
+                    let in_failed_batch = batch_failed && direct.contains(&i);
+                    if in_failed_batch {
+                        self.bump_attempt(e, progress)?;
+                    }
+                    let reread = was[i] == State::Sending || in_failed_batch;
+                    self.send(connector, e, reread, progress)?
+                }
+            };
+            if outcome.gave_up {
+                stop = Some(format!(
+                    "stopped after a failure that outlasted its retries ({}): the changes not \
+                     sent stay in the journal; run `trueup push {} --resume` when the target is back",
+                    outcome.message.as_deref().unwrap_or(""),
+                    e.recon
+                ));
+            }
+            results.push((range.start + i, outcome));
+        }
+        Ok((stop, results))
+    }
+
+    /// Counts one more attempt of an entry already `sending`, in the journal and in memory.
+    fn bump_attempt(&self, e: &mut Entry, progress: &dyn Progress) -> Result<()> {
+        let now = progress.now();
+        journal::bump_attempt(&self.ws.cache, e.id, &now)?;
+        e.attempts += 1;
+        e.updated_at = now;
+        Ok(())
     }
 
     /// One entry, with retries; `reread` first when it may already be applied.
     fn send(
         &self,
         connector: &mut dyn Connector,
-        e: &Entry,
+        e: &mut Entry,
         mut reread: bool,
         progress: &dyn Progress,
     ) -> Result<Outcome> {
@@ -469,7 +591,7 @@ impl<'w> Engine<'w> {
                             log_retry(e, &err, delay);
                             std::thread::sleep(delay);
                             check(progress)?;
-                            journal::bump_attempt(&self.ws.cache, e.id, &progress.now())?;
+                            self.bump_attempt(e, progress)?;
                             // The failed try may have reached the target.
                             reread = true;
                         }

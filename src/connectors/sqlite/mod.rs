@@ -348,9 +348,10 @@ impl Connector for SqliteSystem {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         let mut outcomes = Vec::with_capacity(changes.len());
+        let mut sql = UpdateSql::default();
         for change in changes {
             // An error drops the transaction: nothing of the batch is written.
-            outcomes.push(apply(&tx, &table, change, &name, &fail)?);
+            outcomes.push(apply(&tx, &table, change, &name, &fail, &mut sql)?);
         }
         tx.commit().map_err(fail)?;
         Ok(outcomes)
@@ -365,6 +366,7 @@ fn apply(
     change: &WriteChange,
     name: &str,
     fail: &dyn Fn(rusqlite::Error) -> Error,
+    sql: &mut UpdateSql,
 ) -> Result<WriteOutcome> {
     Ok(match change.kind {
         WriteKind::Insert => insert(tx, table, change).map_err(fail)?,
@@ -375,6 +377,12 @@ fn apply(
                     code: ErrorCode::Validation,
                     message: "an update or delete needs the record's id fields".into(),
                 });
+            }
+            if change.kind == WriteKind::Update
+                && let Some(outcome) =
+                    update_if_unchanged(tx, table, change, name, sql).map_err(fail)?
+            {
+                return outcome;
             }
             let mut found = rows_by_id(tx, table, &change.id).map_err(fail)?;
             if found.is_empty() {
@@ -421,6 +429,140 @@ fn apply(
             }
         }
     })
+}
+
+/// The SQL of [`update_if_unchanged`] for one shape of change (the fields
+/// set, the id fields, the expected fields and which of them are empty),
+/// kept while the changes of a batch have that shape: built once per batch,
+/// not once per change.
+#[derive(Default)]
+struct UpdateSql {
+    values: Vec<String>,
+    id: Vec<String>,
+    expected: Vec<(String, bool)>,
+    sql: String,
+}
+
+impl UpdateSql {
+    fn fits(&self, change: &WriteChange) -> bool {
+        !self.sql.is_empty()
+            && self.values.len() == change.values.len()
+            && self.id.len() == change.id.len()
+            && self.expected.len() == change.expected.len()
+            && self
+                .values
+                .iter()
+                .zip(&change.values)
+                .all(|(a, (b, _))| a == b)
+            && self.id.iter().zip(&change.id).all(|(a, (b, _))| a == b)
+            && self
+                .expected
+                .iter()
+                .zip(&change.expected)
+                .all(|((a, some), (b, v))| a == b && *some == v.is_some())
+    }
+
+    fn of(table: &str, change: &WriteChange) -> UpdateSql {
+        let mut sql = String::with_capacity(256);
+        sql.push_str("UPDATE ");
+        sql.push_str(&quote_ident(table));
+        sql.push_str(" SET ");
+        for (i, (n, _)) in change.values.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&quote_ident(n));
+            sql.push_str(" = ?");
+        }
+        sql.push_str(" WHERE ");
+        sql.push_str(&id_condition(&change.id));
+        for (n, v) in &change.expected {
+            let col = quote_ident(n);
+            match v {
+                Some(_) => sql.push_str(&format!(
+                    " AND typeof({col}) IN ('text', 'integer') AND CAST({col} AS TEXT) = ?"
+                )),
+                None => sql.push_str(&format!(
+                    " AND ({col} IS NULL OR (typeof({col}) = 'text' AND {col} = ''))"
+                )),
+            }
+        }
+        sql.push_str(" RETURNING ");
+        for (i, (n, _)) in change.id.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&quote_ident(n));
+        }
+        UpdateSql {
+            values: change.values.iter().map(|(n, _)| n.clone()).collect(),
+            id: change.id.iter().map(|(n, _)| n.clone()).collect(),
+            expected: change
+                .expected
+                .iter()
+                .map(|(n, v)| (n.clone(), v.is_some()))
+                .collect(),
+            sql,
+        }
+    }
+}
+
+/// The common update in one statement: `UPDATE … WHERE id … AND every
+/// expected field still holds its value … RETURNING id`. The condition is
+/// never looser than the read-and-compare of [`apply`] (it compares text
+/// and integer values by their text, as [`render`] shows them; a real, a
+/// blob or anything else never matches): when it matches nothing, `None`
+/// says so, nothing was written, and the caller reads and compares to tell
+/// a conflict from a missing record (or a real that still holds). More than
+/// one matching record is an error (the caller's transaction then writes
+/// nothing), as it is for the read.
+fn update_if_unchanged(
+    conn: &Connection,
+    table: &str,
+    change: &WriteChange,
+    system: &str,
+    sql: &mut UpdateSql,
+) -> rusqlite::Result<Option<Result<WriteOutcome>>> {
+    if change.values.is_empty()
+        || change.id.iter().any(|(_, v)| v.is_none())
+        || change
+            .expected
+            .iter()
+            .any(|(_, v)| v.as_deref() == Some(""))
+    {
+        return Ok(None);
+    }
+    if !sql.fits(change) {
+        *sql = UpdateSql::of(table, change);
+    }
+    // A column that does not exist: the read names it.
+    let Ok(mut stmt) = conn.prepare_cached(&sql.sql) else {
+        return Ok(None);
+    };
+    let params = change
+        .values
+        .iter()
+        .map(|(_, v)| v.as_ref())
+        .chain(id_params(&change.id).map(Some))
+        .chain(
+            change
+                .expected
+                .iter()
+                .filter_map(|(_, v)| v.as_ref())
+                .map(Some),
+        );
+    let mut rows = stmt.query(params_from_iter(params))?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let mut id = Vec::with_capacity(change.id.len());
+    for (i, (n, _)) in change.id.iter().enumerate() {
+        id.push((n.clone(), render(row.get_ref(i)?)));
+    }
+    if rows.next()?.is_some() {
+        return Ok(Some(Err(not_unique(system, &change.id))));
+    }
+    Ok(Some(Ok(WriteOutcome::Applied { id })))
 }
 
 /// Inserts a record and returns its id fields as stored: the given id
