@@ -247,7 +247,17 @@ fn an_edited_reconciliation_is_saved_and_read_back_with_the_comments_kept() {
     for line in before.lines().filter(|l| l.starts_with('#')) {
         assert!(text.contains(line), "comment kept: {line}\n{text}");
     }
-    assert!(text.contains("\"title\""), "{text}");
+    // Written as a person would: short arrays on one line, defaults left out.
+    for written in [
+        "transforms = [\"trim\", \"title\"]",
+        "compare = { ignore_case = true }",
+        "validate = { required = true, max_length = 40 }",
+        "value_map = \"cities\"",
+    ] {
+        assert!(text.contains(written), "{written} in\n{text}");
+    }
+    assert!(!text.contains("= false"), "defaults are not written: {text}");
+    assert!(!text.contains("ownership = \"left\""), "{text}");
     assert!(
         text.contains("Koeln = \"Köln\"") || text.contains("\"Koeln\" = \"Köln\""),
         "{text}"

@@ -1917,3 +1917,39 @@ pub struct SetupCheck {
     /// Every field's mapping on the sample records.
     pub previews: Vec<FieldPreview>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every setting of the demo's reconciliations goes to the Setup form and
+    /// back unchanged (the forms mirror `trueup.toml`'s shape), and a setting
+    /// changed in the form arrives in the configuration.
+    #[test]
+    fn reconciliation_forms_round_trip_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = trueup::Workspace::init_demo(dir.path()).unwrap();
+        for (name, r) in &ws.config.reconciliations {
+            let form = ReconciliationForm::of(r).unwrap();
+            let back: trueup::config::ReconciliationConfig = form.clone().try_into().unwrap();
+            assert_eq!(&back, r, "{name} round trips");
+        }
+        let mut form = ReconciliationForm::of(ws.reconciliation("customers").unwrap()).unwrap();
+        form.fields[0].transforms.push(TransformForm::Split {
+            separator: "-".into(),
+            index: -1,
+        });
+        form.fields[0].validate.max_length = Some(12);
+        form.fields[0].compare.numeric = Some(0.5);
+        let back: trueup::config::ReconciliationConfig = form.try_into().unwrap();
+        assert_eq!(
+            back.fields[0].transforms.last(),
+            Some(&trueup::config::Transform::Split {
+                separator: "-".into(),
+                index: -1
+            })
+        );
+        assert_eq!(back.fields[0].validate.max_length, Some(12));
+        assert_eq!(back.fields[0].compare.numeric, Some(0.5));
+    }
+}
