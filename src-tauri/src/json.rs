@@ -1788,11 +1788,17 @@ pub struct FieldForm {
     /// The value when the source is empty.
     pub default: Option<String>,
     /// `left`, `right`, `newest` or `manual`.
+    #[serde(default = "left_owner")]
     pub ownership: String,
     /// Tolerances.
     pub compare: ToleranceForm,
     /// Validation rules.
     pub validate: RulesForm,
+}
+
+/// The default owner of a field, `left` (not written to `trueup.toml`).
+fn left_owner() -> String {
+    "left".into()
 }
 
 /// A value map (code table): a CSV file with columns `source,target`, or inline entries.
@@ -1935,6 +1941,7 @@ mod tests {
             assert_eq!(&back, r, "{name} round trips");
         }
         let mut form = ReconciliationForm::of(ws.reconciliation("customers").unwrap()).unwrap();
+        assert_eq!(form.fields[0].ownership, "left", "the default owner is named");
         form.fields[0].transforms.push(TransformForm::Split {
             separator: "-".into(),
             index: -1,

@@ -359,8 +359,11 @@ try {
 
   await step("map an unmapped value once: every record with it is reconciled again", async () => {
     await s.click(await s.find('[data-testid="tab-mappings"]'));
-    const rows = await s.findAll('[data-testid="unmapped"]');
-    assert.ok(rows.length > 0, "the demo has unmapped status codes");
+    // The list loads after the tab opens.
+    const rows = await s.until("the demo's unmapped status codes", async () => {
+      const found = await s.findAll('[data-testid="unmapped"]');
+      return found.length > 0 && found;
+    });
     const value = await s.attr(rows[0], "data-value");
     const count = Number(await s.text(await s.find(`[data-testid="unmapped"][data-value="${value}"] .count`)));
     assert.ok(count > 1, `several proposals share ${value}`);
@@ -475,6 +478,7 @@ try {
   await step("edit the demo reconciliation's setup: a transform and a rule, previewed by the core, saved to trueup.toml", async () => {
     await choose(await s.find('[data-testid="setup-open"]'), "customers");
     await s.find('[data-testid="suggestions"] tr[data-target="City"]', { timeout: 20000 });
+    assert.equal(await s.exec(`return document.querySelector('[aria-label="Owner of City"]').value`), "left", "the configured owner shows");
     await s.click(await s.find('[aria-label="Edit City"]'));
     await s.find('[data-testid="field-editor"][data-target="City"]');
     await choose(await s.find('[data-testid="transform-kind"]'), "upper");
@@ -500,7 +504,7 @@ try {
     await s.until("the preview is clean again", async () =>
       !/allowed/.test(await s.text(await s.find('[data-testid="field-preview"]'))),
     );
-    await s.exec("document.querySelector('[data-testid=\"field-editor\"]').scrollIntoView({ block: 'end' })", []);
+    await s.exec("document.querySelector('tr[data-target=\"City\"]').scrollIntoView({ block: 'start' })", []);
     await shot("15-setup");
     await s.click(await s.find('[data-testid="save-reconciliation"]'));
     await s.until("the reconciliation saved", async () =>
