@@ -182,6 +182,14 @@ fn problems_name_the_setting_they_concern() {
     ] {
         assert!(fields.contains(&expected), "{expected} in {problems:?}");
     }
+    let regex = problems
+        .iter()
+        .find(|p| p.field == "fields[E-mail].validate.regex")
+        .unwrap();
+    assert_eq!(
+        regex.message,
+        "not a valid pattern: unclosed character class"
+    );
     let file = problems
         .iter()
         .find(|p| p.field == "value_maps[status].file")
@@ -256,7 +264,10 @@ fn an_edited_reconciliation_is_saved_and_read_back_with_the_comments_kept() {
     ] {
         assert!(text.contains(written), "{written} in\n{text}");
     }
-    assert!(!text.contains("= false"), "defaults are not written: {text}");
+    assert!(
+        !text.contains("= false"),
+        "defaults are not written: {text}"
+    );
     assert!(!text.contains("ownership = \"left\""), "{text}");
     assert!(
         text.contains("Koeln = \"Köln\"") || text.contains("\"Koeln\" = \"Köln\""),

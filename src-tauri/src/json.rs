@@ -1941,7 +1941,10 @@ mod tests {
             assert_eq!(&back, r, "{name} round trips");
         }
         let mut form = ReconciliationForm::of(ws.reconciliation("customers").unwrap()).unwrap();
-        assert_eq!(form.fields[0].ownership, "left", "the default owner is named");
+        assert_eq!(
+            form.fields[0].ownership, "left",
+            "the default owner is named"
+        );
         form.fields[0].transforms.push(TransformForm::Split {
             separator: "-".into(),
             index: -1,

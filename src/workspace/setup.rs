@@ -296,8 +296,10 @@ impl Workspace {
             if let Some(re) = &v.regex
                 && let Err(e) = regex::Regex::new(re)
             {
-                let first = e.to_string();
-                let first = first.lines().last().unwrap_or("").trim().to_string();
+                // regex's message draws the pattern over several lines; the last says why.
+                let why = e.to_string();
+                let why = why.lines().last().unwrap_or("").trim();
+                let first = why.strip_prefix("error: ").unwrap_or(why).to_string();
                 problem(
                     format!("{p}.validate.regex"),
                     format!("not a valid pattern: {first}"),
