@@ -70,6 +70,9 @@ function coreCheck(form: ReconciliationForm): SetupCheck {
   const previews: FieldPreview[] = form.fields.map((f) => {
     if (f.validate.regex === "[a-z")
       problems.push({ field: `fields[${f.target}].validate.regex`, message: "not a valid pattern: unclosed character class" });
+    const file = f.value_map ? form.value_maps[f.value_map]?.file : null;
+    if (file === "maps/missing.csv")
+      problems.push({ field: `value_maps[${f.value_map}].file`, message: "maps/missing.csv: No such file or directory" });
     const col = sample.fields.indexOf(f.source ?? "");
     return {
       target: f.target,
@@ -201,5 +204,25 @@ describe("reconciliation setup", () => {
     expect(form.value_maps["e-mail"]).toEqual({ file: null, entries: { "a@x.de": "ann@x.de" }, ignore_case: false });
     expect(email.compare).toEqual({ ...configured.fields[1].compare, numeric: 0.01 });
     expect(email.validate.regex).toBe("[a-z@.]+");
+  });
+
+  it("a value map in a CSV file: the file's problem shows at its input", async () => {
+    const { last } = mockCore();
+    render(Setup, { workspace });
+    await fireEvent.change(screen.getByTestId("setup-open"), { target: { value: "customers" } });
+    await screen.findByTestId("suggestions");
+    await fireEvent.click(screen.getByLabelText("Edit E-mail"));
+    const mail = screen.getByTestId("field-editor");
+    await fireEvent.change(within(mail).getByTestId("value-map-kind"), { target: { value: "file" } });
+    await fireEvent.input(within(mail).getByTestId("value-map-file"), { target: { value: "maps/missing.csv" } });
+    const shown = await within(mail).findByTestId("problem-value_maps[e-mail].file");
+    expect(shown.textContent).toContain("No such file");
+    await fireEvent.input(within(mail).getByTestId("value-map-file"), { target: { value: "maps/mail.csv" } });
+    await waitFor(() => expect(within(mail).queryByTestId("problem-value_maps[e-mail].file")).toBeNull());
+    await fireEvent.click(screen.getByTestId("save-reconciliation"));
+    await screen.findByTestId("setup-notice");
+    const form = last("save_reconciliation")!.form as ReconciliationForm;
+    expect(form.fields[1].value_map).toBe("e-mail");
+    expect(form.value_maps["e-mail"]).toEqual({ file: "maps/mail.csv", entries: {}, ignore_case: false });
   });
 });
