@@ -7,7 +7,7 @@ use std::path::Path;
 
 use trueup::Workspace;
 use trueup::progress::{Actor, Silent};
-use trueup::reconcile::{Filter, reconcile};
+use trueup::reconcile::{Filter, Kind, reconcile};
 
 const CONFIG: &str = r#"
 [systems.left]
@@ -200,6 +200,37 @@ fn history(seed: u64) {
                 "round {round}: the {} workspace took the expected path",
                 if incremental { "incremental" } else { "full" }
             );
+            // The counts a review shows come from what the reconcile kept:
+            // they must be what the proposals hold, kind by kind (rows
+            // counted one by one), and the total of a page must agree.
+            let shown = ws.proposal_counts("c", &Filter::default()).unwrap();
+            for kind in [Kind::Create, Kind::Update, Kind::Orphan, Kind::Conflict] {
+                let only = Filter {
+                    kinds: vec![kind],
+                    ..Filter::default()
+                };
+                let held = ws
+                    .proposals("c", &only, 0, i64::MAX as u64)
+                    .unwrap()
+                    .items
+                    .len() as u64;
+                assert_eq!(
+                    shown[kind.as_str()],
+                    held,
+                    "round {round}: the {} count shown is what the cache holds",
+                    kind.as_str()
+                );
+                assert_eq!(ws.proposals("c", &only, 0, 1).unwrap().total, held);
+            }
+            let every = ws
+                .proposals("c", &Filter::default(), 0, i64::MAX as u64)
+                .unwrap();
+            assert_eq!(
+                every.total,
+                every.items.len() as u64,
+                "round {round}: total"
+            );
+            assert_eq!(shown["all"], every.total, "round {round}: all");
             results.push((
                 (
                     summary.counts.clone(),

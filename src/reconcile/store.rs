@@ -120,6 +120,9 @@ pub(crate) fn conflict_reasons(
         .map_err(|e| ws.cache.err(e))
 }
 
+/// The kinds a review lists (in-sync records are not proposals).
+const OPEN: [Kind; 4] = [Kind::Create, Kind::Update, Kind::Orphan, Kind::Conflict];
+
 pub(crate) fn load_state(ws: &Workspace, recon: &str) -> Result<Option<super::State>> {
     ws.cache
         .conn
@@ -447,15 +450,29 @@ impl Workspace {
         let (w, params) = where_clause(filter);
         let mut all: Vec<rusqlite::types::Value> = vec![rusqlite::types::Value::Text(recon.into())];
         all.extend(params);
-        let total: i64 = self
-            .cache
-            .conn
-            .query_row(
-                &format!("SELECT count(*) FROM proposals p WHERE {w}"),
-                rusqlite::params_from_iter(all.iter()),
-                |r| r.get(0),
-            )
-            .map_err(|e| self.cache.err(e))?;
+        let kept = self.kept_counts(recon, filter)?.map(|c| {
+            if filter.kinds.is_empty() {
+                c["all"]
+            } else {
+                filter
+                    .kinds
+                    .iter()
+                    .map(|k| c.get(k.as_str()).copied().unwrap_or(0))
+                    .sum()
+            }
+        });
+        let total = match kept {
+            Some(n) => n,
+            None => self
+                .cache
+                .conn
+                .query_row(
+                    &format!("SELECT count(*) FROM proposals p WHERE {w}"),
+                    rusqlite::params_from_iter(all.iter()),
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(|e| self.cache.err(e))? as u64,
+        };
         let mut stmt = self
             .cache
             .conn
@@ -468,10 +485,7 @@ impl Workspace {
             .map_err(|e| self.cache.err(e))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.cache.err(e))?;
-        Ok(ProposalPage {
-            total: total as u64,
-            items,
-        })
+        Ok(ProposalPage { total, items })
     }
 
     /// The next `limit` proposals of `recon` matching `filter` after row id
@@ -535,6 +549,41 @@ impl Workspace {
         Ok(out)
     }
 
+    /// The counts per open kind and `all` that the last reconcile kept with
+    /// its proposals (full or incremental, in the transaction that wrote
+    /// them), when `filter` selects by kind only; `None` when it filters on
+    /// anything else, or nothing was kept: then the proposals are scanned.
+    fn kept_counts(
+        &self,
+        recon: &str,
+        filter: &Filter,
+    ) -> Result<Option<std::collections::BTreeMap<String, u64>>> {
+        // Destructured so that a new filter field is decided here.
+        let Filter {
+            kinds: _,
+            field,
+            text,
+            decision,
+            reason,
+        } = filter;
+        if field.is_some() || text.is_some() || decision.is_some() || reason.is_some() {
+            return Ok(None);
+        }
+        let Some(state) = load_state(self, recon)? else {
+            return Ok(None);
+        };
+        let mut counts: std::collections::BTreeMap<String, u64> = OPEN
+            .iter()
+            .map(|k| {
+                let k = k.as_str();
+                (k.to_string(), state.counts.get(k).copied().unwrap_or(0))
+            })
+            .collect();
+        let total = counts.values().sum();
+        counts.insert("all".into(), total);
+        Ok(Some(counts))
+    }
+
     /// How many proposals of each open kind (create, update, orphan,
     /// conflict) match `filter`, its kinds ignored, and `all`, their sum:
     /// the counts a review shows beside its list, in one query.
@@ -544,7 +593,10 @@ impl Workspace {
         filter: &Filter,
     ) -> Result<std::collections::BTreeMap<String, u64>> {
         self.reconciliation(recon)?;
-        let open = [Kind::Create, Kind::Update, Kind::Orphan, Kind::Conflict];
+        let open = OPEN;
+        if let Some(counts) = self.kept_counts(recon, filter)? {
+            return Ok(counts);
+        }
         let filter = Filter {
             kinds: open.to_vec(),
             ..filter.clone()

@@ -59,11 +59,14 @@ async function renderReview() {
 
 describe("review list", () => {
   it("pages from the shell instead of loading everything", async () => {
-    const { calls } = await renderReview();
+    const { calls, model } = await renderReview();
+    await waitFor(() => expect(model.rowAt(PAGE_SIZE), "the next page is fetched ahead").toBeDefined());
     const pages = calls.filter((c) => c.cmd === "proposals" || c.cmd === "proposals_after");
-    expect(pages.length, "only the first page is fetched on open").toBe(1);
+    expect(pages.length, "only the first page and the one after it are fetched on open").toBe(2);
     expect(pages[0].cmd, "by keyset, without counting every row again").toBe("proposals_after");
     expect(pages[0].args).toMatchObject({ afterId: null, limit: PAGE_SIZE });
+    expect(pages[1].cmd, "the page ahead by keyset too").toBe("proposals_after");
+    expect(pages[1].args).toMatchObject({ afterId: PAGE_SIZE, limit: PAGE_SIZE });
     expect(calls.filter((c) => c.cmd === "proposal_counts"), "the total comes from the counts").toHaveLength(1);
     const rows = within(screen.getByTestId("proposal-list")).getAllByRole("option");
     expect(rows.length, "only the visible rows are in the DOM").toBeLessThan(50);
@@ -95,10 +98,18 @@ describe("review list", () => {
 
   it("fetches the page after a loaded one by keyset, and a far page by offset", async () => {
     const { calls, model } = await renderReview();
-    await model.ensure(PAGE_SIZE, PAGE_SIZE + 5);
-    const next = calls.filter((c) => c.cmd === "proposals_after").at(-1)!;
-    expect(next.args.afterId, "the rows after the last one loaded").toBe(PAGE_SIZE);
-    expect(model.rowAt(PAGE_SIZE)?.displayKey).toBe(`C-${10000 + PAGE_SIZE}`);
+    await waitFor(() => expect(model.rowAt(PAGE_SIZE), "the page ahead of the first").toBeDefined());
+    await model.ensure(2 * PAGE_SIZE, 2 * PAGE_SIZE + 5);
+    await waitFor(() => expect(model.rowAt(3 * PAGE_SIZE), "and the one after, ahead").toBeDefined());
+    const after = calls.filter((c) => c.cmd === "proposals_after").map((c) => c.args.afterId);
+    expect(after, "each page after a loaded one: the rows after its last").toEqual([
+      null,
+      PAGE_SIZE,
+      2 * PAGE_SIZE,
+      3 * PAGE_SIZE,
+    ]);
+    expect(calls.some((c) => c.cmd === "proposals"), "no page by offset so far").toBe(false);
+    expect(model.rowAt(2 * PAGE_SIZE)?.displayKey).toBe(`C-${10000 + 2 * PAGE_SIZE}`);
     await model.ensure(500_000, 500_000);
     const far = calls.filter((c) => c.cmd === "proposals").at(-1)!;
     expect(far.args.offset).toBe(500_000);

@@ -81,7 +81,18 @@ export class ReviewModel {
       await Promise.all(wanted);
     } catch (e) {
       this.error = asIpcError(e);
+      return;
     }
+    this.#fetchAhead(last, generation);
+  }
+
+  /** Fetches the page after `last` (by keyset) before it is scrolled to,
+   * so scrolling on shows rows without waiting for the shell. */
+  #fetchAhead(last: number, generation: number): void {
+    const ahead = last + 1;
+    if (generation !== this.#generation || ahead * PAGE_SIZE >= this.total) return;
+    if (this.pages[ahead] || this.#loading.has(ahead) || this.pages[last]?.length !== PAGE_SIZE) return;
+    this.#fetchPage(ahead, generation, false).catch((e) => (this.error = asIpcError(e)));
   }
 
   async #fetchPage(p: number, generation: number, fresh: boolean): Promise<void> {
