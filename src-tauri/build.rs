@@ -39,6 +39,8 @@ const COMMANDS: &[&str] = &[
     "validate_values",
     "suggest_mapping",
     "save_reconciliation",
+    "reconciliation_form",
+    "check_reconciliation",
 ];
 
 fn main() {

@@ -54,9 +54,17 @@ pub fn typescript() -> String {
         KeychainStatus::decl(),
         RuleFailure::decl(),
         FieldSuggestion::decl(),
+        TransformForm::decl(),
+        ToleranceForm::decl(),
+        RulesForm::decl(),
+        FieldForm::decl(),
+        ValueMapForm::decl(),
+        ReconciliationForm::decl(),
+        SampleRows::decl(),
+        PreviewValue::decl(),
+        FieldPreview::decl(),
+        SetupCheck::decl(),
         MappingSuggestion::decl(),
-        SetupField::decl(),
-        ReconciliationSetup::decl(),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/json.rs by ts-rs. Do not edit by hand:\n\

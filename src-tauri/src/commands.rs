@@ -17,8 +17,8 @@ use crate::json::{
     ReconcileSummary, ResultsOutcome, Run, UnmappedValue, Verdict, WorkspaceInfo,
 };
 use crate::json::{
-    ConnectionInfo, FieldProblem, KeychainStatus, MappingSuggestion, ReconciliationSetup,
-    RuleFailure, SystemForm, SystemInfo,
+    ConnectionInfo, FieldProblem, KeychainStatus, MappingSuggestion, ReconciliationForm,
+    RuleFailure, SampleRows, SetupCheck, SystemForm, SystemInfo,
 };
 use crate::progress::EventProgress;
 
@@ -707,25 +707,70 @@ pub async fn validate_values(
 }
 
 /// A suggested mapping from entity `left` to entity `right`, with sample
-/// values of both (read from the systems).
+/// values of both and the left records read (from the systems).
 #[tauri::command]
 pub async fn suggest_mapping(
     app: AppHandle,
     left: String,
     right: String,
 ) -> Result<MappingSuggestion> {
-    let (s, fields) = on_worker(app, move |ws| ws.suggest_mapping(&left, &right)).await?;
-    Ok(MappingSuggestion::new(s, fields))
+    let s = on_worker(app, move |ws| ws.suggest_mapping_sample(&left, &right)).await?;
+    Ok(MappingSuggestion::new(s))
 }
 
-/// Saves reconciliation `name` to `trueup.toml` (added or replaced).
+/// Reconciliation `name` as configured, for editing.
+#[tauri::command]
+pub async fn reconciliation_form(app: AppHandle, name: String) -> Result<ReconciliationForm> {
+    let config = on_worker(app, move |ws| Ok(ws.reconciliation(&name)?.clone())).await?;
+    ReconciliationForm::of(&config)
+}
+
+/// The problems of reconciliation `name` as `form` (not saved), and every
+/// field's mapping previewed on the `sample` records of its left entity.
+#[tauri::command]
+pub async fn check_reconciliation(
+    app: AppHandle,
+    name: String,
+    form: ReconciliationForm,
+    sample: SampleRows,
+) -> Result<SetupCheck> {
+    let config: trueup::config::ReconciliationConfig = match form.try_into() {
+        Ok(c) => c,
+        Err(e) => {
+            let e: IpcError = e;
+            return Ok(SetupCheck {
+                problems: vec![FieldProblem {
+                    field: String::new(),
+                    message: e.message,
+                }],
+                previews: vec![],
+            });
+        }
+    };
+    on_worker(app, move |ws| {
+        let problems = ws.reconciliation_problems(&name, &config, &sample.fields);
+        let sample = trueup::workspace::SampleRows {
+            fields: sample.fields,
+            rows: sample.rows,
+        };
+        let previews = ws.preview_mapping(&name, &config, &sample, 5);
+        Ok(SetupCheck {
+            problems: problems.into_iter().map(Into::into).collect(),
+            previews: previews.into_iter().map(Into::into).collect(),
+        })
+    })
+    .await
+}
+
+/// Saves reconciliation `name` to `trueup.toml` (added or replaced; the
+/// file's comments are kept).
 #[tauri::command]
 pub async fn save_reconciliation(
     app: AppHandle,
     name: String,
-    setup: ReconciliationSetup,
+    form: ReconciliationForm,
 ) -> Result<WorkspaceInfo> {
-    let config = setup.try_into()?;
+    let config = form.try_into()?;
     on_worker(app, move |ws| {
         ws.set_reconciliation(&name, config)?;
         Ok(WorkspaceInfo::from(&*ws))

@@ -1650,13 +1650,16 @@ pub struct MappingSuggestion {
     pub fields: Vec<FieldSuggestion>,
     /// Every left field, to choose a source from.
     pub left_fields: Vec<String>,
+    /// The left records read (the first 200), to preview mappings on.
+    pub sample: SampleRows,
 }
 
 impl MappingSuggestion {
-    /// From the core's suggestions and the left fields.
-    pub fn new(s: Vec<trueup::mapping::FieldSuggestion>, left_fields: Vec<String>) -> Self {
+    /// From the core's suggestions and the left records.
+    pub fn new(s: trueup::workspace::MappingSample) -> Self {
         MappingSuggestion {
             fields: s
+                .suggestions
                 .into_iter()
                 .map(|f| FieldSuggestion {
                     transforms: serde_json::to_value(&f.transforms).unwrap_or_default(),
@@ -1667,30 +1670,161 @@ impl MappingSuggestion {
                     right_samples: f.right_samples.into_iter().take(5).collect(),
                 })
                 .collect(),
-            left_fields,
+            left_fields: s.left.fields.clone(),
+            sample: SampleRows {
+                fields: s.left.fields,
+                rows: s.left.rows,
+            },
         }
     }
 }
 
-/// One field of a reconciliation being set up.
-#[derive(Debug, Clone, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct SetupField {
-    /// The right (target) field.
-    pub target: String,
-    /// The left field.
-    pub source: String,
-    /// Transforms, as in `trueup.toml`.
-    #[ts(type = "unknown[]")]
-    pub transforms: serde_json::Value,
-    /// left, right, newest or manual.
-    pub ownership: String,
+/// A transform of a field's value, as in `trueup.toml` (`"trim"`,
+/// `{ date = { from = ["%d.%m.%Y"] } }`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TransformForm {
+    /// Remove leading and trailing white space.
+    Trim,
+    /// Upper case.
+    Upper,
+    /// Lower case.
+    Lower,
+    /// Capitalise each word.
+    Title,
+    /// Runs of white space become one space.
+    CollapseSpaces,
+    /// Normalise an e-mail address.
+    Email,
+    /// Normalise a phone number to `+CC...`.
+    Phone,
+    /// Keep only digits.
+    Digits,
+    /// Parse a date with one of `from` and write it with `to`.
+    Date {
+        /// Input formats (strftime), tried in order.
+        from: Vec<String>,
+        /// Output format (default `%Y-%m-%d`).
+        #[serde(default)]
+        to: Option<String>,
+    },
+    /// Parse a number written with these separators.
+    Number {
+        /// Decimal separator (default `.`).
+        #[serde(default)]
+        decimal: Option<String>,
+        /// Thousands separator (default none).
+        #[serde(default)]
+        thousands: Option<String>,
+        /// Decimals written.
+        #[serde(default)]
+        scale: Option<u32>,
+    },
+    /// One part of the value split by `separator`.
+    Split {
+        /// The separator.
+        separator: String,
+        /// Which part (0-based; negative counts from the end).
+        #[ts(type = "number")]
+        index: i64,
+    },
+    /// Text added before and after.
+    Affix {
+        /// Before.
+        #[serde(default)]
+        prefix: Option<String>,
+        /// After.
+        #[serde(default)]
+        suffix: Option<String>,
+    },
 }
 
-/// A reconciliation as the setup screen saves it.
-#[derive(Debug, Clone, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct ReconciliationSetup {
+/// How two values of a field are compared (`compare` in `trueup.toml`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct ToleranceForm {
+    /// Ignore letter case.
+    pub ignore_case: bool,
+    /// Ignore surrounding and repeated white space.
+    pub ignore_whitespace: bool,
+    /// Numbers within this difference are equal.
+    pub numeric: Option<f64>,
+    /// Dates in these formats are equal when the same instant.
+    pub date_formats: Vec<String>,
+    /// Never report differences.
+    pub ignore: bool,
+}
+
+/// Validation rules of a field (`validate` in `trueup.toml`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct RulesForm {
+    /// The value must not be empty.
+    pub required: bool,
+    /// The whole value must match this regular expression.
+    pub regex: Option<String>,
+    /// The value must be one of these.
+    #[serde(rename = "enum")]
+    pub one_of: Vec<String>,
+    /// A number at least this.
+    pub min: Option<f64>,
+    /// A number at most this.
+    pub max: Option<f64>,
+    /// At most this many characters.
+    pub max_length: Option<u32>,
+    /// No two target records share the value.
+    pub unique: bool,
+}
+
+/// One field of a reconciliation, as the Setup screen edits it. Field names
+/// are those of `trueup.toml`, so that a [`FieldProblem`] names the input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct FieldForm {
+    /// The right (target) field.
+    pub target: String,
+    /// The left field it comes from.
+    pub source: Option<String>,
+    /// Several left fields joined with `separator`.
+    pub sources: Vec<String>,
+    /// Separator for `sources` (default one space).
+    pub separator: Option<String>,
+    /// Transforms, in order.
+    pub transforms: Vec<TransformForm>,
+    /// The value map applied after the transforms.
+    pub value_map: Option<String>,
+    /// The value when the source is empty.
+    pub default: Option<String>,
+    /// `left`, `right`, `newest` or `manual`.
+    #[serde(default = "left_owner")]
+    pub ownership: String,
+    /// Tolerances.
+    pub compare: ToleranceForm,
+    /// Validation rules.
+    pub validate: RulesForm,
+}
+
+/// The default owner of a field, `left` (not written to `trueup.toml`).
+fn left_owner() -> String {
+    "left".into()
+}
+
+/// A value map (code table): a CSV file with columns `source,target`, or inline entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct ValueMapForm {
+    /// The CSV file (relative to the workspace, or absolute).
+    pub file: Option<String>,
+    /// Inline entries: source value to target value.
+    pub entries: BTreeMap<String, String>,
+    /// Compare source codes ignoring case and surrounding spaces.
+    pub ignore_case: bool,
+}
+
+/// A reconciliation as the Setup screen edits it (`[reconciliations.NAME]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct ReconciliationForm {
     /// The left (source) entity.
     pub left: String,
     /// The right (target) entity.
@@ -1698,37 +1832,142 @@ pub struct ReconciliationSetup {
     /// The target fields that match records.
     pub key: Vec<String>,
     /// The mapped fields.
-    pub fields: Vec<SetupField>,
+    pub fields: Vec<FieldForm>,
+    /// Value maps by name.
+    pub value_maps: BTreeMap<String, ValueMapForm>,
+    /// Country calling code for the `phone` transform.
+    pub default_country_code: Option<String>,
 }
 
-impl TryFrom<ReconciliationSetup> for trueup::config::ReconciliationConfig {
+impl ReconciliationForm {
+    /// The form of a configured reconciliation.
+    pub fn of(r: &trueup::config::ReconciliationConfig) -> Result<Self, IpcError> {
+        serde_json::to_value(r)
+            .and_then(serde_json::from_value)
+            .map_err(|e| IpcError::new(ErrorCode::Config, e.to_string()))
+    }
+}
+
+impl TryFrom<ReconciliationForm> for trueup::config::ReconciliationConfig {
     type Error = IpcError;
-    fn try_from(s: ReconciliationSetup) -> Result<Self, IpcError> {
-        let mut fields = Vec::with_capacity(s.fields.len());
-        for f in s.fields {
-            let bad = |what: &str, e: serde_json::Error| {
-                IpcError::new(
-                    ErrorCode::Validation,
-                    format!("field {:?}: {what}: {e}", f.target),
-                )
-            };
-            fields.push(trueup::config::FieldMapping {
-                transforms: serde_json::from_value(f.transforms.clone())
-                    .map_err(|e| bad("transforms", e))?,
-                ownership: serde_json::from_value(serde_json::Value::String(f.ownership.clone()))
-                    .map_err(|e| bad("ownership", e))?,
-                target: f.target,
-                source: Some(f.source),
-                ..Default::default()
-            });
+    /// The forms mirror the configuration's serde shape; the one conversion
+    /// is through JSON, so a field added to the configuration fails here
+    /// loudly until the form has it (`deny_unknown_fields`).
+    fn try_from(form: ReconciliationForm) -> Result<Self, IpcError> {
+        let mut value = serde_json::to_value(&form)
+            .map_err(|e| IpcError::new(ErrorCode::Validation, e.to_string()))?;
+        if let Some(fields) = value.get_mut("fields").and_then(|f| f.as_array_mut()) {
+            for f in fields {
+                // An empty choice is no choice.
+                if f.get("ownership").and_then(|o| o.as_str()) == Some("") {
+                    f["ownership"] = "left".into();
+                }
+            }
         }
-        Ok(trueup::config::ReconciliationConfig {
-            left: s.left,
-            right: s.right,
-            key: s.key,
-            fields,
-            value_maps: Default::default(),
-            default_country_code: None,
-        })
+        serde_json::from_value(value)
+            .map_err(|e| IpcError::new(ErrorCode::Validation, e.to_string()))
+    }
+}
+
+/// Records of the left entity, to preview a mapping on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct SampleRows {
+    /// The entity's fields.
+    pub fields: Vec<String>,
+    /// Values in field order (null: no value).
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// One sample record through a field's mapping.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PreviewValue {
+    /// The source value(s) as read.
+    pub input: Option<String>,
+    /// The value computed for the target.
+    pub output: Option<String>,
+    /// Why no value could be computed (the record would be a conflict).
+    pub issue: Option<String>,
+    /// Validation rules the computed value breaks.
+    pub rules: Vec<String>,
+}
+
+/// The preview of one field's mapping.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct FieldPreview {
+    /// The target field.
+    pub target: String,
+    /// Sample records through the mapping.
+    pub values: Vec<PreviewValue>,
+    /// Why the mapping cannot be applied at all.
+    pub error: Option<String>,
+}
+
+impl From<trueup::workspace::FieldPreview> for FieldPreview {
+    fn from(p: trueup::workspace::FieldPreview) -> Self {
+        FieldPreview {
+            target: p.target,
+            values: p
+                .values
+                .into_iter()
+                .map(|v| PreviewValue {
+                    input: v.input,
+                    output: v.output,
+                    issue: v.issue,
+                    rules: v.rules,
+                })
+                .collect(),
+            error: p.error,
+        }
+    }
+}
+
+/// What the Setup screen shows of a reconciliation being edited.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SetupCheck {
+    /// Problems, each with the setting it concerns (`key`,
+    /// `fields[TARGET].validate.regex`, `value_maps[MAP].file`; empty: the whole).
+    pub problems: Vec<FieldProblem>,
+    /// Every field's mapping on the sample records.
+    pub previews: Vec<FieldPreview>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every setting of the demo's reconciliations goes to the Setup form and
+    /// back unchanged (the forms mirror `trueup.toml`'s shape), and a setting
+    /// changed in the form arrives in the configuration.
+    #[test]
+    fn reconciliation_forms_round_trip_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = trueup::Workspace::init_demo(dir.path()).unwrap();
+        for (name, r) in &ws.config.reconciliations {
+            let form = ReconciliationForm::of(r).unwrap();
+            let back: trueup::config::ReconciliationConfig = form.clone().try_into().unwrap();
+            assert_eq!(&back, r, "{name} round trips");
+        }
+        let mut form = ReconciliationForm::of(ws.reconciliation("customers").unwrap()).unwrap();
+        assert_eq!(
+            form.fields[0].ownership, "left",
+            "the default owner is named"
+        );
+        form.fields[0].transforms.push(TransformForm::Split {
+            separator: "-".into(),
+            index: -1,
+        });
+        form.fields[0].validate.max_length = Some(12);
+        form.fields[0].compare.numeric = Some(0.5);
+        let back: trueup::config::ReconciliationConfig = form.try_into().unwrap();
+        assert_eq!(
+            back.fields[0].transforms.last(),
+            Some(&trueup::config::Transform::Split {
+                separator: "-".into(),
+                index: -1
+            })
+        );
+        assert_eq!(back.fields[0].validate.max_length, Some(12));
+        assert_eq!(back.fields[0].compare.numeric, Some(0.5));
     }
 }

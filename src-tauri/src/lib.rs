@@ -69,6 +69,8 @@ pub fn run(startup: Startup) {
             commands::validate_values,
             commands::suggest_mapping,
             commands::save_reconciliation,
+            commands::reconciliation_form,
+            commands::check_reconciliation,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Trueup desktop app");

@@ -142,10 +142,32 @@ fn section(doc: &mut DocumentMut, fresh: &DocumentMut, name: &str, same: impl Fn
 /// (`auth = { ... }`, `password = { keychain = "..." }`) inline, its big
 /// ones (`[entities.NAME.rest]`) as tables.
 fn tidy(entry: &mut Item) {
-    let Some(t) = entry.as_table_mut() else {
-        return;
-    };
+    if let Some(t) = entry.as_table_mut() {
+        tidy_table(t);
+    }
+}
+
+/// A short array on one line (`transforms = ["trim", "upper"]`).
+fn one_line(a: &mut toml_edit::Array) {
+    let mut flat = a.clone();
+    flat.fmt();
+    if flat.to_string().len() <= 100 {
+        *a = flat;
+    }
+}
+
+fn tidy_table(t: &mut toml_edit::Table) {
     for (mut key, v) in t.iter_mut() {
+        if let Some(a) = v.as_array_mut() {
+            one_line(a);
+            continue;
+        }
+        if let Item::ArrayOfTables(tables) = v {
+            for sub in tables.iter_mut() {
+                tidy_table(sub);
+            }
+            continue;
+        }
         let Item::Table(sub) = v else { continue };
         if sub.iter().any(|(_, i)| i.is_array_of_tables()) {
             continue;
@@ -166,6 +188,30 @@ fn tidy(entry: &mut Item) {
         } else {
             // Stays a table (`[entities.NAME.rest]`); its small tables go inline.
             tidy(v);
+        }
+    }
+}
+
+/// The small tables just added to an element of an array of tables
+/// (`validate` of a field) go inline: as `[a.fields.validate]` they would
+/// read as if they were a table of their own.
+fn inline_new_tables(t: &mut toml_edit::Table) {
+    for (mut key, v) in t.iter_mut() {
+        let Item::Table(sub) = v else { continue };
+        if sub.position().is_some() || !sub.iter().all(|(_, i)| i.is_value()) {
+            continue;
+        }
+        let Ok(mut value) = Item::Table(sub.clone()).into_value() else {
+            continue;
+        };
+        if let toml_edit::Value::InlineTable(it) = &mut value {
+            it.fmt();
+        }
+        value.decor_mut().clear();
+        if value.to_string().len() <= 100 {
+            key.leaf_decor_mut().clear();
+            key.dotted_decor_mut().clear();
+            *v = Item::Value(value);
         }
     }
 }
@@ -197,6 +243,10 @@ fn merge_key(table: &mut dyn TableLike, key: &str, new: Option<&Item>) {
                 for (k, v) in n.iter() {
                     merge_key(o, k, Some(v));
                 }
+                // An inline table holds no comments: spaced as a person would.
+                if let Some(t) = old.as_inline_table_mut() {
+                    t.fmt();
+                }
                 return;
             }
             if let (Item::ArrayOfTables(o), Item::ArrayOfTables(n)) = (&mut *old, new)
@@ -214,11 +264,16 @@ fn merge_key(table: &mut dyn TableLike, key: &str, new: Option<&Item>) {
                     for (k, v) in nt.iter() {
                         merge_key(ot, k, Some(v));
                     }
+                    inline_new_tables(ot);
                 }
                 return;
             }
             let mut item = new.clone();
             forget_positions(&mut item);
+            // A short array is written on one line (`["trim", "upper"]`).
+            if let Some(a) = item.as_array_mut() {
+                one_line(a);
+            }
             // A value keeps its place's decor (the comment after it, say);
             // a value written inline stays inline.
             match (&*old, &mut item) {

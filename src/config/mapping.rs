@@ -33,7 +33,7 @@ pub struct FieldMapping {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
     /// Which side is the source of truth for this field (default `left`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Ownership::is_default")]
     pub ownership: Ownership,
     /// How values are compared (tolerances).
     #[serde(default, skip_serializing_if = "Tolerance::is_default")]
@@ -118,24 +118,36 @@ pub enum Ownership {
     Manual,
 }
 
+impl Ownership {
+    /// True for the default, `left` (not written to the file).
+    pub fn is_default(&self) -> bool {
+        *self == Ownership::Left
+    }
+}
+
+/// Not written to the file when false (the default).
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
 /// How two values of a field are compared.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tolerance {
     /// Ignore letter case.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub ignore_case: bool,
     /// Ignore leading/trailing white space and runs of inner white space.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub ignore_whitespace: bool,
     /// Numbers within this absolute difference are equal (`10.0` and `10` always are).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub numeric: Option<f64>,
     /// Dates/times in any of these formats are equal when they are the same instant.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub date_formats: Vec<String>,
     /// Never report differences in this field.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub ignore: bool,
 }
 
@@ -151,7 +163,7 @@ impl Tolerance {
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     /// The value must not be empty.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub required: bool,
     /// The value must match this regular expression (whole value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -169,7 +181,7 @@ pub struct Rules {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<usize>,
     /// No two target records may share the value.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub unique: bool,
 }
 
@@ -192,6 +204,6 @@ pub struct ValueMapConfig {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub entries: BTreeMap<String, String>,
     /// Compare source codes ignoring case and surrounding spaces.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub ignore_case: bool,
 }

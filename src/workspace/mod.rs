@@ -2,8 +2,10 @@
 //! `trueup.db` (the cache). Every operation of the flow starts here.
 
 pub mod demo;
+mod setup;
 mod systems;
 
+pub use setup::{FieldPreview, MappingSample, PreviewValue, SampleRows};
 pub use systems::{SampleRecord, SystemCheck};
 
 use std::path::{Path, PathBuf};
@@ -172,26 +174,8 @@ impl Workspace {
         left: &str,
         right: &str,
     ) -> Result<(Vec<crate::mapping::FieldSuggestion>, Vec<String>)> {
-        let sample = |name: &str| -> Result<crate::connectors::Sample> {
-            let e = self.entity(name)?;
-            let mut s = crate::connectors::Sample {
-                limit: 200,
-                ..Default::default()
-            };
-            self.connector(&e.system)?
-                .read(&Workspace::entity_source(e), &mut s)?;
-            if s.schema.is_none() {
-                return Err(Error::Invalid(format!("entity {name:?} has no fields")));
-            }
-            Ok(s)
-        };
-        let (l, r) = (sample(left)?, sample(right)?);
-        let rows = |s: &crate::connectors::Sample| -> Vec<Vec<crate::records::Value>> {
-            s.rows.iter().map(|(_, v)| v.clone()).collect()
-        };
-        let (ls, rs) = (l.schema.as_ref().unwrap(), r.schema.as_ref().unwrap());
-        let suggestions = crate::mapping::suggest(ls, &rows(&l), rs, &rows(&r));
-        Ok((suggestions, ls.fields.clone()))
+        let s = self.suggest_mapping_sample(left, right)?;
+        Ok((s.suggestions, s.left.fields))
     }
 
     /// Tests system `name`'s connection: what was reached and the entities it offers.

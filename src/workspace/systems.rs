@@ -31,7 +31,7 @@ pub struct SampleRecord {
 }
 
 /// Letters, digits, `_` and `-`: a name that is a TOML bare key.
-fn check_name(what: &str, name: &str) -> Result<()> {
+pub(super) fn check_name(what: &str, name: &str) -> Result<()> {
     if name.is_empty()
         || !name
             .chars()

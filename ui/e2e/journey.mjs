@@ -359,8 +359,11 @@ try {
 
   await step("map an unmapped value once: every record with it is reconciled again", async () => {
     await s.click(await s.find('[data-testid="tab-mappings"]'));
-    const rows = await s.findAll('[data-testid="unmapped"]');
-    assert.ok(rows.length > 0, "the demo has unmapped status codes");
+    // The list loads after the tab opens.
+    const rows = await s.until("the demo's unmapped status codes", async () => {
+      const found = await s.findAll('[data-testid="unmapped"]');
+      return found.length > 0 && found;
+    });
     const value = await s.attr(rows[0], "data-value");
     const count = Number(await s.text(await s.find(`[data-testid="unmapped"][data-value="${value}"] .count`)));
     assert.ok(count > 1, `several proposals share ${value}`);
@@ -456,17 +459,63 @@ try {
     await choose(await s.find('[data-testid="setup-right"]'), "crm_db_contacts");
     await s.click(await s.find('[data-testid="suggest"]'));
     const email = await s.find('[data-testid="suggestions"] tr[data-target="E-mail"]', { timeout: 20000 });
-    const samples = await s.exec(
-      "return [...arguments[0].querySelectorAll('.samples')].map((c) => c.textContent)",
-      [{ "element-6066-11e4-a52e-4f735466cecf": email }],
-    );
-    assert.ok(samples.length === 2 && samples.every((t) => t.includes("@")), `sample values of both sides: ${samples}`);
+    // Left samples through the mapping (previewed by the core) beside the right samples.
+    const samples = () =>
+      s.exec("return [...arguments[0].querySelectorAll('.samples')].map((c) => c.textContent)", [
+        { "element-6066-11e4-a52e-4f735466cecf": email },
+      ]);
+    await s.until("sample values of both sides", async () => {
+      const t = await samples();
+      return t.length === 2 && t.every((x) => x.includes("@")) && t[0].includes("→");
+    });
     assert.equal(await s.exec("return arguments[0].querySelector('select').value", [{ "element-6066-11e4-a52e-4f735466cecf": email }]), "email");
-    await shot("15-setup");
     await s.click(await s.find('[data-testid="save-reconciliation"]'));
     assert.match(await s.text(await s.find('[data-testid="setup-notice"]')), /Saved reconciliation erp_customers_to_crm_db_contacts/);
     const config = readFileSync(join(dirname(crmDb), "..", "trueup.toml"), "utf8");
     assert.match(config, /\[reconciliations\.erp_customers_to_crm_db_contacts\]/, "saved to the workspace config");
+  });
+
+  await step("edit the demo reconciliation's setup: a transform and a rule, previewed by the core, saved to trueup.toml", async () => {
+    await choose(await s.find('[data-testid="setup-open"]'), "customers");
+    await s.find('[data-testid="suggestions"] tr[data-target="City"]', { timeout: 20000 });
+    assert.equal(await s.exec(`return document.querySelector('[aria-label="Owner of City"]').value`), "left", "the configured owner shows");
+    await s.click(await s.find('[aria-label="Edit City"]'));
+    await s.find('[data-testid="field-editor"][data-target="City"]');
+    await choose(await s.find('[data-testid="transform-kind"]'), "upper");
+    await s.click(await s.find('[data-testid="add-transform"]'));
+    const previewed = () =>
+      s.exec(`const rows = [...document.querySelectorAll('[data-testid="field-preview"] tbody tr')];
+        return rows.length > 0 && rows.every((r) => {
+          const [a, b] = r.querySelectorAll("td");
+          return b.textContent.trim() === a.textContent.trim().toUpperCase() && /[A-Z]/.test(b.textContent);
+        });`);
+    await s.until("the core previews the sample cities in upper case", previewed);
+    // A rule the samples break shows on them; a pattern the core refuses shows at its input.
+    const maxLength = await s.find('[data-testid="rule-max-length"]');
+    await setInput(maxLength, "3");
+    await s.until("the rule checked on the previewed values", async () =>
+      /at most 3 allowed/.test(await s.text(await s.find('[data-testid="field-preview"]'))),
+    );
+    await setInput(await s.find('[data-testid="rule-regex"]'), "[A-Z");
+    const problem = await s.find('[data-testid="problem-fields[City].validate.regex"]');
+    assert.match(await s.text(problem), /not a valid pattern/);
+    await setInput(await s.find('[data-testid="rule-regex"]'), "");
+    await setInput(maxLength, "40");
+    await s.until("the preview is clean again", async () =>
+      !/allowed/.test(await s.text(await s.find('[data-testid="field-preview"]'))),
+    );
+    await s.exec("document.querySelector('tr[data-target=\"City\"]').scrollIntoView({ block: 'start' })", []);
+    await shot("15-setup");
+    await s.click(await s.find('[data-testid="save-reconciliation"]'));
+    await s.until("the reconciliation saved", async () =>
+      /Saved reconciliation customers \(/.test(await s.text(await s.find('[data-testid="setup-notice"]'))),
+    );
+    const config = readFileSync(join(dirname(crmDb), "..", "trueup.toml"), "utf8");
+    const section = config.slice(config.indexOf("[reconciliations.customers]"), config.indexOf("[reconciliations.customers_db]"));
+    const city = section.split("[[reconciliations.customers.fields]]").find((b) => /target = "City"/.test(b)) ?? "";
+    assert.match(city, /transforms = \["trim", "upper"\]/, `the transform is saved: ${city}`);
+    assert.match(city, /max_length = 40/, `the rule is saved: ${city}`);
+    assert.match(config, /^# Trueup demo workspace/, "the file's comments are kept");
   });
 
   await step("history lists the pulls, the reconciles and the pushes", async () => {

@@ -927,35 +927,153 @@ leftSamples: Array<string>,
  */
 rightSamples: Array<string>, };
 
-export type MappingSuggestion = { 
+export type TransformForm = "trim" | "upper" | "lower" | "title" | "collapse_spaces" | "email" | "phone" | "digits" | { "date": { 
 /**
- * One suggestion per right field.
+ * Input formats (strftime), tried in order.
  */
-fields: Array<FieldSuggestion>, 
+from: Array<string>, 
 /**
- * Every left field, to choose a source from.
+ * Output format (default `%Y-%m-%d`).
  */
-leftFields: Array<string>, };
+to: string | null, } } | { "number": { 
+/**
+ * Decimal separator (default `.`).
+ */
+decimal: string | null, 
+/**
+ * Thousands separator (default none).
+ */
+thousands: string | null, 
+/**
+ * Decimals written.
+ */
+scale: number | null, } } | { "split": { 
+/**
+ * The separator.
+ */
+separator: string, 
+/**
+ * Which part (0-based; negative counts from the end).
+ */
+index: number, } } | { "affix": { 
+/**
+ * Before.
+ */
+prefix: string | null, 
+/**
+ * After.
+ */
+suffix: string | null, } };
 
-export type SetupField = { 
+export type ToleranceForm = { 
+/**
+ * Ignore letter case.
+ */
+ignore_case: boolean, 
+/**
+ * Ignore surrounding and repeated white space.
+ */
+ignore_whitespace: boolean, 
+/**
+ * Numbers within this difference are equal.
+ */
+numeric: number | null, 
+/**
+ * Dates in these formats are equal when the same instant.
+ */
+date_formats: Array<string>, 
+/**
+ * Never report differences.
+ */
+ignore: boolean, };
+
+export type RulesForm = { 
+/**
+ * The value must not be empty.
+ */
+required: boolean, 
+/**
+ * The whole value must match this regular expression.
+ */
+regex: string | null, 
+/**
+ * The value must be one of these.
+ */
+enum: Array<string>, 
+/**
+ * A number at least this.
+ */
+min: number | null, 
+/**
+ * A number at most this.
+ */
+max: number | null, 
+/**
+ * At most this many characters.
+ */
+max_length: number | null, 
+/**
+ * No two target records share the value.
+ */
+unique: boolean, };
+
+export type FieldForm = { 
 /**
  * The right (target) field.
  */
 target: string, 
 /**
- * The left field.
+ * The left field it comes from.
  */
-source: string, 
+source: string | null, 
 /**
- * Transforms, as in `trueup.toml`.
+ * Several left fields joined with `separator`.
  */
-transforms: unknown[], 
+sources: Array<string>, 
 /**
- * left, right, newest or manual.
+ * Separator for `sources` (default one space).
  */
-ownership: string, };
+separator: string | null, 
+/**
+ * Transforms, in order.
+ */
+transforms: Array<TransformForm>, 
+/**
+ * The value map applied after the transforms.
+ */
+value_map: string | null, 
+/**
+ * The value when the source is empty.
+ */
+default: string | null, 
+/**
+ * `left`, `right`, `newest` or `manual`.
+ */
+ownership: string, 
+/**
+ * Tolerances.
+ */
+compare: ToleranceForm, 
+/**
+ * Validation rules.
+ */
+validate: RulesForm, };
 
-export type ReconciliationSetup = { 
+export type ValueMapForm = { 
+/**
+ * The CSV file (relative to the workspace, or absolute).
+ */
+file: string | null, 
+/**
+ * Inline entries: source value to target value.
+ */
+entries: { [key in string]?: string }, 
+/**
+ * Compare source codes ignoring case and surrounding spaces.
+ */
+ignore_case: boolean, };
+
+export type ReconciliationForm = { 
 /**
  * The left (source) entity.
  */
@@ -971,4 +1089,79 @@ key: Array<string>,
 /**
  * The mapped fields.
  */
-fields: Array<SetupField>, };
+fields: Array<FieldForm>, 
+/**
+ * Value maps by name.
+ */
+value_maps: { [key in string]?: ValueMapForm }, 
+/**
+ * Country calling code for the `phone` transform.
+ */
+default_country_code: string | null, };
+
+export type SampleRows = { 
+/**
+ * The entity's fields.
+ */
+fields: Array<string>, 
+/**
+ * Values in field order (null: no value).
+ */
+rows: Array<Array<string | null>>, };
+
+export type PreviewValue = { 
+/**
+ * The source value(s) as read.
+ */
+input: string | null, 
+/**
+ * The value computed for the target.
+ */
+output: string | null, 
+/**
+ * Why no value could be computed (the record would be a conflict).
+ */
+issue: string | null, 
+/**
+ * Validation rules the computed value breaks.
+ */
+rules: Array<string>, };
+
+export type FieldPreview = { 
+/**
+ * The target field.
+ */
+target: string, 
+/**
+ * Sample records through the mapping.
+ */
+values: Array<PreviewValue>, 
+/**
+ * Why the mapping cannot be applied at all.
+ */
+error: string | null, };
+
+export type SetupCheck = { 
+/**
+ * Problems, each with the setting it concerns (`key`,
+ * `fields[TARGET].validate.regex`, `value_maps[MAP].file`; empty: the whole).
+ */
+problems: Array<FieldProblem>, 
+/**
+ * Every field's mapping on the sample records.
+ */
+previews: Array<FieldPreview>, };
+
+export type MappingSuggestion = { 
+/**
+ * One suggestion per right field.
+ */
+fields: Array<FieldSuggestion>, 
+/**
+ * Every left field, to choose a source from.
+ */
+leftFields: Array<string>, 
+/**
+ * The left records read (the first 200), to preview mappings on.
+ */
+sample: SampleRows, };

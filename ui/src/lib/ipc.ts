@@ -28,7 +28,9 @@ import type {
   SystemInfo,
   RuleFailure,
   MappingSuggestion,
-  ReconciliationSetup,
+  ReconciliationForm,
+  SampleRows,
+  SetupCheck,
   Run,
   Verdict,
   WorkspaceInfo,
@@ -111,8 +113,14 @@ export const api = {
   validateValues: (reconciliation: string, values: [string, string | null][]) =>
     invoke<RuleFailure[]>("validate_values", { reconciliation, values }),
   suggestMapping: (left: string, right: string) => invoke<MappingSuggestion>("suggest_mapping", { left, right }),
-  saveReconciliation: (name: string, setup: ReconciliationSetup) =>
-    invoke<WorkspaceInfo>("save_reconciliation", { name, setup }),
+  /** Saves a reconciliation to trueup.toml (added or replaced; comments kept). */
+  saveReconciliation: (name: string, form: ReconciliationForm) =>
+    invoke<WorkspaceInfo>("save_reconciliation", { name, form }),
+  /** A configured reconciliation, for editing. */
+  reconciliationForm: (name: string) => invoke<ReconciliationForm>("reconciliation_form", { name }),
+  /** The problems of an edited reconciliation, and its fields previewed on sample records. */
+  checkReconciliation: (name: string, form: ReconciliationForm, sample: SampleRows) =>
+    invoke<SetupCheck>("check_reconciliation", { name, form, sample }),
   mapValue: (reconciliation: string, map: string, source: string, target: string) =>
     invoke<string>("map_value", { reconciliation, map, source, target }),
   onProgress: (handler: (p: ProgressEvent) => void): Promise<UnlistenFn> =>
