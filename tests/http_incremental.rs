@@ -8,7 +8,7 @@ mod support;
 #[path = "support/http_server.rs"]
 mod http_server;
 
-use http_server::ApiServer;
+use http_server::{ApiServer, FaultKind};
 use support::{TempWorkspace, ok};
 
 fn workspace(api: &ApiServer, incremental: bool) -> TempWorkspace {
@@ -137,4 +137,85 @@ fn a_record_the_changes_missed_makes_the_pull_read_everything() {
     let fresh = workspace(&api, false);
     pull(&fresh);
     assert_eq!(cached(&ws), cached(&fresh));
+}
+
+/// A record changed while a pull runs, before another record that the pull
+/// reads later: the latest change time read is after the first change, so
+/// the next pull must not ask only for changes after it.
+#[test]
+fn a_record_changed_during_a_pull_is_read_by_the_next_one() {
+    let api = ApiServer::start();
+    let rows: Vec<(String, String, String)> = (1..=25)
+        .map(|i| {
+            (
+                format!("C{i:02}"),
+                format!("Name {i}"),
+                format!("c{i}@x.org"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    api.seed(&refs);
+    // The second page waits a while; meanwhile someone edits C03 (on the
+    // page already read) and then C25 (on the last page, read later).
+    api.fault(
+        "GET",
+        "/items",
+        FaultKind::Stall(std::time::Duration::ZERO),
+        1,
+    );
+    api.fault(
+        "GET",
+        "/items",
+        FaultKind::Stall(std::time::Duration::from_millis(400)),
+        1,
+    );
+    let ws = workspace(&api, true);
+    let editor = {
+        let state = api.state.clone();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            while state.lock().unwrap().requests.len() < 2 {
+                assert!(
+                    started.elapsed().as_secs() < 30,
+                    "the pull never asked for page 2"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
+    let pulling = std::thread::scope(|scope| {
+        let pull_thread = scope.spawn(|| pull(&ws));
+        editor.join().unwrap();
+        api.edit("C03", "email", "c3@during.org");
+        api.edit("C25", "email", "c25@during.org");
+        pull_thread.join().unwrap()
+    });
+    assert_eq!(pulling["records"], 25, "{pulling}");
+    let c03 = |ws: &TempWorkspace| {
+        cached(ws)
+            .into_iter()
+            .find(|(k, _)| k.contains("C03"))
+            .map(|(_, v)| v)
+            .unwrap()
+    };
+    assert!(
+        !c03(&ws).contains("during"),
+        "the first pull read C03 before the edit (the race this test sets up)"
+    );
+    let next = pull(&ws);
+    assert!(
+        c03(&ws).contains("c3@during.org"),
+        "C03's change is read: {next}"
+    );
+    let fresh = workspace(&api, false);
+    pull(&fresh);
+    assert_eq!(
+        cached(&ws),
+        cached(&fresh),
+        "the cache is what a full pull gives"
+    );
 }

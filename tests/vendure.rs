@@ -335,8 +335,9 @@ fn a_second_pull_reads_only_changed_customers_and_finds_deletes() {
     for i in 1..=4 {
         if i == 4 {
             // Vendure on SQLite keeps times to the second: c4, the cursor,
-            // in a second of its own.
-            std::thread::sleep(std::time::Duration::from_millis(1100));
+            // well after the others (the kept cursor steps back by the
+            // pull's duration and a second, and the preset by a second more).
+            std::thread::sleep(std::time::Duration::from_millis(5000));
         }
         ids.push(shop.create_customer(
             &format!("c{i}@shop.test"),
@@ -381,8 +382,8 @@ fn a_second_pull_reads_only_changed_customers_and_finds_deletes() {
         "asks only for customers changed since the last pull: {bodies:?} (proxy errors: {:?}; pull: {second})",
         proxy.errors()
     );
-    // c4 (changed last before the first pull: the cursor's second is read
-    // again), c1 and c5; not c3, a second older.
+    // c4 (changed last before the first pull: read again, the cursor steps
+    // back), c1 and c5; not c3, five seconds older.
     let mut changed: Vec<String> = proxy
         .take_exchanges()
         .iter()

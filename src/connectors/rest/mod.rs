@@ -687,6 +687,7 @@ impl Connector for RestSystem {
     }
 
     fn read(&mut self, source: &EntitySource, sink: &mut dyn RecordSink) -> Result<()> {
+        let started = std::time::Instant::now();
         let (rest, entity_id) = self.entity_of(source)?;
         let (mut base, mut in_body) = base_listing(&rest);
         // An incremental read, when the entity can and the pull asks.
@@ -874,7 +875,7 @@ impl Connector for RestSystem {
             }
         }
         if let Some(c) = cursor {
-            sink.cursor(&c)?;
+            sink.cursor(&step_back(&c, started.elapsed(), since))?;
         }
         Ok(())
     }
@@ -1257,6 +1258,34 @@ fn read_pages(
             Step::Next(r) => req = to_body(r),
             Step::Done => return Ok(true),
         }
+    }
+}
+
+/// The cursor to keep after a pull: the latest change time read, less the
+/// pull's own duration and a second, and never before the cursor the pull
+/// started from. A record changed while the pull ran has a change time after
+/// the pull began, which can be earlier than the latest time read (another
+/// record changed after it, on a later page); without stepping back the
+/// next pull would ask for changes after that latest time and miss it for
+/// good. The latest time read is at most the server's time when the pull
+/// ended, so stepping back by the pull's duration lands before the pull
+/// began. The records read twice this way are unchanged and cost nothing in
+/// the cache. A time that is not RFC 3339 is kept as read.
+fn step_back(latest: &str, elapsed: std::time::Duration, since: Option<&str>) -> String {
+    let Ok(at) = chrono::DateTime::parse_from_rfc3339(latest) else {
+        return latest.to_string();
+    };
+    let back = chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::days(365))
+        + chrono::Duration::seconds(1);
+    let Some(stepped) = at.checked_sub_signed(back) else {
+        return latest.to_string();
+    };
+    let start = since.and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+    match start {
+        Some(start) if start >= stepped => since.unwrap_or(latest).to_string(),
+        _ => stepped
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     }
 }
 
@@ -1654,6 +1683,30 @@ fn typed(value: Option<&str>, ty: FieldType) -> std::result::Result<Json, String
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_kept_cursor_steps_back_by_the_pulls_duration_but_never_past_its_start() {
+        let d = std::time::Duration::from_millis(400);
+        assert_eq!(
+            step_back("2026-01-01T00:00:10Z", d, None),
+            "2026-01-01T00:00:08.600Z",
+            "the latest time read, less the pull's duration and a second"
+        );
+        assert_eq!(
+            step_back("2026-01-01T00:00:10+02:00", d, Some("2026-01-01T07:00:00Z")),
+            "2026-01-01T07:00:00Z",
+            "never before the cursor the pull started from (no drift when nothing changed)"
+        );
+        assert_eq!(
+            step_back("2026-01-01T00:00:10Z", d, Some("2026-01-01T00:00:01Z")),
+            "2026-01-01T00:00:08.600Z"
+        );
+        assert_eq!(
+            step_back("1767225600", d, None),
+            "1767225600",
+            "not a time: kept"
+        );
+    }
+
     use super::*;
 
     #[test]
