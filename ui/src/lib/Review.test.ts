@@ -202,6 +202,23 @@ describe("keyboard review", () => {
     await waitFor(() => expect(screen.getByTestId("notice").textContent).toContain("Approved 5"));
   });
 
+  it("bulk reject sends the current filter, after its own confirmation", async () => {
+    const { calls } = await renderReview();
+    await fireEvent.click(screen.getByTestId("count-conflict"));
+    await waitFor(() => expect(screen.getByTestId("total").textContent).toContain("500000"));
+    await fireEvent.click(screen.getByTestId("approve-all"));
+    await fireEvent.click(screen.getByTestId("reject-all"));
+    expect(calls.some((c) => c.cmd === "decide_all"), "arming one bulk action does not confirm the other").toBe(false);
+    await waitFor(() => expect(screen.getByTestId("reject-all").textContent).toContain("Confirm: reject 500000"));
+    expect(screen.getByTestId("approve-all").textContent).toContain("Approve all");
+    await fireEvent.click(screen.getByTestId("reject-all"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "decide_all")).toBe(true));
+    const bulk = calls.find((c) => c.cmd === "decide_all")!;
+    expect((bulk.args.filter as Filter).kinds).toEqual(["conflict"]);
+    expect(bulk.args.verdict).toBe("reject");
+    await waitFor(() => expect(screen.getByTestId("notice").textContent).toContain("Rejected 5"));
+  });
+
   it("shows the shell's error message and keeps its code", async () => {
     mockIPC((cmd) => {
       if (cmd === "proposal_counts") return {};

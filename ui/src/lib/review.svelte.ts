@@ -168,13 +168,14 @@ export class ReviewModel {
     }
   }
 
-  /** Approves every proposal matching the current filter. */
-  async approveAll(): Promise<BulkOutcome | null> {
+  /** Approves, or rejects, every proposal matching the current filter. */
+  async decideAll(verdict: "approve" | "reject"): Promise<BulkOutcome | null> {
+    const [done, failed] = verdict === "approve" ? ["Approved", "approved"] : ["Rejected", "rejected"];
     try {
-      const outcome = await api.decideAll(this.reconciliation, this.filter, "approve");
+      const outcome = await api.decideAll(this.reconciliation, this.filter, verdict);
       this.notice =
-        `Approved ${outcome.decided}` +
-        (outcome.refused.length ? `; ${outcome.refused.length} could not be approved` : "");
+        `${done} ${outcome.decided}` +
+        (outcome.refused.length ? `; ${outcome.refused.length} could not be ${failed}` : "");
       this.error = null;
       await this.#refreshLoaded();
       return outcome;
