@@ -85,6 +85,18 @@ struct Stats {
     mid_send: usize,
     /// Kills that left a push half done.
     partial: usize,
+    /// How long a push that was not killed took (moving average, µs): the
+    /// kill window follows it, so kills land inside pushes however fast
+    /// they become.
+    push_us: Option<f64>,
+}
+
+impl Stats {
+    /// The span kills are drawn from, in µs.
+    fn window_us(&self) -> u64 {
+        self.push_us
+            .map_or(30_000, |t| (1.5 * t).max(3_000.0) as u64)
+    }
 }
 
 fn cycle(seed: u64, stats: &mut Stats) -> usize {
@@ -115,7 +127,8 @@ fn cycle(seed: u64, stats: &mut Stats) -> usize {
         }
         let mut child = push_cmd(ws.path(), &args).spawn().unwrap();
         // The window widens with each kill, so a slow machine still finishes.
-        let kill_after = Duration::from_micros(rng.u64(0..30_000 * (1 + kills as u64 / 4)));
+        let kill_after =
+            Duration::from_micros(rng.u64(0..stats.window_us() * (1 + kills as u64 / 4)));
         let started = Instant::now();
         let mut finished = None;
         while started.elapsed() < kill_after {
@@ -127,6 +140,8 @@ fn cycle(seed: u64, stats: &mut Stats) -> usize {
         }
         match finished {
             Some(status) => {
+                let took = started.elapsed().as_micros() as f64;
+                stats.push_us = Some(stats.push_us.map_or(took, |t| 0.8 * t + 0.2 * took));
                 let out = child.wait_with_output().unwrap();
                 assert!(
                     status.success(),
