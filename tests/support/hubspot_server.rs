@@ -14,12 +14,13 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value as Json, json};
+
+use crate::support::wire::{Answer, Req, answer, decode, read_request, write_answer};
 
 /// The properties each object knows (writing another is a validation error).
 fn known(object: &str) -> &'static [&'static str] {
@@ -392,138 +393,12 @@ impl HubState {
     }
 }
 
-/// A parsed request.
-struct Req {
-    method: String,
-    path: String,
-    query: BTreeMap<String, String>,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
-}
-
-/// An answer.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-fn answer(status: u16, body: Json) -> Answer {
-    Answer {
-        status,
-        headers: vec![],
-        body: if body.is_null() {
-            String::new()
-        } else {
-            body.to_string()
-        },
-    }
-}
-
 fn error(s: &mut HubState, status: u16, category: &str, message: &str) -> Answer {
     let id = s.correlation_id();
     answer(
         status,
         json!({"status": "error", "message": message, "correlationId": id, "category": category}),
     )
-}
-
-fn decode(s: &str) -> String {
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let h = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
-                if let Ok(v) = u8::from_str_radix(h, 16) {
-                    out.push(v);
-                    i += 2;
-                } else {
-                    out.push(b'%');
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn read_request(conn: &TcpStream) -> Option<Req> {
-    let mut reader = BufReader::new(conn.try_clone().ok()?);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_string();
-    let target = parts.next()?.to_string();
-    let mut headers = BTreeMap::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).ok()? == 0 {
-            break;
-        }
-        if h == "\r\n" || h == "\n" {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).ok()?;
-    let (path, q) = target.split_once('?').unwrap_or((&target, ""));
-    let query = q
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect();
-    Some(Req {
-        method,
-        path: decode(path),
-        query,
-        headers,
-        body,
-    })
-}
-
-fn write_answer(mut conn: &TcpStream, a: &Answer) {
-    let reason = match a.status {
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        207 => "Multi-Status",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        409 => "Conflict",
-        429 => "Too Many Requests",
-        _ => "Status",
-    };
-    let mut out = format!("HTTP/1.1 {} {reason}\r\nconnection: close\r\n", a.status);
-    if a.status != 204 {
-        out.push_str(&format!(
-            "content-type: application/json;charset=utf-8\r\ncontent-length: {}\r\n",
-            a.body.len()
-        ));
-    }
-    for (k, v) in &a.headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    if a.status != 204 {
-        out.push_str(&a.body);
-    }
-    let _ = conn.write_all(out.as_bytes());
-    let _ = conn.flush();
 }
 
 /// HubSpot's rate-limit headers (a private app: 100 per 10 seconds).
@@ -547,9 +422,10 @@ fn rate_headers(remaining: u32) -> Vec<(String, String)> {
 }
 
 fn serve(conn: TcpStream, state: &Mutex<HubState>) {
-    let Some(req) = read_request(&conn) else {
+    let Some((mut req, _)) = read_request(&conn) else {
         return;
     };
+    req.path = decode(&req.path);
     let mut s = state.lock().unwrap();
     let q: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
     s.requests

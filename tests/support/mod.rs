@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: temporary workspaces and the CLI.
 #![allow(dead_code)]
 
+pub mod wire;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
