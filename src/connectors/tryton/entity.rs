@@ -83,22 +83,7 @@ impl Entity {
     /// The fields to ask `search_read` for (nested ones with a dot).
     pub fn read_fields(self) -> Value {
         match self {
-            Entity::Parties => json!([
-                "id",
-                "_timestamp",
-                "code",
-                "name",
-                "write_date",
-                "create_date",
-                "contact_mechanisms.type",
-                "contact_mechanisms.value",
-                "contact_mechanisms._timestamp",
-                "addresses.street",
-                "addresses.postal_code",
-                "addresses.city",
-                "addresses.country.code",
-                "addresses._timestamp",
-            ]),
+            Entity::Parties => self.read_fields_for(PARTY_FIELDS.iter().copied()),
             Entity::Products => json!([
                 "id",
                 "_timestamp",
@@ -118,9 +103,9 @@ impl Entity {
     /// addresses (nested reads, the costly part) only when a field of
     /// theirs is needed. Fields not read flatten to no value.
     pub fn read_fields_for<'a>(self, needed: impl IntoIterator<Item = &'a str>) -> Value {
-        let Entity::Parties = self else {
+        if self == Entity::Products {
             return self.read_fields();
-        };
+        }
         let mut fields = vec!["id", "_timestamp", "code"];
         let (mut name, mut dates, mut mechanisms, mut addresses) = (false, false, false, false);
         for n in needed {
@@ -538,5 +523,16 @@ mod tests {
             Entity::Products.read_fields_for(["list_price"]),
             Entity::Products.read_fields()
         );
+        // A pull reads every field of a party, nested ones included.
+        let all = names(Entity::Parties.read_fields());
+        for f in [
+            "name",
+            "write_date",
+            "contact_mechanisms.value",
+            "addresses.country.code",
+            "addresses._timestamp",
+        ] {
+            assert!(all.contains(&f.to_string()), "{f} in {all:?}");
+        }
     }
 }
