@@ -123,6 +123,17 @@ pub(crate) fn conflict_reasons(
 /// The kinds a review lists (in-sync records are not proposals).
 const OPEN: [Kind; 4] = [Kind::Create, Kind::Update, Kind::Orphan, Kind::Conflict];
 
+/// The count of each open kind (`of` it), and `all`, their sum.
+fn open_counts(of: impl Fn(&str) -> u64) -> std::collections::BTreeMap<String, u64> {
+    let mut counts: std::collections::BTreeMap<String, u64> = OPEN
+        .iter()
+        .map(|k| (k.as_str().to_string(), of(k.as_str())))
+        .collect();
+    let total = counts.values().sum();
+    counts.insert("all".into(), total);
+    counts
+}
+
 pub(crate) fn load_state(ws: &Workspace, recon: &str) -> Result<Option<super::State>> {
     ws.cache
         .conn
@@ -572,16 +583,9 @@ impl Workspace {
         let Some(state) = load_state(self, recon)? else {
             return Ok(None);
         };
-        let mut counts: std::collections::BTreeMap<String, u64> = OPEN
-            .iter()
-            .map(|k| {
-                let k = k.as_str();
-                (k.to_string(), state.counts.get(k).copied().unwrap_or(0))
-            })
-            .collect();
-        let total = counts.values().sum();
-        counts.insert("all".into(), total);
-        Ok(Some(counts))
+        Ok(Some(open_counts(|k| {
+            state.counts.get(k).copied().unwrap_or(0)
+        })))
     }
 
     /// How many proposals of each open kind (create, update, orphan,
@@ -593,19 +597,17 @@ impl Workspace {
         filter: &Filter,
     ) -> Result<std::collections::BTreeMap<String, u64>> {
         self.reconciliation(recon)?;
-        let open = OPEN;
         if let Some(counts) = self.kept_counts(recon, filter)? {
             return Ok(counts);
         }
         let filter = Filter {
-            kinds: open.to_vec(),
+            kinds: OPEN.to_vec(),
             ..filter.clone()
         };
         let (w, params) = where_clause(&filter);
         let mut all: Vec<rusqlite::types::Value> = vec![rusqlite::types::Value::Text(recon.into())];
         all.extend(params);
-        let mut counts: std::collections::BTreeMap<String, u64> =
-            open.iter().map(|k| (k.as_str().to_string(), 0)).collect();
+        let mut found: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
         let mut stmt = self
             .cache
             .conn
@@ -619,11 +621,9 @@ impl Workspace {
         while let Some(r) = rows.next().map_err(|e| self.cache.err(e))? {
             let kind: String = r.get(0).map_err(|e| self.cache.err(e))?;
             let n: i64 = r.get(1).map_err(|e| self.cache.err(e))?;
-            counts.insert(kind, n as u64);
+            found.insert(kind, n as u64);
         }
-        let total = counts.values().sum();
-        counts.insert("all".into(), total);
-        Ok(counts)
+        Ok(open_counts(|k| found.get(k).copied().unwrap_or(0)))
     }
 
     /// Visits every proposal matching `filter`, streaming from the cache.
