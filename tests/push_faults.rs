@@ -291,7 +291,7 @@ fn an_interrupted_create_without_a_stable_id_is_unknown_never_resent() {
         &ws,
         &mut c,
         PushOptions {
-            batch_size: 1,
+            batch_size: Some(1),
             ..fast(3)
         },
     );
@@ -423,7 +423,7 @@ fn every_change_is_journaled_before_anything_is_sent() {
         &ws,
         &mut spy,
         PushOptions {
-            batch_size: 3,
+            batch_size: Some(3),
             ..fast(0)
         },
     );
@@ -474,7 +474,7 @@ fn a_target_that_stays_down_stops_the_push_and_resume_finishes_it() {
         &ws,
         &mut down,
         PushOptions {
-            batch_size: 1,
+            batch_size: Some(1),
             ..fast(2)
         },
     );

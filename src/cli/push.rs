@@ -30,9 +30,11 @@ pub struct PushArgs {
     /// Send again only the changes that failed (rejected, conflict, unknown).
     #[arg(long)]
     retry_failed: bool,
-    /// Changes moved to `sending` together.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    batch_size: u32,
+    /// Changes sent together: one journal transaction each way, one target
+    /// transaction for a database [default: the target's: 10 000 for
+    /// SQLite, 1 000 for PostgreSQL, 200 for the others].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    batch_size: Option<u32>,
     /// Retries of a passing failure (busy, timeout, connection lost).
     #[arg(long, default_value_t = 5)]
     max_retries: usize,
@@ -242,7 +244,7 @@ pub fn push(ws_dir: &Path, args: PushArgs, actor: &Actor, bar: &Bar, json: bool)
         } else {
             PushMode::New
         },
-        batch_size: args.batch_size as usize,
+        batch_size: args.batch_size.map(|b| b as usize),
         retry: RetryPolicy {
             max_retries: args.max_retries,
             min_delay: Duration::from_millis(args.min_delay_ms),

@@ -125,6 +125,16 @@ pub trait Connector {
         Err(crate::Error::Invalid("this system is read-only".into()))
     }
 
+    /// How many changes a push sends together unless told otherwise: one
+    /// journal transaction each way and, for a database, one target
+    /// transaction. Larger for a database, whose commits are the cost and
+    /// whose records are re-read cheaply after a crash; smaller for a
+    /// remote API, where an interrupted batch means re-reading each of its
+    /// records over the network.
+    fn push_batch_size(&self) -> usize {
+        200
+    }
+
     /// Applies several changes in order, each with the conditional semantics
     /// of [`Connector::write`], as one unit where the system can (one
     /// transaction for databases): one outcome per change. On `Err`, a

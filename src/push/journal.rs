@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::cache::Cache;
 use crate::connectors::{Field, WriteKind};
@@ -177,8 +178,9 @@ pub struct Entry {
     /// The before-image: the target's values as pulled, which it must still hold.
     pub before: Vec<Field>,
     /// For a push: the baseline before it (restored by a rollback). For a
-    /// rollback: the baseline it restores.
-    pub baseline_before: Option<Baseline>,
+    /// rollback: the baseline it restores. Kept as the JSON stored (a
+    /// [`Baseline`] object), never parsed on the way through a push.
+    pub baseline_before: Option<Box<RawValue>>,
     /// Where it stands.
     pub state: State,
     /// How many times it was sent (or re-read before a resend).
@@ -227,7 +229,7 @@ pub(crate) struct NewEntry {
     pub values: Vec<Field>,
     pub values_hash: String,
     pub before: Vec<Field>,
-    pub baseline_before: Option<Baseline>,
+    pub baseline_before: Option<Box<RawValue>>,
     /// `Pending`, or `Rejected` for a change refused before sending.
     pub state: State,
     pub category: Option<Category>,
@@ -422,7 +424,7 @@ pub(crate) fn create_push(
                 to_json(&n.values),
                 n.values_hash,
                 to_json(&n.before),
-                n.baseline_before.as_ref().map(to_json),
+                n.baseline_before.as_deref().map(RawValue::get),
                 n.state.as_str(),
                 n.category.map(Category::as_str),
                 n.message,
@@ -503,6 +505,12 @@ fn parse<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
     })
 }
 
+fn raw(s: String) -> rusqlite::Result<Box<RawValue>> {
+    RawValue::from_string(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 fn row_to_entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
     let opt = |i: usize| -> rusqlite::Result<Option<String>> { r.get(i) };
     Ok(Entry {
@@ -518,7 +526,7 @@ fn row_to_entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
         values: parse(&r.get::<_, String>(9)?)?,
         values_hash: r.get(10)?,
         before: parse(&r.get::<_, String>(11)?)?,
-        baseline_before: opt(12)?.map(|s| parse(&s)).transpose()?,
+        baseline_before: opt(12)?.map(raw).transpose()?,
         state: State::parse(&r.get::<_, String>(13)?).unwrap_or(State::Unknown),
         attempts: r.get(14)?,
         category: opt(15)?.as_deref().and_then(Category::parse),
@@ -902,8 +910,11 @@ impl<'t> BaselineWriter<'t> {
     }
 
     fn move_to(&mut self, entry: &Entry, now: &str) -> rusqlite::Result<()> {
-        let new: Option<Baseline> = if entry.rollback_of.is_some() {
-            entry.baseline_before.clone()
+        let new: Option<String> = if entry.rollback_of.is_some() {
+            entry
+                .baseline_before
+                .as_deref()
+                .map(|b| b.get().to_string())
         } else if entry.op == WriteKind::Delete {
             None
         } else {
@@ -917,12 +928,12 @@ impl<'t> BaselineWriter<'t> {
             for (f, v) in &entry.values {
                 b.insert(f.clone(), v.clone());
             }
-            Some(b)
+            Some(to_json(&b))
         };
         match new {
             Some(b) => self
                 .upsert
-                .execute((&entry.recon, &entry.match_key, to_json(&b), now))?,
+                .execute((&entry.recon, &entry.match_key, b, now))?,
             None => self.delete.execute((&entry.recon, &entry.match_key))?,
         };
         Ok(())

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use super::journal::{self, Category, NewEntry, State};
 use crate::connectors::{EntitySource, Field, WriteKind};
 use crate::error::Result;
+use crate::reconcile::Kind;
 use crate::reconcile::validation::FieldRules;
-use crate::reconcile::{Baseline, Kind};
 use crate::records::Value;
 use crate::review::values_hash;
 use crate::workspace::Workspace;
@@ -128,7 +128,11 @@ pub struct Plan {
     pub already_journaled: u64,
 }
 
-/// The stable idempotency key of the change carrying out `decision_id`.
+/// The stable idempotency key of the change carrying out `decision_id`:
+/// the decision's id (zero-padded, so keys journaled in decision order
+/// land at the end of the journal's unique index instead of at random
+/// places in it) and a digest of the reconciliation and the approved
+/// values' hash.
 pub fn idempotency_key(recon: &str, decision_id: i64, values_hash: &str) -> String {
     let mut h = Sha256::new();
     h.update(b"trueup-push\0");
@@ -137,8 +141,8 @@ pub fn idempotency_key(recon: &str, decision_id: i64, values_hash: &str) -> Stri
     h.update(decision_id.to_string().as_bytes());
     h.update(b"\0");
     h.update(values_hash.as_bytes());
-    let hex = crate::records::hex(&h.finalize());
-    format!("tu-{}", &hex[..32])
+    let hex = crate::records::hex(&h.finalize()[..10]);
+    format!("tu-{decision_id:012}-{hex}")
 }
 
 pub(crate) fn rules_of(ws: &Workspace, recon: &str) -> Result<HashMap<String, FieldRules>> {
@@ -204,8 +208,7 @@ fn approved(ws: &Workspace, recon: &str) -> Result<Vec<Approved>> {
                  AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.recon = d.recon AND j.decision_id = d.id) \
              WHERE d.recon = ?1 AND d.state = 'current' \
                  AND NOT EXISTS (SELECT 1 FROM decisions n WHERE n.recon = d.recon \
-                     AND n.match_key = d.match_key AND n.state = 'current' AND n.id > d.id) \
-             ORDER BY d.id",
+                     AND n.match_key = d.match_key AND n.state = 'current' AND n.id > d.id)",
         )
         .map_err(e)?;
     let mut rows = stmt.query([recon]).map_err(e)?;
@@ -237,6 +240,10 @@ fn approved(ws: &Workspace, recon: &str) -> Result<Vec<Approved>> {
             proposal,
         });
     }
+    // In decision order: sorted here, not by SQLite, which walks the
+    // decisions by key and would copy every row, proposal and all, into a
+    // temporary tree to sort it.
+    out.sort_unstable_by_key(|a| a.id);
     Ok(out)
 }
 
@@ -507,7 +514,10 @@ fn recheck_unique(
 impl Plan {
     /// The journal entries of this plan: every write and delete `pending`,
     /// every invalid change `rejected` (validation), so it shows in the results.
-    pub(crate) fn into_entries(self, baselines: &HashMap<String, Baseline>) -> Vec<NewEntry> {
+    pub(crate) fn into_entries(
+        self,
+        baselines: &HashMap<String, Box<serde_json::value::RawValue>>,
+    ) -> Vec<NewEntry> {
         let recon = self.recon;
         let mut out: Vec<NewEntry> =
             Vec::with_capacity(self.writes.len() + self.deletes.len() + self.invalid.len());

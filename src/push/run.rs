@@ -15,7 +15,6 @@ use crate::cache::RunKind;
 use crate::connectors::{Connector, Field, WriteChange, WriteKind, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::progress::{Actor, Progress, check};
-use crate::reconcile::Baseline;
 use crate::reconcile::validation::FieldRules;
 use crate::review::values_hash;
 use crate::workspace::Workspace;
@@ -37,8 +36,9 @@ pub enum PushMode {
 pub struct PushOptions {
     /// What to send.
     pub mode: PushMode,
-    /// Entries moved to `sending` together (one journal transaction each way).
-    pub batch_size: usize,
+    /// Entries moved to `sending` together (one journal transaction each
+    /// way); `None`: the target's own ([`Connector::push_batch_size`]).
+    pub batch_size: Option<usize>,
     /// Retries of passing failures.
     pub retry: RetryPolicy,
 }
@@ -47,7 +47,7 @@ impl Default for PushOptions {
     fn default() -> Self {
         PushOptions {
             mode: PushMode::New,
-            batch_size: 200,
+            batch_size: None,
             retry: RetryPolicy::default(),
         }
     }
@@ -293,7 +293,12 @@ fn journal_plan(ws: &Workspace, plan: Plan, now: &str, actor: &Actor) -> Result<
     journal::create_push(&ws.cache, &recon, "push", None, &label, entries, now, actor)
 }
 
-fn load_baselines(ws: &Workspace, recon: &str) -> Result<HashMap<String, Baseline>> {
+/// The baselines of `recon` by match key, as stored (JSON objects, not
+/// parsed: the journal keeps them as they are).
+fn load_baselines(
+    ws: &Workspace,
+    recon: &str,
+) -> Result<HashMap<String, Box<serde_json::value::RawValue>>> {
     let mut stmt = ws
         .cache
         .conn
@@ -304,7 +309,8 @@ fn load_baselines(ws: &Workspace, recon: &str) -> Result<HashMap<String, Baselin
     while let Some(r) = rows.next().map_err(|e| ws.cache.err(e))? {
         let k: String = r.get(0).map_err(|e| ws.cache.err(e))?;
         let v: String = r.get(1).map_err(|e| ws.cache.err(e))?;
-        out.insert(k, serde_json::from_str(&v).map_err(|e| ws.cache.err(e))?);
+        let v = serde_json::value::RawValue::from_string(v).map_err(|e| ws.cache.err(e))?;
+        out.insert(k, v);
     }
     Ok(out)
 }
@@ -365,7 +371,11 @@ impl<'w> Engine<'w> {
         }
         progress.stage("push", Some(entries.len() as u64));
         let total = entries.len();
-        let size = self.options.batch_size.max(1);
+        let size = self
+            .options
+            .batch_size
+            .unwrap_or_else(|| connector.push_batch_size())
+            .max(1);
         let mut batches: Vec<Vec<Entry>> = Vec::with_capacity(total.div_ceil(size));
         let mut rest = entries.into_iter().peekable();
         while rest.peek().is_some() {

@@ -412,6 +412,11 @@ impl Connector for PostgresSystem {
         }
     }
 
+    /// One round trip per row already; a commit adds one more and an fsync.
+    fn push_batch_size(&self) -> usize {
+        1_000
+    }
+
     fn read_one(&mut self, source: &EntitySource, id: &[Field]) -> Result<Option<Vec<Field>>> {
         if id.is_empty() {
             return Err(self.error(

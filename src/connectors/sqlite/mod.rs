@@ -282,6 +282,11 @@ impl Connector for SqliteSystem {
         }
     }
 
+    /// A local file: a commit costs a few fsyncs, a row a few microseconds.
+    fn push_batch_size(&self) -> usize {
+        10_000
+    }
+
     fn read_one(&mut self, source: &EntitySource, id: &[Field]) -> Result<Option<Vec<Field>>> {
         if id.is_empty() {
             return Err(self.error(
