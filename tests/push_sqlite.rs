@@ -122,13 +122,15 @@ fn the_dry_run_lists_exactly_what_the_push_sends() {
     );
     // Invariant 1: the journal holds the decision's hash of what was sent.
     let conn = cache(&ws);
-    let mismatched: i64 = conn
+    let (journaled, mismatched): (i64, i64) = conn
         .query_row(
-            "SELECT count(*) FROM journal j JOIN decisions d ON d.id = j.decision_id WHERE j.values_hash != d.values_hash",
+            "SELECT count(*), count(*) FILTER (WHERE j.values_hash != d.values_hash) FROM journal j \
+             JOIN decisions d ON d.id = j.decision_id",
             [],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
+    assert!(journaled > 0, "the push journaled its changes");
     assert_eq!(mismatched, 0, "journal hashes equal the approved hashes");
     // Baseline moved: the next reconcile shows the records in sync.
     let summary = json(ok(ws.run(&["--json", "reconcile", "--pull", "c"])));
