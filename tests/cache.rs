@@ -30,3 +30,35 @@ fn migrations_are_valid_and_an_older_database_upgrades() {
         .unwrap();
     assert_eq!(mode, "wal");
 }
+
+/// A cache written by a newer Trueup (a schema step this build does not
+/// know) is refused with a sentence saying so, and left as it was.
+#[test]
+fn a_cache_from_a_newer_version_is_refused_plainly_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trueup.db");
+    drop(Cache::open(&path).unwrap());
+    let newer = trueup::cache::migration_count() + 1;
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", newer as i64)
+        .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = Cache::open(&path).err().expect("refused").to_string();
+    assert!(
+        err.contains("newer version of Trueup")
+            && err.contains(&format!("cache schema {newer}"))
+            && err.contains(&path.display().to_string()),
+        "{err}"
+    );
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, newer as i64, "the schema version is untouched");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the file is untouched"
+    );
+}

@@ -6,7 +6,16 @@ use rusqlite_migration::{M, Migrations};
 
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
+}
+
+/// Every schema step, in order: the cache's schema version is how many of
+/// them it has.
+const STEPS: [&str; 4] = [V1, V2, V3, V4];
+
+/// The schema version this build writes.
+pub fn migration_count() -> usize {
+    STEPS.len()
 }
 
 const V1: &str = r#"

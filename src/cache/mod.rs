@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-pub use migrations::migrations;
+pub use migrations::{migration_count, migrations};
 pub use runs::{Run, RunKind};
 
 use crate::error::{Error, Result};
@@ -46,7 +46,22 @@ impl Cache {
             .map_err(|e| Error::cache(path, e))?;
         conn.pragma_update(None, "mmap_size", 1i64 << 30)
             .map_err(|e| Error::cache(path, e))?;
-        migrations()
+        let migrations = migrations();
+        // A cache from a newer Trueup: said plainly, and left untouched.
+        if let Ok(rusqlite_migration::SchemaVersion::Outside(version)) =
+            migrations.current_version(&conn)
+        {
+            return Err(Error::cache(
+                path,
+                format!(
+                    "it was written by a newer version of Trueup (cache schema {version}; this \
+                     version knows up to {}); open the workspace with that newer version. \
+                     Nothing was changed",
+                    migration_count()
+                ),
+            ));
+        }
+        migrations
             .to_latest(&mut conn)
             .map_err(|e| Error::cache(path, e))?;
         Ok(Cache {
