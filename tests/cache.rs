@@ -44,7 +44,7 @@ fn a_cache_from_a_newer_version_is_refused_plainly_and_left_untouched() {
         .pragma_update(None, "user_version", newer as i64)
         .unwrap();
     let before = std::fs::read(&path).unwrap();
-    let err = Cache::open(&path).err().expect("refused").to_string();
+    let err = Cache::open(&path).expect_err("refused").to_string();
     assert!(
         err.contains("newer version of Trueup")
             && err.contains(&format!("cache schema {newer}"))
