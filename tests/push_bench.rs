@@ -1,7 +1,8 @@
 //! Push throughput: `TRUEUP_BENCH_ROWS` (default 100 000) approved updates
 //! pushed to SQLite and to PostgreSQL, with every guarantee on (journal,
 //! conditional writes, baseline), against a plain single-transaction
-//! `UPDATE` of the same rows as the ceiling. Ignored by default:
+//! `UPDATE` of the same rows as the ceiling; batches of the target's own
+//! size unless `TRUEUP_BENCH_BATCH` is set. Ignored by default:
 //!
 //! `cargo test --release --test push_bench -- --ignored --nocapture`
 
@@ -74,8 +75,18 @@ fn report(target: &str, n: usize, push_secs: f64, ceiling_secs: f64) {
 fn push_all(run: &dyn Fn(&[&str]) -> std::process::Output, n: usize) -> f64 {
     ok(run(&["reconcile", "--pull", "c"]));
     ok(run(&["approve", "c", "--all", "--kind", "update"]));
+    // The target's own batch size unless `TRUEUP_BENCH_BATCH` says otherwise.
+    let batch = std::env::var("TRUEUP_BENCH_BATCH").ok();
+    let mut args = vec!["--json", "push", "c"];
+    if let Some(b) = &batch {
+        args.extend(["--batch-size", b.as_str()]);
+    }
+    eprintln!(
+        "batch size: {}",
+        batch.as_deref().unwrap_or("the target's default")
+    );
     let started = Instant::now();
-    let out = ok(run(&["--json", "push", "c", "--batch-size", "1000"]));
+    let out = ok(run(&args));
     let secs = started.elapsed().as_secs_f64();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(

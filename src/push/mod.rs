@@ -17,7 +17,7 @@
 //!
 //! `docs/push.md` states what is promised and what cannot be.
 //!
-//! # Speed (100 000 updates to a SQLite target, `--batch-size 1000`)
+//! # Speed (100 000 updates to a SQLite target)
 //!
 //! Measured on the whole CLI process (`tests/push_bench.rs`) on a shared
 //! 2-core machine. Before: 7.6 s of CPU, 807 fsyncs; profile: recording
@@ -45,15 +45,43 @@
 //!   index on open entries. 4.7 s of CPU, a third of it on the second
 //!   thread.
 //!
-//! What is left (profile): the journal thread 41 % (cached records 11 %,
-//! baselines 10 %, commits 13 %), journaling the plan 21 % (a random-order
-//! unique index on the idempotency key among it), the target's writes
-//! 12 %, the plan 10 %, the JSON report 4 %. Not tried: a compact journal
-//! row (the before-image and baseline by reference instead of JSON), a
-//! journal row per batch, dropping the unique index on `idempotency_key`
-//! (a table rebuild). The target's own commits (three fsyncs each, about
-//! 13 ms here, 100 per push) bound the wall time at batch size 1 000 by
-//! themselves to about 1.3 s, twice the 25 % target.
+//! Then (stop 11; wall time of the CLI process, load 1.5): 5.0 s → 3.7 s.
+//! The target's own batch size by default (`Connector::push_batch_size`:
+//! SQLite 10 000 — the same push takes 4.9 s at 1 000, 4.0 s at 10 000 —
+//! PostgreSQL 1 000, HTTP 200);
+//! mimalloc in the CLI (glibc spent a sixth of the CPU consolidating
+//! chunks freed on the other thread); baselines journaled as stored JSON
+//! (`RawValue`) instead of parsed and written again; a sequential
+//! idempotency key (`tu-<decision id>-<digest>`, appended to its unique
+//! index); decisions sorted in Rust instead of in a temporary tree.
+//!
+//! Tried and not kept, each measured on the same 100k push:
+//!
+//! - The journal split in two tables, the state (narrow, rewritten at each
+//!   change) and the payload (written once): state changes cheaper, the
+//!   journal insert dearer; 3.7 s either way, not worth a table rebuild.
+//! - Baselines and cached records moved by one statement per batch, the
+//!   merge done by Rust functions registered in SQLite (`INSERT … SELECT …
+//!   ON CONFLICT`, a materialized join for records): slower, push phase
+//!   2.0 s → 2.6 s (the functions parse the JSON again for every call).
+//! - Passive checkpoints on a third thread: no change in three alternated
+//!   runs (3.73/3.73, 3.78/3.69, 3.71/3.72 s).
+//! - An index on `decisions (recon, state, id)` to read decisions in order:
+//!   SQLite then chose it for the plan's "no later decision" check, which
+//!   became quadratic (a 100k plan took 636 s). Reverted; a query plan is
+//!   checked before an index is added.
+//!
+//! Where the time is now (batch 10 000, per batch): the target writes 67
+//! ms; the journal thread 165 ms (baselines 60, cached records 62, state
+//! changes 20, commit 40; checkpoints add 150 ms twice per push); before
+//! the first batch, the plan 0.6 s and journaling it 0.7 s (0.44 s of
+//! inserts, 0.14 s commit). `tests/push_bench.rs::bench_sqlite_guarantee_floor`
+//! shows bare SQL doing the same work in 0.53–0.73 s: the gap is per-row
+//! work in the engine (entries of owned strings and JSON through four
+//! stages), not SQLite. Left: an engine that moves rows between SQL
+//! statements without building an entry per change, the plan streamed
+//! into the journal's insert on a second connection, and the before-image
+//! kept with the decision (the plan would not read proposals).
 
 mod journal;
 mod plan;
