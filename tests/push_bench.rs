@@ -105,32 +105,43 @@ fn bench_push_to_sqlite() {
         "[systems.erp]\nkind = \"csv\"\npath = \"left.csv\"\n\n[systems.crm]\nkind = \"sqlite\"\npath = \"crm.db\"\n{FIELDS}"
     );
     let ws = TempWorkspace::new(&config, &[("left.csv", &left_csv(n))]);
-    let seed = |path: &std::path::Path| {
-        let mut conn = rusqlite::Connection::open(path).unwrap();
-        conn.execute_batch("CREATE TABLE contacts (no TEXT PRIMARY KEY, name TEXT, email TEXT)")
-            .unwrap();
-        let tx = conn.transaction().unwrap();
-        {
-            let mut ins = tx
-                .prepare("INSERT INTO contacts VALUES (?1, ?2, ?3)")
-                .unwrap();
-            for i in 0..n {
-                ins.execute((
-                    format!("C{i:07}"),
-                    format!("Name {i}"),
-                    format!("p{i}@old.org"),
-                ))
-                .unwrap();
-            }
-        }
-        tx.commit().unwrap();
-    };
-    seed(&ws.path().join("crm.db"));
+    seed_contacts(&ws.path().join("crm.db"), n);
     let push_secs = push_all(&|a| ws.run(a), n);
-    // The ceiling: the same updates in one transaction, no checks, no journal.
-    let ceiling = ws.path().join("ceiling.db");
-    seed(&ceiling);
-    let mut conn = rusqlite::Connection::open(&ceiling).unwrap();
+    report(
+        "SQLite",
+        n,
+        push_secs,
+        sqlite_ceiling(&ws.path().join("ceiling.db"), n),
+    );
+}
+
+/// A SQLite target of `n` contacts, each with its old e-mail.
+fn seed_contacts(path: &std::path::Path, n: usize) {
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("CREATE TABLE contacts (no TEXT PRIMARY KEY, name TEXT, email TEXT)")
+        .unwrap();
+    let tx = conn.transaction().unwrap();
+    {
+        let mut ins = tx
+            .prepare("INSERT INTO contacts VALUES (?1, ?2, ?3)")
+            .unwrap();
+        for i in 0..n {
+            ins.execute((
+                format!("C{i:07}"),
+                format!("Name {i}"),
+                format!("p{i}@old.org"),
+            ))
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+}
+
+/// The ceiling, in seconds: the same `n` updates to a fresh SQLite target
+/// at `path` in one transaction, no checks, no journal.
+fn sqlite_ceiling(path: &std::path::Path, n: usize) -> f64 {
+    seed_contacts(path, n);
+    let mut conn = rusqlite::Connection::open(path).unwrap();
     let started = Instant::now();
     let tx = conn.transaction().unwrap();
     {
@@ -143,7 +154,7 @@ fn bench_push_to_sqlite() {
         }
     }
     tx.commit().unwrap();
-    report("SQLite", n, push_secs, started.elapsed().as_secs_f64());
+    started.elapsed().as_secs_f64()
 }
 
 #[test]
@@ -252,26 +263,8 @@ fn bench_sqlite_guarantee_floor() {
         drop((ins, base));
         tx.commit().unwrap();
     }
+    seed_contacts(&dir.path().join("crm.db"), n as usize);
     let target = rusqlite::Connection::open(dir.path().join("crm.db")).unwrap();
-    target
-        .execute_batch("CREATE TABLE contacts (no TEXT PRIMARY KEY, name TEXT, email TEXT)")
-        .unwrap();
-    {
-        let tx = target.unchecked_transaction().unwrap();
-        let mut ins = tx
-            .prepare("INSERT INTO contacts VALUES (?1, ?2, ?3)")
-            .unwrap();
-        for i in 0..n {
-            ins.execute((
-                format!("C{i:07}"),
-                format!("Name {i}"),
-                format!("p{i}@old.org"),
-            ))
-            .unwrap();
-        }
-        drop(ins);
-        tx.commit().unwrap();
-    }
     let now = "2026-11-25T17:38:04.444Z";
     let started = Instant::now();
     // 1. Plan read and journal, one transaction.
@@ -352,40 +345,7 @@ fn bench_sqlite_guarantee_floor() {
     }
     let total = started.elapsed().as_secs_f64();
     let overlapped = journaled + writes.max(sending + recording);
-    // The ceiling, as in bench_push_to_sqlite.
-    let ceiling_db = dir.path().join("ceiling.db");
-    let mut c = rusqlite::Connection::open(&ceiling_db).unwrap();
-    c.execute_batch("CREATE TABLE contacts (no TEXT PRIMARY KEY, name TEXT, email TEXT)")
-        .unwrap();
-    {
-        let tx = c.transaction().unwrap();
-        let mut ins = tx
-            .prepare("INSERT INTO contacts VALUES (?1, ?2, ?3)")
-            .unwrap();
-        for i in 0..n {
-            ins.execute((
-                format!("C{i:07}"),
-                format!("Name {i}"),
-                format!("p{i}@old.org"),
-            ))
-            .unwrap();
-        }
-        drop(ins);
-        tx.commit().unwrap();
-    }
-    let t = Instant::now();
-    let tx = c.transaction().unwrap();
-    {
-        let mut up = tx
-            .prepare("UPDATE contacts SET email = ?2 WHERE no = ?1")
-            .unwrap();
-        for i in 0..n {
-            up.execute((format!("C{i:07}"), format!("p{i}@new.org")))
-                .unwrap();
-        }
-    }
-    tx.commit().unwrap();
-    let ceiling = t.elapsed().as_secs_f64();
+    let ceiling = sqlite_ceiling(&dir.path().join("ceiling.db"), n as usize);
     let budget = ceiling * 4.0;
     eprintln!(
         "SQLite floor of the guarantees, {n} changes, batch {batch} (bare SQL, no Trueup code):\n  \
