@@ -1270,13 +1270,19 @@ fn read_pages(
 /// good. The latest time read is at most the server's time when the pull
 /// ended, so stepping back by the pull's duration lands before the pull
 /// began. The records read twice this way are unchanged and cost nothing in
-/// the cache. A time that is not RFC 3339 is kept as read.
+/// the cache. Besides RFC 3339 times, a time without a zone
+/// (`2026-01-01 10:00:00`, `2026-01-01T10:00:00.250`) steps back in the same
+/// layout, and a Unix time in seconds (10 digits) or milliseconds (13) in its
+/// unit; any other cursor (a version number, a token) is kept as read.
 fn step_back(latest: &str, elapsed: std::time::Duration, since: Option<&str>) -> String {
+    let back = chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::days(365))
+        + chrono::Duration::seconds(1);
+    if let Some(stepped) = step_back_other(latest, back, since) {
+        return stepped;
+    }
     let Ok(at) = chrono::DateTime::parse_from_rfc3339(latest) else {
         return latest.to_string();
     };
-    let back = chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::days(365))
-        + chrono::Duration::seconds(1);
     let Some(stepped) = at.checked_sub_signed(back) else {
         return latest.to_string();
     };
@@ -1287,6 +1293,42 @@ fn step_back(latest: &str, elapsed: std::time::Duration, since: Option<&str>) ->
             .with_timezone(&chrono::Utc)
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     }
+}
+
+/// [`step_back`] for a Unix time (seconds or milliseconds) or a time
+/// without a zone; `None` for an RFC 3339 time or a cursor that is no time.
+fn step_back_other(latest: &str, back: chrono::Duration, since: Option<&str>) -> Option<String> {
+    if matches!(latest.len(), 10 | 13) && latest.bytes().all(|b| b.is_ascii_digit()) {
+        let at: i64 = latest.parse().ok()?;
+        let unit = if latest.len() == 13 {
+            back.num_milliseconds()
+        } else {
+            back.num_seconds()
+        };
+        let stepped = at.checked_sub(unit)?;
+        let start = since.and_then(|s| s.parse::<i64>().ok());
+        return Some(match start {
+            Some(start) if start >= stepped => since?.to_string(),
+            _ => stepped.to_string(),
+        });
+    }
+    const LAYOUTS: [&str; 2] = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"];
+    let (layout, at) = LAYOUTS.iter().find_map(|l| {
+        chrono::NaiveDateTime::parse_from_str(latest, l)
+            .ok()
+            .map(|at| (*l, at))
+    })?;
+    let stepped = at.checked_sub_signed(back)?;
+    let start = since.and_then(|s| chrono::NaiveDateTime::parse_from_str(s, layout).ok());
+    if let Some(start) = start
+        && start >= stepped
+    {
+        return since.map(str::to_string);
+    }
+    // The same layout, with milliseconds only when the time read had a fraction.
+    let fraction = latest.contains('.');
+    let out = layout.replace("%.f", if fraction { "%.3f" } else { "" });
+    Some(stepped.format(&out).to_string())
 }
 
 /// Fills `"{since}"` (the cursor as read), `"{since_ms}"` (the cursor,
@@ -1701,9 +1743,43 @@ mod tests {
             "2026-01-01T00:00:08.600Z"
         );
         assert_eq!(
-            step_back("1767225600", d, None),
-            "1767225600",
+            step_back("v-1767225600", d, None),
+            "v-1767225600",
             "not a time: kept"
+        );
+        assert_eq!(step_back("42", d, None), "42", "a version number: kept");
+    }
+
+    #[test]
+    fn unix_times_and_times_without_a_zone_step_back_in_their_own_form() {
+        let d = std::time::Duration::from_millis(1_400);
+        assert_eq!(
+            step_back("1767225600", d, None),
+            "1767225598",
+            "seconds: less the pull's 1.4 s and a second, whole seconds"
+        );
+        assert_eq!(
+            step_back("1767225600000", d, None),
+            "1767225597600",
+            "milliseconds"
+        );
+        assert_eq!(
+            step_back("1767225600", d, Some("1767225599")),
+            "1767225599",
+            "never before the cursor the pull started from"
+        );
+        assert_eq!(
+            step_back("2026-01-01 10:00:00", d, None),
+            "2026-01-01 09:59:57",
+            "the same layout, no fraction added (57.6 s shown as 57)"
+        );
+        assert_eq!(
+            step_back("2026-01-01T10:00:00.250", d, None),
+            "2026-01-01T09:59:57.850"
+        );
+        assert_eq!(
+            step_back("2026-01-01 10:00:00", d, Some("2026-01-01 09:59:59")),
+            "2026-01-01 09:59:59"
         );
     }
 
