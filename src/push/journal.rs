@@ -275,6 +275,10 @@ pub(crate) struct Outcome {
     pub target_id: Option<Vec<Field>>,
     /// A passing failure outlasted its retries: stop the push.
     pub gave_up: bool,
+    /// For an applied change: its baseline after it, worked out beside the
+    /// journal's thread ([`baseline_after`]) and written if the stored
+    /// baseline is still the one journaled.
+    pub baseline_after: Option<String>,
 }
 
 impl Outcome {
@@ -286,6 +290,7 @@ impl Outcome {
             current: None,
             target_id: Some(target_id),
             gave_up: false,
+            baseline_after: None,
         }
     }
 
@@ -297,6 +302,7 @@ impl Outcome {
             current: None,
             target_id: None,
             gave_up: false,
+            baseline_after: None,
         }
     }
 
@@ -308,6 +314,7 @@ impl Outcome {
             current: Some(current),
             target_id: None,
             gave_up: false,
+            baseline_after: None,
         }
     }
 }
@@ -876,7 +883,7 @@ fn record_in(
             ])?;
         }
         if o.state == State::Applied {
-            baselines.move_to(entry, now)?;
+            baselines.move_to(entry, o.baseline_after.as_deref(), now)?;
             let id = o
                 .target_id
                 .as_ref()
@@ -893,6 +900,10 @@ struct BaselineWriter<'t> {
     select: rusqlite::CachedStatement<'t>,
     upsert: rusqlite::CachedStatement<'t>,
     delete: rusqlite::CachedStatement<'t>,
+    /// The worked-out baseline, if the stored one is still the journaled one.
+    swap: rusqlite::CachedStatement<'t>,
+    /// The worked-out baseline, if there was none and still is none.
+    create: rusqlite::CachedStatement<'t>,
 }
 
 impl<'t> BaselineWriter<'t> {
@@ -906,10 +917,33 @@ impl<'t> BaselineWriter<'t> {
             )?,
             delete: tx
                 .prepare_cached("DELETE FROM baselines WHERE recon = ?1 AND match_key = ?2")?,
+            swap: tx.prepare_cached(
+                "UPDATE baselines SET vals = ?3, updated_at = ?4, origin = 'push' \
+                 WHERE recon = ?1 AND match_key = ?2 AND vals = ?5",
+            )?,
+            create: tx.prepare_cached(
+                "INSERT INTO baselines (recon, match_key, vals, updated_at, origin) VALUES (?1, ?2, ?3, ?4, 'push') \
+                 ON CONFLICT (recon, match_key) DO NOTHING",
+            )?,
         })
     }
 
-    fn move_to(&mut self, entry: &Entry, now: &str) -> rusqlite::Result<()> {
+    fn move_to(&mut self, entry: &Entry, after: Option<&str>, now: &str) -> rusqlite::Result<()> {
+        // Worked out from the baseline journaled: written if it is still the stored one.
+        if let Some(after) = after {
+            let written = match entry.baseline_before.as_deref() {
+                Some(before) => {
+                    self.swap
+                        .execute((&entry.recon, &entry.match_key, after, now, before.get()))?
+                }
+                None => self
+                    .create
+                    .execute((&entry.recon, &entry.match_key, after, now))?,
+            };
+            if written == 1 {
+                return Ok(());
+            }
+        }
         let new: Option<String> = if entry.rollback_of.is_some() {
             entry
                 .baseline_before
@@ -922,13 +956,7 @@ impl<'t> BaselineWriter<'t> {
                 .select
                 .query_row((&entry.recon, &entry.match_key), |r| r.get(0))
                 .optional()?;
-            let mut b: Baseline = old
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or_default();
-            for (f, v) in &entry.values {
-                b.insert(f.clone(), v.clone());
-            }
-            Some(to_json(&b))
+            Some(merged(old.as_deref(), &entry.values))
         };
         match new {
             Some(b) => self
@@ -938,6 +966,31 @@ impl<'t> BaselineWriter<'t> {
         };
         Ok(())
     }
+}
+
+/// A baseline (as stored, or none) with `values` set.
+fn merged(old: Option<&str>, values: &[Field]) -> String {
+    let mut b: Baseline = old
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    for (f, v) in values {
+        b.insert(f.clone(), v.clone());
+    }
+    to_json(&b)
+}
+
+/// The baseline an applied entry leaves if nobody changed it since it was
+/// journaled: its `baseline_before` with its values set. `None` for a
+/// rollback or a delete (they restore or remove it). Worked out on the
+/// push's own thread while the journal's thread records the batch before.
+pub(crate) fn baseline_after(entry: &Entry) -> Option<String> {
+    if entry.rollback_of.is_some() || entry.op == WriteKind::Delete {
+        return None;
+    }
+    Some(merged(
+        entry.baseline_before.as_deref().map(RawValue::get),
+        &entry.values,
+    ))
 }
 
 /// Brings cached target records in line with what was written (statements
@@ -1044,6 +1097,105 @@ mod tests {
             assert_eq!(synchronous(&cache), 2, "FULL while the push journals");
         }
         assert_eq!(synchronous(&cache), 1, "back to NORMAL after the push");
+    }
+
+    fn entry(baseline_before: Option<&str>) -> Entry {
+        let f = |n: &str, v: &str| (n.to_string(), Some(v.to_string()));
+        Entry {
+            id: 1,
+            push_id: 1,
+            recon: "c".into(),
+            match_key: "k1".into(),
+            decision_id: Some(1),
+            rollback_of: None,
+            idempotency_key: "tu-1".into(),
+            op: WriteKind::Update,
+            record: vec![f("no", "K1")],
+            values: vec![f("email", "new@x.org")],
+            values_hash: String::new(),
+            before: vec![f("email", "old@x.org")],
+            baseline_before: baseline_before.map(|b| RawValue::from_string(b.into()).unwrap()),
+            state: State::Applied,
+            attempts: 1,
+            category: None,
+            message: None,
+            current: None,
+            target_id: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    fn stored_baseline(cache: &Cache) -> Option<String> {
+        cache
+            .conn
+            .query_row(
+                "SELECT vals FROM baselines WHERE recon = 'c' AND match_key = 'k1'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap()
+    }
+
+    /// The baseline worked out on the push's thread is written only over
+    /// the baseline it was worked out from; a baseline changed since (a
+    /// reconcile between journaling and sending) is merged with the values
+    /// instead, as the one-by-one path always did.
+    #[test]
+    fn a_worked_out_baseline_is_written_only_over_the_one_it_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("trueup.db")).unwrap();
+        let set = |vals: Option<&str>| {
+            cache.conn.execute("DELETE FROM baselines", []).unwrap();
+            if let Some(v) = vals {
+                cache
+                    .conn
+                    .execute(
+                        "INSERT INTO baselines (recon, match_key, vals, updated_at, origin) \
+                         VALUES ('c', 'k1', ?1, 't0', 'reconcile')",
+                        [v],
+                    )
+                    .unwrap();
+            }
+        };
+        let journaled = r#"{"name":"Ann"}"#;
+        let move_to = |e: &Entry| {
+            let tx = cache.conn.unchecked_transaction().unwrap();
+            BaselineWriter::new(&tx)
+                .unwrap()
+                .move_to(e, baseline_after(e).as_deref(), "t1")
+                .unwrap();
+            tx.commit().unwrap();
+        };
+        // Unchanged since journaled: the worked-out baseline.
+        set(Some(journaled));
+        move_to(&entry(Some(journaled)));
+        assert_eq!(
+            stored_baseline(&cache).as_deref(),
+            Some(r#"{"email":"new@x.org","name":"Ann"}"#)
+        );
+        // Changed since: the stored one, with the values set.
+        set(Some(r#"{"name":"Anne","no":"K1"}"#));
+        move_to(&entry(Some(journaled)));
+        assert_eq!(
+            stored_baseline(&cache).as_deref(),
+            Some(r#"{"email":"new@x.org","name":"Anne","no":"K1"}"#)
+        );
+        // None when journaled, none now: created.
+        set(None);
+        move_to(&entry(None));
+        assert_eq!(
+            stored_baseline(&cache).as_deref(),
+            Some(r#"{"email":"new@x.org"}"#)
+        );
+        // None when journaled, one since: merged into it.
+        set(Some(r#"{"name":"Bo"}"#));
+        move_to(&entry(None));
+        assert_eq!(
+            stored_baseline(&cache).as_deref(),
+            Some(r#"{"email":"new@x.org","name":"Bo"}"#)
+        );
     }
 
     #[test]

@@ -442,7 +442,16 @@ impl<'w> Engine<'w> {
                     e.updated_at.clone_from(&now);
                 }
                 let len = current.len();
-                let sending = self.send_batch(connector, &mut current, 0..len, &was, progress);
+                let mut sending = self.send_batch(connector, &mut current, 0..len, &was, progress);
+                // While the journal's thread records the batch before: the
+                // baselines this batch leaves, for it to write.
+                if let Ok((_, outcomes)) = &mut sending {
+                    for (i, o) in outcomes.iter_mut() {
+                        if o.state == State::Applied {
+                            o.baseline_after = journal::baseline_after(&current[*i]);
+                        }
+                    }
+                }
                 let recorded = done
                     .recv()
                     .map_err(|_| Error::Invalid("the journal recorder stopped".into()))?;
