@@ -279,6 +279,9 @@ pub(crate) struct Outcome {
     /// journal's thread ([`baseline_after`]) and written if the stored
     /// baseline is still the one journaled.
     pub baseline_after: Option<String>,
+    /// For an applied update: its cached target record after it, worked
+    /// out the same way ([`record_after`]).
+    pub record_after: Option<RecordAfter>,
 }
 
 impl Outcome {
@@ -291,6 +294,7 @@ impl Outcome {
             target_id: Some(target_id),
             gave_up: false,
             baseline_after: None,
+            record_after: None,
         }
     }
 
@@ -303,6 +307,7 @@ impl Outcome {
             target_id: None,
             gave_up: false,
             baseline_after: None,
+            record_after: None,
         }
     }
 
@@ -315,6 +320,7 @@ impl Outcome {
             target_id: None,
             gave_up: false,
             baseline_after: None,
+            record_after: None,
         }
     }
 }
@@ -889,7 +895,7 @@ fn record_in(
                 .as_ref()
                 .filter(|id| !id.is_empty())
                 .unwrap_or(&entry.record);
-            records.refresh(entry, id)?;
+            records.refresh(entry, id, o.record_after.as_ref())?;
         }
     }
     Ok(())
@@ -1000,6 +1006,8 @@ struct RecordWriter<'t, 'a> {
     target: &'a CacheTarget<'a>,
     select: rusqlite::CachedStatement<'t>,
     update: rusqlite::CachedStatement<'t>,
+    /// The worked-out record, if the cached one is still the one it came from.
+    swap: rusqlite::CachedStatement<'t>,
 }
 
 impl<'t, 'a> RecordWriter<'t, 'a> {
@@ -1011,10 +1019,23 @@ impl<'t, 'a> RecordWriter<'t, 'a> {
                 "SELECT id, vals FROM records WHERE entity = ?1 AND key_hash = ?3 AND key = ?2",
             )?,
             update: tx.prepare_cached("UPDATE records SET hash = ?2, vals = ?3 WHERE id = ?1")?,
+            swap: tx.prepare_cached(
+                "UPDATE records SET hash = ?2, vals = ?3 WHERE id = ?1 AND vals = ?4",
+            )?,
         })
     }
 
-    fn refresh(&mut self, entry: &Entry, id: &[Field]) -> rusqlite::Result<()> {
+    fn refresh(
+        &mut self,
+        entry: &Entry,
+        id: &[Field],
+        after: Option<&RecordAfter>,
+    ) -> rusqlite::Result<()> {
+        if let Some(a) = after
+            && self.swap.execute((a.rid, a.hash, &a.vals, &a.old))? == 1
+        {
+            return Ok(());
+        }
         let target = self.target;
         let Some(fields) = target.right_fields else {
             return Ok(());
@@ -1037,24 +1058,15 @@ impl<'t, 'a> RecordWriter<'t, 'a> {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
-        let mut vals: Vec<Value> = match &existing {
+        let vals: Vec<Value> = match &existing {
             Some((_, v)) => crate::records::unpack_owned(v),
             // A created record; an updated one not in the cache is left to the next pull.
             None if entry.op == WriteKind::Insert => vec![None; fields.len()],
             None => return Ok(()),
         };
-        if vals.len() != fields.len() {
+        let Some((packed, hash)) = patched(fields, vals, id, &entry.values) else {
             return Ok(());
-        }
-        for (f, v) in id.iter().chain(entry.values.iter()) {
-            if let Some(i) = fields.iter().position(|n| n == f) {
-                vals[i] = v.clone();
-            }
-        }
-        // The same packed form and hash a pull writes: the next pull of these
-        // values sees no change.
-        let packed = crate::records::pack(vals.iter().map(|v| v.as_deref()));
-        let hash = crate::records::packed_hash(&packed) as i64;
+        };
         match existing {
             Some((rid, _)) => self.update.execute((rid, hash, &packed))?,
             None => self.tx.execute(
@@ -1065,6 +1077,84 @@ impl<'t, 'a> RecordWriter<'t, 'a> {
         };
         Ok(())
     }
+}
+
+/// A cached record's values with the id fields and `values` set, packed,
+/// with their hash: the same packed form and hash a pull writes, so the
+/// next pull of these values sees no change. `None` when the record does
+/// not have the entity's fields (left to the next pull).
+fn patched(
+    fields: &[String],
+    mut vals: Vec<Value>,
+    id: &[Field],
+    values: &[Field],
+) -> Option<(String, i64)> {
+    if vals.len() != fields.len() {
+        return None;
+    }
+    for (f, v) in id.iter().chain(values) {
+        if let Some(i) = fields.iter().position(|n| n == f) {
+            vals[i] = v.clone();
+        }
+    }
+    let packed = crate::records::pack(vals.iter().map(|v| v.as_deref()));
+    let hash = crate::records::packed_hash(&packed) as i64;
+    Some((packed, hash))
+}
+
+/// A cached target record as an applied update leaves it, worked out on
+/// the push's thread: written if the record still holds `old`.
+#[derive(Debug, Clone)]
+pub(crate) struct RecordAfter {
+    rid: i64,
+    old: String,
+    vals: String,
+    hash: i64,
+}
+
+/// Works out [`RecordAfter`] for an applied update under `id`, reading the
+/// cached record on `conn` (the push's own connection, while the journal's
+/// thread records the batch before). `None` for anything else, or a record
+/// not cached: the journal's thread then does it one by one.
+pub(crate) fn record_after(
+    conn: &Connection,
+    target: &CacheTarget<'_>,
+    entry: &Entry,
+    id: &[Field],
+) -> rusqlite::Result<Option<RecordAfter>> {
+    let Some(fields) = target.right_fields else {
+        return Ok(None);
+    };
+    if entry.op != WriteKind::Update || id.is_empty() {
+        return Ok(None);
+    }
+    let key = join_key(id.iter().map(|(_, v)| v.as_deref().unwrap_or("")));
+    let key_hash = crate::records::key_hash(&key);
+    let existing: Option<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT id, vals FROM records WHERE entity = ?1 AND key_hash = ?3 AND key = ?2",
+        )?
+        .query_row((target.right_entity, &key, key_hash), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((rid, old)) = existing else {
+        return Ok(None);
+    };
+    let Some((vals, hash)) = patched(
+        fields,
+        crate::records::unpack_owned(&old),
+        id,
+        &entry.values,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(RecordAfter {
+        rid,
+        old,
+        vals,
+        hash,
+    }))
 }
 
 /// Counts of entries by state.
@@ -1195,6 +1285,78 @@ mod tests {
         assert_eq!(
             stored_baseline(&cache).as_deref(),
             Some(r#"{"email":"new@x.org","name":"Bo"}"#)
+        );
+    }
+
+    /// The same for a cached target record: the record worked out on the
+    /// push's thread is written only over the record it was worked out
+    /// from; one changed since (a pull in between) gets the values set
+    /// one by one, keeping what the pull brought.
+    #[test]
+    fn a_worked_out_record_is_written_only_over_the_one_it_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("trueup.db")).unwrap();
+        let fields: Vec<String> = ["no", "name", "email"].map(String::from).to_vec();
+        let target = CacheTarget {
+            right_entity: "r",
+            right_fields: Some(&fields),
+        };
+        let key_hash = crate::records::key_hash("K1");
+        let set = |name: &str| {
+            let vals = crate::records::pack([Some("K1"), Some(name), Some("old@x.org")]);
+            cache.conn.execute("DELETE FROM records", []).unwrap();
+            cache
+                .conn
+                .execute(
+                    "INSERT INTO records (entity, key, key_hash, hash, vals, seq) VALUES ('r', 'K1', ?1, ?2, ?3, 1)",
+                    (key_hash, crate::records::packed_hash(&vals) as i64, vals),
+                )
+                .unwrap();
+        };
+        let stored = || -> (Vec<Value>, i64) {
+            cache
+                .conn
+                .query_row("SELECT vals, hash FROM records", [], |r| {
+                    let vals: String = r.get(0)?;
+                    Ok((crate::records::unpack_owned(&vals), r.get(1)?))
+                })
+                .unwrap()
+        };
+        let e = entry(None);
+        let refresh = |after: Option<&RecordAfter>| {
+            let tx = cache.conn.unchecked_transaction().unwrap();
+            RecordWriter::new(&tx, &target)
+                .unwrap()
+                .refresh(&e, &e.record, after)
+                .unwrap();
+            tx.commit().unwrap();
+        };
+        let some = |v: &str| Some(v.to_string());
+        // Unchanged since worked out: written as worked out.
+        set("Ann");
+        let after = record_after(&cache.conn, &target, &e, &e.record)
+            .unwrap()
+            .expect("an update of a cached record");
+        refresh(Some(&after));
+        let (vals, hash) = stored();
+        assert_eq!(vals, vec![some("K1"), some("Ann"), some("new@x.org")]);
+        let packed = crate::records::pack(vals.iter().map(|v| v.as_deref()));
+        assert_eq!(
+            hash,
+            crate::records::packed_hash(&packed) as i64,
+            "the pull's hash"
+        );
+        // Changed since (a pull brought another name): the values set on it.
+        set("Ann");
+        let after = record_after(&cache.conn, &target, &e, &e.record)
+            .unwrap()
+            .unwrap();
+        set("Anne");
+        refresh(Some(&after));
+        assert_eq!(
+            stored().0,
+            vec![some("K1"), some("Anne"), some("new@x.org")],
+            "the pulled name is kept"
         );
     }
 

@@ -8,7 +8,9 @@ use std::os::fd::AsRawFd;
 
 use serde::Serialize;
 
-use super::journal::{self, Category, Entry, FullSync, Outcome, Recorder, SentBatch, State, Step};
+use super::journal::{
+    self, CacheTarget, Category, Entry, FullSync, Outcome, Recorder, SentBatch, State, Step,
+};
 use super::plan::{self, Plan, Target};
 use super::retry::{RetryPolicy, category_of, retryable};
 use crate::cache::RunKind;
@@ -445,10 +447,26 @@ impl<'w> Engine<'w> {
                 let mut sending = self.send_batch(connector, &mut current, 0..len, &was, progress);
                 // While the journal's thread records the batch before: the
                 // baselines this batch leaves, for it to write.
+                // And the cached records: read here, written there if unchanged.
                 if let Ok((_, outcomes)) = &mut sending {
+                    let cached = CacheTarget {
+                        right_entity: &self.target.entity,
+                        right_fields: self.right_fields.as_deref(),
+                    };
                     for (i, o) in outcomes.iter_mut() {
                         if o.state == State::Applied {
-                            o.baseline_after = journal::baseline_after(&current[*i]);
+                            let e = &current[*i];
+                            o.baseline_after = journal::baseline_after(e);
+                            let id = o
+                                .target_id
+                                .as_ref()
+                                .filter(|id| !id.is_empty())
+                                .unwrap_or(&e.record);
+                            // A failed read only loses the shortcut.
+                            o.record_after =
+                                journal::record_after(&self.ws.cache.conn, &cached, e, id)
+                                    .ok()
+                                    .flatten();
                         }
                     }
                 }
