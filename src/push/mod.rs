@@ -80,11 +80,12 @@
 //!   became quadratic (a 100k plan took 636 s). Reverted; a query plan is
 //!   checked before an index is added.
 //!
-//! Where the time is now (batch 10 000, per batch): the push's thread 110
-//! ms (target writes 67, baselines worked out 43); the journal's thread
-//! 190 ms (outcomes 130 of which baselines 40 and cached records about 60,
-//! state changes 20, commit 40; checkpoints add 100–150 ms twice per
-//! push); before
+//! Where the time was before the cached-record step (batch 10 000, per
+//! batch, temporary instrumentation): the push's thread 110 ms (target
+//! writes 67, baselines worked out 43); the journal's thread 190 ms
+//! (outcomes 130 of which baselines 40 and cached records about 60, state
+//! changes 20, commit 40; checkpoints add 100–150 ms twice per push);
+//! before
 //! the first batch, the plan 0.6 s and journaling it 0.7 s (0.44 s of
 //! inserts, 0.14 s commit). `tests/push_bench.rs::bench_sqlite_guarantee_floor`
 //! shows bare SQL doing the same work in 0.53–0.73 s: the gap is per-row
