@@ -20,54 +20,17 @@ const TOKEN: &str = "pat-na1-test-0000-token";
 /// A workspace reconciling `people.csv` (email, first, last, phone) into
 /// the CRM's contacts, known by e-mail.
 fn workspace(crm: &HubspotServer, people: &str) -> TempWorkspace {
-    let config = format!(
-        r#"
-[systems.people]
-kind = "csv"
-path = "people.csv"
-
-[systems.crm]
-kind = "hubspot"
-token = {{ env = "TRUEUP_HUBSPOT_TOKEN" }}
-base_url = "{url}"
-http = {{ connect_timeout_secs = 2, timeout_secs = 5, max_retries = 4, retry_min_delay_ms = 5, retry_max_delay_ms = 50, max_retry_after_secs = 5 }}
-
-[entities.people]
-system = "people"
-id = ["email"]
-
-[entities.contacts]
-system = "crm"
-id = ["email"]
-
-[entities.contacts.hubspot]
-object = "contacts"
-properties = ["email", "firstname", "lastname", "phone"]
-
-[reconciliations.c]
-left = "people"
-right = "contacts"
-key = ["email"]
-
-[[reconciliations.c.fields]]
-target = "email"
-source = "email"
-
-[[reconciliations.c.fields]]
-target = "firstname"
-source = "first"
-
-[[reconciliations.c.fields]]
-target = "lastname"
-source = "last"
-
-[[reconciliations.c.fields]]
-target = "phone"
-source = "phone"
-"#,
-        url = crm.url
-    );
-    TempWorkspace::new(&config, &[("people.csv", people)])
+    support::hubspot_workspace::workspace(
+        &crm.url,
+        people,
+        (2, 5),
+        &[
+            ("email", "email"),
+            ("firstname", "first"),
+            ("lastname", "last"),
+            ("phone", "phone"),
+        ],
+    )
 }
 
 /// Runs the CLI with the token in the environment.

@@ -103,49 +103,16 @@ fn start_prism(upstream: &str, log_dir: &std::path::Path) -> Result<Prism, Strin
 }
 
 fn workspace(url: &str, people: &str) -> TempWorkspace {
-    let config = format!(
-        r#"
-[systems.people]
-kind = "csv"
-path = "people.csv"
-
-[systems.crm]
-kind = "hubspot"
-token = {{ env = "TRUEUP_HUBSPOT_TOKEN" }}
-base_url = "{url}"
-http = {{ connect_timeout_secs = 5, timeout_secs = 20, max_retries = 4, retry_min_delay_ms = 5, retry_max_delay_ms = 50, max_retry_after_secs = 5 }}
-
-[entities.people]
-system = "people"
-id = ["email"]
-
-[entities.contacts]
-system = "crm"
-id = ["email"]
-
-[entities.contacts.hubspot]
-object = "contacts"
-properties = ["email", "firstname", "lastname", "phone"]
-
-[reconciliations.c]
-left = "people"
-right = "contacts"
-key = ["email"]
-
-[[reconciliations.c.fields]]
-target = "email"
-source = "email"
-
-[[reconciliations.c.fields]]
-target = "firstname"
-source = "first"
-
-[[reconciliations.c.fields]]
-target = "phone"
-source = "phone"
-"#
-    );
-    TempWorkspace::new(&config, &[("people.csv", people)])
+    support::hubspot_workspace::workspace(
+        url,
+        people,
+        (5, 20),
+        &[
+            ("email", "email"),
+            ("firstname", "first"),
+            ("phone", "phone"),
+        ],
+    )
 }
 
 fn run(ws: &TempWorkspace, args: &[&str]) -> Output {
