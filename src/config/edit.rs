@@ -172,24 +172,31 @@ fn tidy_table(t: &mut toml_edit::Table) {
         if sub.iter().any(|(_, i)| i.is_array_of_tables()) {
             continue;
         }
-        let Ok(mut value) = Item::Table(sub.clone()).into_value() else {
-            continue;
-        };
-        if let toml_edit::Value::InlineTable(it) = &mut value {
-            it.fmt();
-        }
-        value.decor_mut().clear();
-        if value.to_string().len() <= 100 {
-            // The key was a table header's; as `key = value` it takes
-            // the default spacing.
-            key.leaf_decor_mut().clear();
-            key.dotted_decor_mut().clear();
-            *v = Item::Value(value);
-        } else {
+        match short_inline(sub) {
+            Some(value) => set_inline(&mut key, v, value),
             // Stays a table (`[entities.NAME.rest]`); its small tables go inline.
-            tidy(v);
+            None => tidy(v),
         }
     }
+}
+
+/// `sub` as an inline table (`{ a = 1, b = 2 }`), when it reads in at most
+/// 100 characters.
+fn short_inline(sub: &toml_edit::Table) -> Option<toml_edit::Value> {
+    let mut value = Item::Table(sub.clone()).into_value().ok()?;
+    if let toml_edit::Value::InlineTable(it) = &mut value {
+        it.fmt();
+    }
+    value.decor_mut().clear();
+    (value.to_string().len() <= 100).then_some(value)
+}
+
+/// Puts `value` where the table of `key` was. The key was a table
+/// header's; as `key = value` it takes the default spacing.
+fn set_inline(key: &mut toml_edit::KeyMut<'_>, v: &mut Item, value: toml_edit::Value) {
+    key.leaf_decor_mut().clear();
+    key.dotted_decor_mut().clear();
+    *v = Item::Value(value);
 }
 
 /// The small tables just added to an element of an array of tables
@@ -201,17 +208,8 @@ fn inline_new_tables(t: &mut toml_edit::Table) {
         if sub.position().is_some() || !sub.iter().all(|(_, i)| i.is_value()) {
             continue;
         }
-        let Ok(mut value) = Item::Table(sub.clone()).into_value() else {
-            continue;
-        };
-        if let toml_edit::Value::InlineTable(it) = &mut value {
-            it.fmt();
-        }
-        value.decor_mut().clear();
-        if value.to_string().len() <= 100 {
-            key.leaf_decor_mut().clear();
-            key.dotted_decor_mut().clear();
-            *v = Item::Value(value);
+        if let Some(value) = short_inline(sub) {
+            set_inline(&mut key, v, value);
         }
     }
 }
