@@ -60,20 +60,7 @@ fn cached(ws: &TempWorkspace) -> Vec<(String, String)> {
 #[test]
 fn a_second_pull_reads_only_changes_and_finds_deletes() {
     let api = ApiServer::start();
-    let rows: Vec<(String, String, String)> = (1..=25)
-        .map(|i| {
-            (
-                format!("C{i:02}"),
-                format!("Name {i}"),
-                format!("c{i}@x.org"),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-        .collect();
-    api.seed(&refs);
+    api.seed_numbered(25, "x.org");
     let ws = workspace(&api, true);
     let first = pull(&ws);
     assert_eq!(first["records"], 25, "{first}");
@@ -145,20 +132,7 @@ fn a_record_the_changes_missed_makes_the_pull_read_everything() {
 #[test]
 fn a_record_changed_during_a_pull_is_read_by_the_next_one() {
     let api = ApiServer::start();
-    let rows: Vec<(String, String, String)> = (1..=25)
-        .map(|i| {
-            (
-                format!("C{i:02}"),
-                format!("Name {i}"),
-                format!("c{i}@x.org"),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-        .collect();
-    api.seed(&refs);
+    api.seed_numbered(25, "x.org");
     // The second page waits a while; meanwhile someone edits C03 (on the
     // page already read) and then C25 (on the last page, read later).
     api.fault(

@@ -90,21 +90,7 @@ const IF_MATCH: &str = r#"{ mode = "if_match" }"#;
 /// `n` records C01.. on the server, and a left file that changes the
 /// email of those in `changed` and adds `new` records.
 fn seed(api: &ApiServer, n: usize) -> Vec<(String, String, String)> {
-    let rows: Vec<(String, String, String)> = (1..=n)
-        .map(|i| {
-            (
-                format!("C{i:02}"),
-                format!("Name {i}"),
-                format!("c{i}@old.org"),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-        .collect();
-    api.seed(&refs);
-    rows
+    api.seed_numbered(n, "old.org")
 }
 
 fn left_file(rows: &[(String, String, String)], changed: &[usize], new: &[&str]) -> String {

@@ -126,6 +126,26 @@ impl ApiServer {
     }
 
     /// Adds records `(code, name, email)`; ids are assigned 1, 2, ...
+    /// Seeds `n` records C01.. named `Name i`, e-mail `c{i}@{domain}`, and
+    /// returns them as (code, name, email).
+    pub fn seed_numbered(&self, n: usize, domain: &str) -> Vec<(String, String, String)> {
+        let rows: Vec<(String, String, String)> = (1..=n)
+            .map(|i| {
+                (
+                    format!("C{i:02}"),
+                    format!("Name {i}"),
+                    format!("c{i}@{domain}"),
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+            .collect();
+        self.seed(&refs);
+        rows
+    }
+
     pub fn seed(&self, rows: &[(&str, &str, &str)]) {
         let mut s = self.state.lock().unwrap();
         for (code, name, email) in rows {
