@@ -45,18 +45,6 @@ fn pull(ws: &TempWorkspace) -> serde_json::Value {
     v[0].clone()
 }
 
-/// The cached records of `items`: (key, packed values).
-fn cached(ws: &TempWorkspace) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(ws.path().join("trueup.db")).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT key, vals FROM records WHERE entity = 'items' ORDER BY key")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
 #[test]
 fn a_second_pull_reads_only_changes_and_finds_deletes() {
     let api = ApiServer::start();
@@ -95,7 +83,7 @@ fn a_second_pull_reads_only_changes_and_finds_deletes() {
     // The cache is exactly what a full pull gives.
     let fresh = workspace(&api, false);
     pull(&fresh);
-    assert_eq!(cached(&ws), cached(&fresh));
+    assert_eq!(ws.cached("items"), fresh.cached("items"));
 
     // Nothing changed: nothing written, the records all still there.
     let third = pull(&ws);
@@ -123,7 +111,7 @@ fn a_record_the_changes_missed_makes_the_pull_read_everything() {
     assert_eq!(second["added"], 1, "{second}");
     let fresh = workspace(&api, false);
     pull(&fresh);
-    assert_eq!(cached(&ws), cached(&fresh));
+    assert_eq!(ws.cached("items"), fresh.cached("items"));
 }
 
 /// A record changed while a pull runs, before another record that the pull
@@ -170,7 +158,7 @@ fn a_record_changed_during_a_pull_is_read_by_the_next_one() {
     });
     assert_eq!(pulling["records"], 25, "{pulling}");
     let c03 = |ws: &TempWorkspace| {
-        cached(ws)
+        ws.cached("items")
             .into_iter()
             .find(|(k, _)| k.contains("C03"))
             .map(|(_, v)| v)
@@ -188,8 +176,8 @@ fn a_record_changed_during_a_pull_is_read_by_the_next_one() {
     let fresh = workspace(&api, false);
     pull(&fresh);
     assert_eq!(
-        cached(&ws),
-        cached(&fresh),
+        ws.cached("items"),
+        fresh.cached("items"),
         "the cache is what a full pull gives"
     );
 }

@@ -304,18 +304,6 @@ fn a_contact_changed_between_pull_and_push_is_a_conflict() {
     assert_eq!(phone(&crm, "c3@example.org"), "+49 30 3");
 }
 
-/// The cached contacts: (key, packed values).
-fn cached(ws: &TempWorkspace) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(ws.path().join("trueup.db")).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT key, vals FROM records WHERE entity = 'contacts' ORDER BY key")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
 fn pull(ws: &TempWorkspace) -> serde_json::Value {
     let out = ok(run(ws, &["--json", "pull", "contacts"]));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -378,7 +366,7 @@ fn a_second_pull_searches_only_what_changed_and_finds_deletes() {
         ),
     );
     pull(&fresh);
-    assert_eq!(cached(&ws), cached(&fresh));
+    assert_eq!(ws.cached("contacts"), fresh.cached("contacts"));
     let search = crm
         .requests()
         .iter()
@@ -562,10 +550,11 @@ fn an_incremental_pull_past_the_10000_search_cap_reads_every_change_once() {
         "100 pages up to the cap, then the rest (504 at 100 a page)"
     );
     drop(s);
-    for (_, vals) in cached(&ws).iter().take(3) {
+    for (_, vals) in ws.cached("contacts").iter().take(3) {
         assert!(vals.contains("+49 "), "the new values are cached: {vals}");
     }
-    let stale = cached(&ws)
+    let stale = ws
+        .cached("contacts")
         .iter()
         .filter(|(_, v)| v.contains("+1 555"))
         .count();

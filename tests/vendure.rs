@@ -316,18 +316,6 @@ fn a_pull_and_a_push_crossing_a_session_expiry_log_in_again_once() {
     assert_eq!(shop.customer("n1@shop.test").unwrap()["firstName"], "New");
 }
 
-/// The cached customers: (key, packed values).
-fn cached(ws: &TempWorkspace) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(ws.path().join("trueup.db")).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT key, vals FROM records WHERE entity = 'customers' ORDER BY key")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
 #[test]
 fn a_second_pull_reads_only_changed_customers_and_finds_deletes() {
     let Some(shop) = start() else { return };
@@ -416,6 +404,6 @@ fn a_second_pull_reads_only_changed_customers_and_finds_deletes() {
         ),
     );
     ok(run(&fresh, PASSWORD, &["pull", "customers"]));
-    assert_eq!(cached(&ws), cached(&fresh));
-    assert_eq!(cached(&ws).len(), 4);
+    assert_eq!(ws.cached("customers"), fresh.cached("customers"));
+    assert_eq!(ws.cached("customers").len(), 4);
 }

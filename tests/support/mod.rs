@@ -38,6 +38,18 @@ impl TempWorkspace {
     pub fn run(&self, args: &[&str]) -> Output {
         trueup(self.path(), args)
     }
+
+    /// The cached records of `entity`, by key: (key, packed values).
+    pub fn cached(&self, entity: &str) -> Vec<(String, String)> {
+        let conn = rusqlite::Connection::open(self.path().join("trueup.db")).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT key, vals FROM records WHERE entity = ?1 ORDER BY key")
+            .unwrap();
+        stmt.query_map([entity], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
 }
 
 /// Runs the `trueup` binary with `-w dir`.
