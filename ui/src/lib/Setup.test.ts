@@ -2,8 +2,8 @@ import { describe, it, expect } from "vitest";
 import { render, screen, fireEvent, waitFor, within } from "@testing-library/svelte";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import Setup from "./Setup.svelte";
+import { blankField } from "./setupForm";
 import type {
-  FieldForm,
   FieldPreview,
   FieldProblem,
   MappingSuggestion,
@@ -39,18 +39,7 @@ const suggestion: MappingSuggestion = {
   ],
 };
 
-const blank = (target: string, source: string): FieldForm => ({
-  target,
-  source,
-  sources: [],
-  separator: null,
-  transforms: [],
-  value_map: null,
-  default: null,
-  ownership: "left",
-  compare: { ignore_case: false, ignore_whitespace: false, numeric: null, date_formats: [], ignore: false },
-  validate: { required: false, regex: null, enum: [], min: null, max: null, max_length: null, unique: false },
-});
+const blank = blankField;
 
 const configured: ReconciliationForm = {
   left: "erp_customers",
