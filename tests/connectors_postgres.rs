@@ -569,3 +569,193 @@ fn stopping_a_read_early_keeps_the_connection_usable() {
         }
     );
 }
+
+/// Rows of `customers` as text, in id order: what a batch left behind.
+fn customers(client: &mut postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT concat_ws('|', id, name, coalesce(email, '<null>'), balance, rating, since, active, code) \
+             FROM customers ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Counts the `UPDATE` statements run on `customers` (not rows).
+const COUNT_UPDATE_STATEMENTS: &str = "
+    CREATE TABLE update_statements (n integer NOT NULL);
+    INSERT INTO update_statements VALUES (0);
+    CREATE FUNCTION count_update() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN UPDATE update_statements SET n = n + 1; RETURN NULL; END $$;
+    CREATE TRIGGER count_update AFTER UPDATE ON customers
+        FOR EACH STATEMENT EXECUTE FUNCTION count_update();
+    INSERT INTO customers (name, email, balance, code) VALUES
+        ('Dee', 'dee@example.com', 1, 'C4'), ('Eve', 'eve@example.com', 2, 'C5'),
+        ('Fay', 'fay@example.com', 3, 'C6');
+    -- Someone edits Eve after the pull.
+    UPDATE customers SET email = 'eve@theirs.example' WHERE id = 5;
+    UPDATE update_statements SET n = 0;";
+
+/// A batch of updates by the primary key goes as one statement per shape
+/// and gives exactly what the same changes give one by one: the same
+/// outcome for each (applied with the id, conflict with the current
+/// values, not found), the same rows, nothing written where the record
+/// moved; changes of other kinds in the batch go one by one.
+#[test]
+fn a_batch_of_updates_by_key_is_one_statement_and_gives_what_one_by_one_gives() {
+    let (Some((together_config, mut together)), Some((alone_config, mut alone))) =
+        (database("batch_together"), database("batch_alone"))
+    else {
+        return;
+    };
+    for client in [&mut together, &mut alone] {
+        client.batch_execute(COUNT_UPDATE_STATEMENTS).unwrap();
+    }
+    let update = |id: &str, values: Vec<Field>, expected: Vec<Field>| WriteChange {
+        kind: WriteKind::Update,
+        id: vec![f("id", Some(id))],
+        values,
+        expected,
+    };
+    let changes = vec![
+        // Shape 1: email and balance set, email checked.
+        update(
+            "1",
+            vec![
+                f("email", Some("ada@new.example")),
+                f("balance", Some("13")),
+            ],
+            vec![f("email", Some("ada@example.com"))],
+        ),
+        // Pulled as no value: the record holds NULL.
+        update(
+            "2",
+            vec![
+                f("email", Some("emile@example.com")),
+                f("balance", Some("100.5")),
+            ],
+            vec![f("email", None)],
+        ),
+        // Pulled as no value: the record holds empty text.
+        update(
+            "3",
+            vec![f("email", Some("grace@example.com")), f("balance", None)],
+            vec![f("email", None)],
+        ),
+        // Moved since the pull: a conflict, untouched.
+        update(
+            "5",
+            vec![
+                f("email", Some("eve@ours.example")),
+                f("balance", Some("9")),
+            ],
+            vec![f("email", Some("eve@example.com"))],
+        ),
+        // Gone.
+        update(
+            "77",
+            vec![f("email", Some("x@example.com")), f("balance", Some("1"))],
+            vec![f("email", Some("x@old.example"))],
+        ),
+        // Shape 2: name set, name and since checked.
+        update(
+            "4",
+            vec![f("name", Some("Dee Dee"))],
+            vec![f("name", Some("Dee")), f("since", None)],
+        ),
+        update(
+            "6",
+            vec![f("name", Some("Fay Wray"))],
+            vec![f("name", Some("Fay")), f("since", None)],
+        ),
+        // Other kinds, one by one.
+        WriteChange {
+            kind: WriteKind::Insert,
+            id: vec![],
+            values: vec![f("name", Some("Gus")), f("code", Some("C7"))],
+            expected: vec![],
+        },
+    ];
+    let source = table("customers");
+    let got_together = system(&together_config)
+        .write_batch(&source, &changes)
+        .unwrap();
+    let mut one_by_one = system(&alone_config);
+    let got_alone: Vec<WriteOutcome> = changes
+        .iter()
+        .map(|c| one_by_one.write(&source, c).unwrap())
+        .collect();
+    let applied = |id: &str| WriteOutcome::Applied {
+        id: vec![f("id", Some(id))],
+    };
+    assert_eq!(
+        got_together,
+        vec![
+            applied("1"),
+            applied("2"),
+            applied("3"),
+            WriteOutcome::Conflict {
+                current: vec![f("email", Some("eve@theirs.example"))]
+            },
+            WriteOutcome::NotFound,
+            applied("4"),
+            applied("6"),
+            applied("7"),
+        ],
+        "each change's outcome, in the order given"
+    );
+    assert_eq!(got_together, got_alone, "the same outcomes as one by one");
+    assert_eq!(
+        customers(&mut together),
+        customers(&mut alone),
+        "the same rows as one by one"
+    );
+    assert!(
+        customers(&mut together).contains(&"5|Eve|eve@theirs.example|2.00|C5".to_string()),
+        "the moved record is untouched: {:?}",
+        customers(&mut together)
+    );
+    let statements = |c: &mut postgres::Client| -> i32 {
+        c.query_one("SELECT n FROM update_statements", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(
+        statements(&mut together),
+        2,
+        "one UPDATE statement per shape"
+    );
+    assert_eq!(statements(&mut alone), 7, "one per update alone");
+}
+
+/// A value the column refuses fails the whole batch with the server's
+/// message, and nothing of the batch is written.
+#[test]
+fn a_refused_value_in_a_batch_of_updates_writes_nothing() {
+    let Some((config, mut client)) = database("batch_refused") else {
+        return;
+    };
+    let before = customers(&mut client);
+    let changes: Vec<WriteChange> = [("1", "7"), ("2", "not a number")]
+        .iter()
+        .map(|(id, balance)| WriteChange {
+            kind: WriteKind::Update,
+            id: vec![f("id", Some(id))],
+            values: vec![f("balance", Some(balance))],
+            expected: vec![],
+        })
+        .collect();
+    let err = system(&config)
+        .write_batch(&table("customers"), &changes)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Validation, "{err}");
+    assert!(err.to_string().contains("not a number"), "{err}");
+    assert_eq!(
+        customers(&mut client),
+        before,
+        "nothing of the batch written"
+    );
+}

@@ -13,6 +13,11 @@
 //!   current values) from a missing record. When the id fields are not the
 //!   primary key, the write runs in a transaction and is rolled back if it
 //!   would touch more than one record.
+//! - A batch of updates by the primary key is one statement per shape (the
+//!   fields set and checked), the rows sent as text arrays
+//!   (`UPDATE … FROM unnest($1::text[], …) WITH ORDINALITY … RETURNING`),
+//!   each row under the same condition as alone; the records it did not
+//!   write are re-read one by one, as above.
 //! - Errors are classified: connection refused or lost → `Network`, bad
 //!   password (SQLSTATE 28P01) → `Auth`, missing table or column →
 //!   `NotFound`, rejected values or constraints → `Validation`; the message is
@@ -36,7 +41,7 @@ use crate::connectors::{
 use crate::error::{Error, ErrorCode, Result};
 use crate::records::{Schema, Value, value_from};
 use error::{Place, classify, connection_lost};
-use sql::{Params, TableInfo, quote_ident, quote_table};
+use sql::{Params, TableInfo, UpdateShape, quote_ident, quote_table};
 
 /// How long to wait for a server to accept a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -412,7 +417,9 @@ impl Connector for PostgresSystem {
         }
     }
 
-    /// One round trip per row already; a commit adds one more and an fsync.
+    /// Updates by key go in one round trip per batch; inserts, deletes
+    /// and conflicts still take one per row, and a commit one more and an
+    /// fsync.
     fn push_batch_size(&self) -> usize {
         1_000
     }
@@ -492,9 +499,11 @@ impl Connector for PostgresSystem {
         }
     }
 
-    /// All changes in one transaction: on an error none is applied. Writes
-    /// by ids that are not the table's key check their uniqueness in a
-    /// transaction of their own, so such a batch goes one by one.
+    /// All changes in one transaction: on an error none is applied.
+    /// Updates by the primary key go together, one statement per shape
+    /// (see `write_in_transaction`); writes by ids that are not the
+    /// table's key check their uniqueness in a transaction of their own,
+    /// so such a batch goes one by one.
     fn write_batch(
         &mut self,
         source: &EntitySource,
@@ -509,16 +518,13 @@ impl Connector for PostgresSystem {
             return changes.iter().map(|c| self.write(source, c)).collect();
         }
         self.with_client(|c| c.batch_execute("BEGIN"))?;
-        let mut outcomes = Vec::with_capacity(changes.len());
-        for change in changes {
-            match self.write(source, change) {
-                Ok(o) => outcomes.push(o),
-                Err(e) => {
-                    self.rollback_quietly();
-                    return Err(e);
-                }
+        let outcomes = match self.write_in_transaction(source, &info, changes) {
+            Ok(o) => o,
+            Err(e) => {
+                self.rollback_quietly();
+                return Err(e);
             }
-        }
+        };
         if let Err(e) = self.with_client(|c| c.batch_execute("COMMIT")) {
             self.rollback_quietly();
             return Err(e);
@@ -527,7 +533,126 @@ impl Connector for PostgresSystem {
     }
 }
 
+/// Updates of a batch that can be written together, grouped by shape
+/// (indexes into `changes`, groups of two or more): by the primary key,
+/// every id value given, something to set, every column in the table.
+/// None when two changes of the batch name the same record (their order
+/// would matter).
+fn update_groups(info: &TableInfo, changes: &[WriteChange]) -> Vec<(UpdateShape, Vec<usize>)> {
+    let mut seen = std::collections::HashSet::with_capacity(changes.len());
+    if !changes
+        .iter()
+        .filter(|c| !c.id.is_empty())
+        .all(|c| seen.insert(&c.id))
+    {
+        return Vec::new();
+    }
+    let mut groups: HashMap<UpdateShape, Vec<usize>> = HashMap::new();
+    for (i, c) in changes.iter().enumerate() {
+        let together = c.kind == WriteKind::Update
+            && !c.values.is_empty()
+            && info.is_key(&c.id)
+            && c.id.iter().all(|(_, v)| v.is_some())
+            && info
+                .missing(
+                    c.id.iter()
+                        .chain(&c.values)
+                        .chain(&c.expected)
+                        .map(|(n, _)| n.as_str()),
+                )
+                .is_none();
+        if together {
+            groups.entry(UpdateShape::of(c)).or_default().push(i);
+        }
+    }
+    groups.into_iter().filter(|(_, g)| g.len() > 1).collect()
+}
+
 impl PostgresSystem {
+    /// The changes of a batch inside the open transaction: updates of the
+    /// same shape by one statement each ([`UpdateShape::update_sql`]),
+    /// the records they did not write re-read to tell a conflict from a
+    /// missing record, and every other change one by one.
+    fn write_in_transaction(
+        &mut self,
+        source: &EntitySource,
+        info: &TableInfo,
+        changes: &[WriteChange],
+    ) -> Result<Vec<WriteOutcome>> {
+        let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; changes.len()];
+        for (shape, group) in update_groups(info, changes) {
+            let written = self.update_together(info, &shape, changes, &group)?;
+            for (&i, id) in group.iter().zip(written) {
+                outcomes[i] = Some(match id {
+                    Some(id) => WriteOutcome::Applied { id },
+                    None => self.conflict_or_missing(info, &changes[i], false)?,
+                });
+            }
+        }
+        changes
+            .iter()
+            .zip(outcomes)
+            .map(|(c, o)| match o {
+                Some(o) => Ok(o),
+                None => self.write(source, c),
+            })
+            .collect()
+    }
+
+    /// Writes `changes[group]` (all of `shape`) by one statement; gives,
+    /// for each, the id fields written back, or `None` where the record
+    /// did not hold its expected values (or is missing).
+    fn update_together(
+        &mut self,
+        info: &TableInfo,
+        shape: &UpdateShape,
+        changes: &[WriteChange],
+        group: &[usize],
+    ) -> Result<Vec<Option<Vec<Field>>>> {
+        let mut arrays: Vec<Vec<Option<String>>> =
+            vec![Vec::with_capacity(group.len()); shape.arrays()];
+        for &i in group {
+            let c = &changes[i];
+            for (a, (_, v)) in arrays
+                .iter_mut()
+                .zip(c.id.iter().chain(&c.values).chain(&c.expected))
+            {
+                a.push(v.clone());
+            }
+        }
+        let stmt = self.prepared(&shape.update_sql(info))?;
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = arrays
+            .iter()
+            .map(|a| a as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let rows = self.with_client(|c| c.query(&stmt, &params))?;
+        let mut written: Vec<Option<Vec<Field>>> = vec![None; group.len()];
+        for row in rows {
+            let ordinal: i64 = row.get(0);
+            let Some(slot) = usize::try_from(ordinal - 1)
+                .ok()
+                .and_then(|k| written.get_mut(k))
+            else {
+                return Err(self.error(
+                    ErrorCode::Protocol,
+                    format!("the batch update returned row {ordinal} of {}", group.len()),
+                ));
+            };
+            *slot = Some(
+                shape
+                    .id
+                    .iter()
+                    .enumerate()
+                    .map(|(j, n)| {
+                        let v: Option<String> = row.get(j + 1);
+                        (n.clone(), v.as_deref().and_then(value_from))
+                    })
+                    .collect(),
+            );
+        }
+        Ok(written)
+    }
+
     /// Ends a failed batch's transaction, if the connection still stands.
     fn rollback_quietly(&mut self) {
         if let Some(client) = self.client.as_mut() {

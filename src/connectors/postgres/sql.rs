@@ -141,6 +141,92 @@ pub fn cast_param(
     format!("{}::text::{ty}", params.push(value))
 }
 
+/// The shape of an update that can go with others in one statement: its
+/// id, value and expected field names, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UpdateShape {
+    /// The id fields (the table's primary key).
+    pub id: Vec<String>,
+    /// The fields set.
+    pub values: Vec<String>,
+    /// The fields whose pulled values the record must still hold.
+    pub expected: Vec<String>,
+}
+
+impl UpdateShape {
+    /// The shape of `change`.
+    pub fn of(change: &crate::connectors::WriteChange) -> UpdateShape {
+        let names = |f: &[Field]| f.iter().map(|(n, _)| n.clone()).collect();
+        UpdateShape {
+            id: names(&change.id),
+            values: names(&change.values),
+            expected: names(&change.expected),
+        }
+    }
+
+    /// How many array parameters the statement takes: one per id, value
+    /// and expected field, in that order.
+    pub fn arrays(&self) -> usize {
+        self.id.len() + self.values.len() + self.expected.len()
+    }
+
+    /// One conditional `UPDATE` of many records: the rows come as one text
+    /// array per field (`unnest … WITH ORDINALITY`), each row is written
+    /// only where the record still holds its expected values (the same
+    /// condition as [`expected_condition`], row by row), and the statement
+    /// returns the ordinal (1-based) and the id fields of each row written.
+    /// The ids of one statement must be distinct.
+    pub fn update_sql(&self, info: &TableInfo) -> String {
+        let col = |n: &str| format!("_tu_t.{}", quote_ident(n));
+        let ty = |n: &str| info.type_of(n).unwrap_or("text").to_string();
+        let (ids, vals) = (self.id.len(), self.values.len());
+        let arrays = (1..=self.arrays())
+            .map(|i| format!("${i}::text[]"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let names = (0..self.arrays())
+            .map(|i| format!("_tu_{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sets = self
+            .values
+            .iter()
+            .enumerate()
+            .map(|(j, n)| {
+                format!(
+                    "{} = _tu_v._tu_{}::text::{}",
+                    quote_ident(n),
+                    ids + j,
+                    ty(n)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut cond: Vec<String> = self
+            .id
+            .iter()
+            .enumerate()
+            .map(|(j, n)| format!("{} = _tu_v._tu_{j}::text::{}", col(n), ty(n)))
+            .collect();
+        cond.extend(self.expected.iter().enumerate().map(|(j, n)| {
+            let (c, v) = (col(n), format!("_tu_v._tu_{}", ids + vals + j));
+            format!("(CASE WHEN {v} IS NULL THEN ({c} IS NULL OR {c}::text = '') ELSE {c}::text = {v} END)")
+        }));
+        let returning = self
+            .id
+            .iter()
+            .map(|n| format!("{}::text", col(n)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "UPDATE {} AS _tu_t SET {sets} FROM unnest({arrays}) WITH ORDINALITY AS _tu_v({names}, _tu_ord) \
+             WHERE {} RETURNING _tu_v._tu_ord, {returning}",
+            info.quoted,
+            cond.join(" AND ")
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
