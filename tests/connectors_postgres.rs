@@ -584,41 +584,51 @@ fn customers(client: &mut postgres::Client) -> Vec<String> {
         .collect()
 }
 
-/// Counts the `UPDATE` statements run on `customers` (not rows).
-const COUNT_UPDATE_STATEMENTS: &str = "
-    CREATE TABLE update_statements (n integer NOT NULL);
-    INSERT INTO update_statements VALUES (0);
-    CREATE FUNCTION count_update() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN UPDATE update_statements SET n = n + 1; RETURN NULL; END $$;
+/// Counts the `UPDATE` and `INSERT` statements run on `customers` (not
+/// rows), after three more records, one of them edited after the pull.
+const COUNT_STATEMENTS: &str = "
+    CREATE TABLE statements (op text PRIMARY KEY, n integer NOT NULL);
+    INSERT INTO statements VALUES ('update', 0), ('insert', 0);
+    CREATE FUNCTION count_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN UPDATE statements SET n = n + 1 WHERE op = lower(TG_OP); RETURN NULL; END $$;
     CREATE TRIGGER count_update AFTER UPDATE ON customers
-        FOR EACH STATEMENT EXECUTE FUNCTION count_update();
+        FOR EACH STATEMENT EXECUTE FUNCTION count_statement();
+    CREATE TRIGGER count_insert AFTER INSERT ON customers
+        FOR EACH STATEMENT EXECUTE FUNCTION count_statement();
     INSERT INTO customers (name, email, balance, code) VALUES
         ('Dee', 'dee@example.com', 1, 'C4'), ('Eve', 'eve@example.com', 2, 'C5'),
         ('Fay', 'fay@example.com', 3, 'C6');
     -- Someone edits Eve after the pull.
     UPDATE customers SET email = 'eve@theirs.example' WHERE id = 5;
-    UPDATE update_statements SET n = 0;";
+    UPDATE statements SET n = 0;";
 
-/// A batch of updates by the primary key goes as one statement per shape
-/// and gives exactly what the same changes give one by one: the same
-/// outcome for each (applied with the id, conflict with the current
-/// values, not found), the same rows, nothing written where the record
-/// moved; changes of other kinds in the batch go one by one.
+/// A batch of updates by the primary key and of inserts given their ids
+/// goes as one statement per shape and gives exactly what the same changes
+/// give one by one: the same outcome for each (applied with the id,
+/// conflict with the current values, not found), the same rows, nothing
+/// written where the record moved; an insert whose id the table assigns
+/// goes alone.
 #[test]
-fn a_batch_of_updates_by_key_is_one_statement_and_gives_what_one_by_one_gives() {
+fn a_batch_of_updates_and_inserts_is_one_statement_per_shape_and_gives_what_one_by_one_gives() {
     let (Some((together_config, mut together)), Some((alone_config, mut alone))) =
         (database("batch_together"), database("batch_alone"))
     else {
         return;
     };
     for client in [&mut together, &mut alone] {
-        client.batch_execute(COUNT_UPDATE_STATEMENTS).unwrap();
+        client.batch_execute(COUNT_STATEMENTS).unwrap();
     }
     let update = |id: &str, values: Vec<Field>, expected: Vec<Field>| WriteChange {
         kind: WriteKind::Update,
         id: vec![f("id", Some(id))],
         values,
         expected,
+    };
+    let insert = |id: Vec<Field>, values: Vec<Field>| WriteChange {
+        kind: WriteKind::Insert,
+        id,
+        values,
+        expected: vec![],
     };
     let changes = vec![
         // Shape 1: email and balance set, email checked.
@@ -671,13 +681,25 @@ fn a_batch_of_updates_by_key_is_one_statement_and_gives_what_one_by_one_gives() 
             vec![f("name", Some("Fay Wray"))],
             vec![f("name", Some("Fay")), f("since", None)],
         ),
-        // Other kinds, one by one.
-        WriteChange {
-            kind: WriteKind::Insert,
-            id: vec![],
-            values: vec![f("name", Some("Gus")), f("code", Some("C7"))],
-            expected: vec![],
-        },
+        // Inserts given their primary key: together.
+        insert(
+            vec![f("id", Some("50"))],
+            vec![f("name", Some("Hal")), f("code", Some("C50"))],
+        ),
+        insert(
+            vec![f("id", Some("51"))],
+            vec![
+                f("name", Some("Ida")),
+                f("code", Some("C51")),
+                // The id among the values too: written once.
+                f("id", Some("51")),
+            ],
+        ),
+        // Inserts given another unique id: together (the serial id assigned in order).
+        insert(vec![f("code", Some("C8"))], vec![f("name", Some("Jo"))]),
+        insert(vec![f("code", Some("C9"))], vec![f("name", Some("Kit"))]),
+        // An insert whose id the table assigns: alone.
+        insert(vec![], vec![f("name", Some("Gus")), f("code", Some("C7"))]),
     ];
     let source = table("customers");
     let got_together = system(&together_config)
@@ -703,7 +725,15 @@ fn a_batch_of_updates_by_key_is_one_statement_and_gives_what_one_by_one_gives() 
             WriteOutcome::NotFound,
             applied("4"),
             applied("6"),
-            applied("7"),
+            applied("50"),
+            applied("51"),
+            WriteOutcome::Applied {
+                id: vec![f("code", Some("C8"))]
+            },
+            WriteOutcome::Applied {
+                id: vec![f("code", Some("C9"))]
+            },
+            applied("9"),
         ],
         "each change's outcome, in the order given"
     );
@@ -718,23 +748,29 @@ fn a_batch_of_updates_by_key_is_one_statement_and_gives_what_one_by_one_gives() 
         "the moved record is untouched: {:?}",
         customers(&mut together)
     );
-    let statements = |c: &mut postgres::Client| -> i32 {
-        c.query_one("SELECT n FROM update_statements", &[])
+    let statements = |c: &mut postgres::Client| -> Vec<(String, i32)> {
+        c.query("SELECT op, n FROM statements ORDER BY op", &[])
             .unwrap()
-            .get(0)
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
     };
     assert_eq!(
         statements(&mut together),
-        2,
-        "one UPDATE statement per shape"
+        vec![("insert".into(), 3), ("update".into(), 2)],
+        "one statement per shape, and the insert whose id is assigned alone"
     );
-    assert_eq!(statements(&mut alone), 7, "one per update alone");
+    assert_eq!(
+        statements(&mut alone),
+        vec![("insert".into(), 5), ("update".into(), 7)],
+        "one per change alone"
+    );
 }
 
-/// A value the column refuses fails the whole batch with the server's
-/// message, and nothing of the batch is written.
+/// A value the column refuses, or an id already taken, fails the whole
+/// batch with the server's message, and nothing of the batch is written.
 #[test]
-fn a_refused_value_in_a_batch_of_updates_writes_nothing() {
+fn a_refused_value_in_a_batch_writes_nothing() {
     let Some((config, mut client)) = database("batch_refused") else {
         return;
     };
@@ -753,6 +789,26 @@ fn a_refused_value_in_a_batch_of_updates_writes_nothing() {
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Validation, "{err}");
     assert!(err.to_string().contains("not a number"), "{err}");
+    assert_eq!(
+        customers(&mut client),
+        before,
+        "nothing of the batch written"
+    );
+    // An insert whose id is taken: the same.
+    let inserts: Vec<WriteChange> = [("60", "Lee"), ("1", "Ada again")]
+        .iter()
+        .map(|(id, name)| WriteChange {
+            kind: WriteKind::Insert,
+            id: vec![f("id", Some(id))],
+            values: vec![f("name", Some(name))],
+            expected: vec![],
+        })
+        .collect();
+    let err = system(&config)
+        .write_batch(&table("customers"), &inserts)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Validation, "{err}");
+    assert!(err.to_string().contains("customers_pkey"), "{err}");
     assert_eq!(
         customers(&mut client),
         before,

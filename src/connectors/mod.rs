@@ -154,7 +154,7 @@ pub trait Connector {
 pub type Field = (String, Value);
 
 /// What a write does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WriteKind {
     /// Create a new record with `values` (and `id` when the caller chooses it).

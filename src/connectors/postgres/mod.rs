@@ -17,7 +17,10 @@
 //!   fields set and checked), the rows sent as text arrays
 //!   (`UPDATE … FROM unnest($1::text[], …) WITH ORDINALITY … RETURNING`),
 //!   each row under the same condition as alone; the records it did not
-//!   write are re-read one by one, as above.
+//!   write are re-read one by one, as above. Inserts given their id
+//!   fields go the same way (`INSERT … SELECT … FROM unnest(…)`, each row
+//!   found again by its id for its answer); inserts whose id the table
+//!   assigns, and deletes, go one by one.
 //! - Errors are classified: connection refused or lost → `Network`, bad
 //!   password (SQLSTATE 28P01) → `Auth`, missing table or column →
 //!   `NotFound`, rejected values or constraints → `Validation`; the message is
@@ -41,7 +44,7 @@ use crate::connectors::{
 use crate::error::{Error, ErrorCode, Result};
 use crate::records::{Schema, Value, value_from};
 use error::{Place, classify, connection_lost};
-use sql::{Params, TableInfo, UpdateShape, quote_ident, quote_table};
+use sql::{BatchShape, Params, TableInfo, quote_ident, quote_table};
 
 /// How long to wait for a server to accept a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -500,8 +503,8 @@ impl Connector for PostgresSystem {
     }
 
     /// All changes in one transaction: on an error none is applied.
-    /// Updates by the primary key go together, one statement per shape
-    /// (see `write_in_transaction`); writes by ids that are not the
+    /// Updates by the primary key and inserts given their ids go
+    /// together, one statement per shape (see `write_in_transaction`); writes by ids that are not the
     /// table's key check their uniqueness in a transaction of their own,
     /// so such a batch goes one by one.
     fn write_batch(
@@ -533,12 +536,12 @@ impl Connector for PostgresSystem {
     }
 }
 
-/// Updates of a batch that can be written together, grouped by shape
-/// (indexes into `changes`, groups of two or more): by the primary key,
-/// every id value given, something to set, every column in the table.
-/// None when two changes of the batch name the same record (their order
-/// would matter).
-fn update_groups(info: &TableInfo, changes: &[WriteChange]) -> Vec<(UpdateShape, Vec<usize>)> {
+/// Changes of a batch that can be written together, grouped by shape
+/// (indexes into `changes`, groups of two or more): updates by the primary
+/// key with something to set, and inserts given their id fields; every id
+/// value given, every column in the table. None when two changes of the
+/// batch name the same record (their order would matter).
+fn batch_groups(info: &TableInfo, changes: &[WriteChange]) -> Vec<(BatchShape, Vec<usize>)> {
     let mut seen = std::collections::HashSet::with_capacity(changes.len());
     if !changes
         .iter()
@@ -547,11 +550,14 @@ fn update_groups(info: &TableInfo, changes: &[WriteChange]) -> Vec<(UpdateShape,
     {
         return Vec::new();
     }
-    let mut groups: HashMap<UpdateShape, Vec<usize>> = HashMap::new();
+    let mut groups: HashMap<BatchShape, Vec<usize>> = HashMap::new();
     for (i, c) in changes.iter().enumerate() {
-        let together = c.kind == WriteKind::Update
-            && !c.values.is_empty()
-            && info.is_key(&c.id)
+        let kind = match c.kind {
+            WriteKind::Update => !c.values.is_empty() && info.is_key(&c.id),
+            WriteKind::Insert => !c.id.is_empty(),
+            WriteKind::Delete => false,
+        };
+        let together = kind
             && c.id.iter().all(|(_, v)| v.is_some())
             && info
                 .missing(
@@ -562,17 +568,18 @@ fn update_groups(info: &TableInfo, changes: &[WriteChange]) -> Vec<(UpdateShape,
                 )
                 .is_none();
         if together {
-            groups.entry(UpdateShape::of(c)).or_default().push(i);
+            groups.entry(BatchShape::of(c)).or_default().push(i);
         }
     }
     groups.into_iter().filter(|(_, g)| g.len() > 1).collect()
 }
 
 impl PostgresSystem {
-    /// The changes of a batch inside the open transaction: updates of the
-    /// same shape by one statement each ([`UpdateShape::update_sql`]),
-    /// the records they did not write re-read to tell a conflict from a
-    /// missing record, and every other change one by one.
+    /// The changes of a batch inside the open transaction: updates and
+    /// inserts of the same shape by one statement each
+    /// ([`BatchShape::sql`]), the records an update did not write re-read
+    /// to tell a conflict from a missing record, and every other change
+    /// one by one.
     fn write_in_transaction(
         &mut self,
         source: &EntitySource,
@@ -580,11 +587,23 @@ impl PostgresSystem {
         changes: &[WriteChange],
     ) -> Result<Vec<WriteOutcome>> {
         let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; changes.len()];
-        for (shape, group) in update_groups(info, changes) {
-            let written = self.update_together(info, &shape, changes, &group)?;
+        for (shape, group) in batch_groups(info, changes) {
+            let written = self.write_together(info, &shape, changes, &group)?;
             for (&i, id) in group.iter().zip(written) {
                 outcomes[i] = Some(match id {
                     Some(id) => WriteOutcome::Applied { id },
+                    None if shape.kind == WriteKind::Insert => {
+                        // Inserted but not found by its id again (a trigger
+                        // changed it?): the batch is undone, each change
+                        // is then sent alone.
+                        return Err(self.error(
+                            ErrorCode::Protocol,
+                            format!(
+                                "a record inserted with {:?} could not be found by that id in the same statement",
+                                changes[i].id
+                            ),
+                        ));
+                    }
                     None => self.conflict_or_missing(info, &changes[i], false)?,
                 });
             }
@@ -600,27 +619,24 @@ impl PostgresSystem {
     }
 
     /// Writes `changes[group]` (all of `shape`) by one statement; gives,
-    /// for each, the id fields written back, or `None` where the record
-    /// did not hold its expected values (or is missing).
-    fn update_together(
+    /// for each, the id fields written back, or `None` where nothing was
+    /// written (an update whose record did not hold its expected values,
+    /// or is missing).
+    fn write_together(
         &mut self,
         info: &TableInfo,
-        shape: &UpdateShape,
+        shape: &BatchShape,
         changes: &[WriteChange],
         group: &[usize],
     ) -> Result<Vec<Option<Vec<Field>>>> {
         let mut arrays: Vec<Vec<Option<String>>> =
             vec![Vec::with_capacity(group.len()); shape.arrays()];
         for &i in group {
-            let c = &changes[i];
-            for (a, (_, v)) in arrays
-                .iter_mut()
-                .zip(c.id.iter().chain(&c.values).chain(&c.expected))
-            {
+            for (a, v) in arrays.iter_mut().zip(BatchShape::row(&changes[i])) {
                 a.push(v.clone());
             }
         }
-        let stmt = self.prepared(&shape.update_sql(info))?;
+        let stmt = self.prepared(&shape.sql(info))?;
         let params: Vec<&(dyn postgres::types::ToSql + Sync)> = arrays
             .iter()
             .map(|a| a as &(dyn postgres::types::ToSql + Sync))
@@ -632,10 +648,15 @@ impl PostgresSystem {
             let Some(slot) = usize::try_from(ordinal - 1)
                 .ok()
                 .and_then(|k| written.get_mut(k))
+                .filter(|slot| slot.is_none())
             else {
+                // Two rows for one change: ids equal once cast ("7", "07").
                 return Err(self.error(
                     ErrorCode::Protocol,
-                    format!("the batch update returned row {ordinal} of {}", group.len()),
+                    format!(
+                        "the batch statement returned row {ordinal} of {} twice or out of range",
+                        group.len()
+                    ),
                 ));
             };
             *slot = Some(

@@ -5,7 +5,7 @@
 //! the column's own type (`$1::text::numeric(10,2)`), and values are read
 //! back with `::text`, so Trueup never needs to know PostgreSQL's types.
 
-use crate::connectors::Field;
+use crate::connectors::{Field, WriteChange, WriteKind};
 
 /// Quotes an identifier for SQL.
 pub fn quote_ident(name: &str) -> String {
@@ -141,27 +141,52 @@ pub fn cast_param(
     format!("{}::text::{ty}", params.push(value))
 }
 
-/// The shape of an update that can go with others in one statement: its
-/// id, value and expected field names, in order.
+/// The shape of a write that can go with others of the same shape in one
+/// statement: an update or an insert, with its id, value and expected
+/// field names, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct UpdateShape {
-    /// The id fields (the table's primary key).
+pub struct BatchShape {
+    /// `Update` or `Insert`.
+    pub kind: WriteKind,
+    /// The id fields: the table's primary key for an update; for an
+    /// insert, the id fields it is given (and returns).
     pub id: Vec<String>,
-    /// The fields set.
+    /// The fields set (for an insert, those not among the id fields).
     pub values: Vec<String>,
-    /// The fields whose pulled values the record must still hold.
+    /// The fields whose pulled values the record must still hold (none
+    /// for an insert).
     pub expected: Vec<String>,
 }
 
-impl UpdateShape {
+impl BatchShape {
     /// The shape of `change`.
-    pub fn of(change: &crate::connectors::WriteChange) -> UpdateShape {
-        let names = |f: &[Field]| f.iter().map(|(n, _)| n.clone()).collect();
-        UpdateShape {
-            id: names(&change.id),
-            values: names(&change.values),
-            expected: names(&change.expected),
+    pub fn of(change: &WriteChange) -> BatchShape {
+        let names = |f: &mut dyn Iterator<Item = &Field>| f.map(|(n, _)| n.clone()).collect();
+        BatchShape {
+            kind: change.kind,
+            id: names(&mut change.id.iter()),
+            values: names(&mut Self::values_of(change)),
+            expected: names(&mut change.expected.iter()),
         }
+    }
+
+    /// The fields `change` sets that go in their own arrays: for an insert,
+    /// those not among its id fields (as [`BatchShape::values`]).
+    fn values_of(change: &WriteChange) -> impl Iterator<Item = &Field> {
+        change.values.iter().filter(move |(n, _)| {
+            change.kind != WriteKind::Insert || !change.id.iter().any(|(i, _)| i == n)
+        })
+    }
+
+    /// The values of `change` in the order of the statement's arrays: id,
+    /// values, expected.
+    pub fn row(change: &WriteChange) -> impl Iterator<Item = &Option<String>> {
+        change
+            .id
+            .iter()
+            .chain(Self::values_of(change))
+            .chain(&change.expected)
+            .map(|(_, v)| v)
     }
 
     /// How many array parameters the statement takes: one per id, value
@@ -170,16 +195,11 @@ impl UpdateShape {
         self.id.len() + self.values.len() + self.expected.len()
     }
 
-    /// One conditional `UPDATE` of many records: the rows come as one text
-    /// array per field (`unnest … WITH ORDINALITY`), each row is written
-    /// only where the record still holds its expected values (the same
-    /// condition as [`expected_condition`], row by row), and the statement
-    /// returns the ordinal (1-based) and the id fields of each row written.
-    /// The ids of one statement must be distinct.
-    pub fn update_sql(&self, info: &TableInfo) -> String {
-        let col = |n: &str| format!("_tu_t.{}", quote_ident(n));
-        let ty = |n: &str| info.type_of(n).unwrap_or("text").to_string();
-        let (ids, vals) = (self.id.len(), self.values.len());
+    /// The statement that writes many rows of this shape, the rows sent as
+    /// one text array per field (`unnest … WITH ORDINALITY`). It returns,
+    /// for each row written, its ordinal (1-based) and its id fields as
+    /// text. The ids of one statement must be distinct.
+    pub fn sql(&self, info: &TableInfo) -> String {
         let arrays = (1..=self.arrays())
             .map(|i| format!("${i}::text[]"))
             .collect::<Vec<_>>()
@@ -188,6 +208,43 @@ impl UpdateShape {
             .map(|i| format!("_tu_{i}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let rows = format!("unnest({arrays}) WITH ORDINALITY AS _tu_v({names}, _tu_ord)");
+        match self.kind {
+            WriteKind::Insert => self.insert_sql(info, &rows),
+            _ => self.update_sql(info, &rows),
+        }
+    }
+
+    /// `col = _tu_v._tu_j::text::type` for each id field.
+    fn id_match(&self, info: &TableInfo, table: &str) -> Vec<String> {
+        self.id
+            .iter()
+            .enumerate()
+            .map(|(j, n)| {
+                format!(
+                    "{table}.{} = _tu_v._tu_{j}::text::{}",
+                    quote_ident(n),
+                    info.type_of(n).unwrap_or("text")
+                )
+            })
+            .collect()
+    }
+
+    /// The id fields of `table` as text, for the result.
+    fn id_text(&self, table: &str) -> String {
+        self.id
+            .iter()
+            .map(|n| format!("{table}.{}::text", quote_ident(n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A conditional `UPDATE` of many records: each row is written only
+    /// where the record still holds its expected values (the same
+    /// condition as [`expected_condition`], row by row).
+    fn update_sql(&self, info: &TableInfo, rows: &str) -> String {
+        let ty = |n: &str| info.type_of(n).unwrap_or("text").to_string();
+        let (ids, vals) = (self.id.len(), self.values.len());
         let sets = self
             .values
             .iter()
@@ -202,27 +259,50 @@ impl UpdateShape {
             })
             .collect::<Vec<_>>()
             .join(", ");
-        let mut cond: Vec<String> = self
-            .id
-            .iter()
-            .enumerate()
-            .map(|(j, n)| format!("{} = _tu_v._tu_{j}::text::{}", col(n), ty(n)))
-            .collect();
+        let mut cond = self.id_match(info, "_tu_t");
         cond.extend(self.expected.iter().enumerate().map(|(j, n)| {
-            let (c, v) = (col(n), format!("_tu_v._tu_{}", ids + vals + j));
+            let (c, v) = (
+                format!("_tu_t.{}", quote_ident(n)),
+                format!("_tu_v._tu_{}", ids + vals + j),
+            );
             format!("(CASE WHEN {v} IS NULL THEN ({c} IS NULL OR {c}::text = '') ELSE {c}::text = {v} END)")
         }));
+        format!(
+            "UPDATE {} AS _tu_t SET {sets} FROM {rows} WHERE {} RETURNING _tu_v._tu_ord, {}",
+            info.quoted,
+            cond.join(" AND "),
+            self.id_text("_tu_t")
+        )
+    }
+
+    /// An `INSERT` of many records with their id fields given; each row
+    /// inserted is found again by its id to return its ordinal.
+    fn insert_sql(&self, info: &TableInfo, rows: &str) -> String {
+        let columns: Vec<&String> = self.id.iter().chain(&self.values).collect();
+        let list = columns
+            .iter()
+            .map(|n| quote_ident(n))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let select = columns
+            .iter()
+            .enumerate()
+            .map(|(j, n)| format!("_tu_{j}::text::{}", info.type_of(n).unwrap_or("text")))
+            .collect::<Vec<_>>()
+            .join(", ");
         let returning = self
             .id
             .iter()
-            .map(|n| format!("{}::text", col(n)))
+            .map(|n| quote_ident(n))
             .collect::<Vec<_>>()
             .join(", ");
         format!(
-            "UPDATE {} AS _tu_t SET {sets} FROM unnest({arrays}) WITH ORDINALITY AS _tu_v({names}, _tu_ord) \
-             WHERE {} RETURNING _tu_v._tu_ord, {returning}",
+            "WITH _tu_v AS (SELECT * FROM {rows}), \
+             _tu_i AS (INSERT INTO {} ({list}) SELECT {select} FROM _tu_v ORDER BY _tu_ord RETURNING {returning}) \
+             SELECT _tu_v._tu_ord, {} FROM _tu_i JOIN _tu_v ON {}",
             info.quoted,
-            cond.join(" AND ")
+            self.id_text("_tu_i"),
+            self.id_match(info, "_tu_i").join(" AND ")
         )
     }
 }
