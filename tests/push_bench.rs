@@ -67,7 +67,7 @@ source = "email"
 /// Prints the push against each ceiling: (what it is, seconds).
 fn report(target: &str, n: usize, push_secs: f64, ceilings: &[(&str, f64)]) {
     let push = n as f64 / push_secs;
-    eprintln!("{target}: push {n} updates in {push_secs:.2} s = {push:.0} rows/s");
+    eprintln!("{target}: push {n} changes in {push_secs:.2} s = {push:.0} rows/s");
     for (what, secs) in ceilings {
         let ceiling = n as f64 / secs;
         eprintln!(
@@ -79,10 +79,11 @@ fn report(target: &str, n: usize, push_secs: f64, ceilings: &[(&str, f64)]) {
     }
 }
 
-/// Pulls, reconciles, approves every update, and times the push.
-fn push_all(run: &dyn Fn(&[&str]) -> std::process::Output, n: usize) -> f64 {
+/// Pulls, reconciles, approves every proposal of `kind` (update or
+/// create), and times the push.
+fn push_all(run: &dyn Fn(&[&str]) -> std::process::Output, n: usize, kind: &str) -> f64 {
     ok(run(&["reconcile", "--pull", "c"]));
-    ok(run(&["approve", "c", "--all", "--kind", "update"]));
+    ok(run(&["approve", "c", "--all", "--kind", kind]));
     // The target's own batch size unless `TRUEUP_BENCH_BATCH` says otherwise.
     let batch = std::env::var("TRUEUP_BENCH_BATCH").ok();
     let mut args = vec!["--json", "push", "c"];
@@ -114,7 +115,7 @@ fn bench_push_to_sqlite() {
     );
     let ws = TempWorkspace::new(&config, &[("left.csv", &left_csv(n))]);
     seed_contacts(&ws.path().join("crm.db"), n);
-    let push_secs = push_all(&|a| ws.run(a), n);
+    let push_secs = push_all(&|a| ws.run(a), n, "update");
     report(
         "SQLite",
         n,
@@ -202,22 +203,8 @@ fn bench_push_to_postgres() {
             .unwrap();
     };
     seed(&mut client, "contacts");
-    let config = format!(
-        "[systems.erp]\nkind = \"csv\"\npath = \"left.csv\"\n\n[systems.crm]\nkind = \"postgres\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\ndatabase = \"{}\"\npassword = {{ env = \"TRUEUP_BENCH_PG_PASSWORD\" }}\n{FIELDS}",
-        cfg.host, cfg.port, cfg.user, cfg.database
-    );
-    let ws = TempWorkspace::new(&config, &[("left.csv", &left_csv(n))]);
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_trueup"))
-            .arg("-w")
-            .arg(ws.path())
-            .args(args)
-            .env("USER", "tester")
-            .env("TRUEUP_BENCH_PG_PASSWORD", pg::PASSWORD)
-            .output()
-            .unwrap()
-    };
-    let push_secs = push_all(&run, n);
+    let ws = pg_workspace(&cfg, n);
+    let push_secs = push_all(&|a| pg_run(&ws, a), n, "update");
     seed(&mut client, "ceiling");
     let started = Instant::now();
     let mut tx = client.transaction().unwrap();
@@ -246,7 +233,47 @@ fn bench_push_to_postgres() {
         tx.commit().unwrap();
     }
     let set_secs = started.elapsed().as_secs_f64();
-    // What `psql \copy` does: the rows sent as CSV to `COPY … FROM STDIN`.
+    let copy_secs = pg_copy_ceiling(&mut client, n);
+    report(
+        "PostgreSQL",
+        n,
+        push_secs,
+        &[
+            (
+                "single-transaction UPDATE, row by row (earlier stops' reference)",
+                update_secs,
+            ),
+            ("single-transaction UPDATE, one statement", set_secs),
+            ("COPY FROM STDIN (psql \\copy)", copy_secs),
+        ],
+    );
+}
+
+/// A workspace pushing the left CSV of `n` rows to the PostgreSQL
+/// database `cfg` (table `contacts`).
+fn pg_workspace(cfg: &trueup::connectors::postgres::PgConfig, n: usize) -> TempWorkspace {
+    let config = format!(
+        "[systems.erp]\nkind = \"csv\"\npath = \"left.csv\"\n\n[systems.crm]\nkind = \"postgres\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\ndatabase = \"{}\"\npassword = {{ env = \"TRUEUP_BENCH_PG_PASSWORD\" }}\n{FIELDS}",
+        cfg.host, cfg.port, cfg.user, cfg.database
+    );
+    TempWorkspace::new(&config, &[("left.csv", &left_csv(n))])
+}
+
+/// Runs `trueup` in a [`pg_workspace`].
+fn pg_run(ws: &TempWorkspace, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_trueup"))
+        .arg("-w")
+        .arg(ws.path())
+        .args(args)
+        .env("USER", "tester")
+        .env("TRUEUP_BENCH_PG_PASSWORD", pg::PASSWORD)
+        .output()
+        .unwrap()
+}
+
+/// The bulk-load ceiling, in seconds: what `psql \copy` does, the same
+/// `n` rows sent as CSV to `COPY … FROM STDIN` into a fresh table.
+fn pg_copy_ceiling(client: &mut postgres::Client, n: usize) -> f64 {
     client
         .batch_execute("CREATE TABLE copied (no text PRIMARY KEY, name text, email text)")
         .unwrap();
@@ -263,19 +290,31 @@ fn bench_push_to_postgres() {
         copy.write_all(&csv).unwrap();
         copy.finish().unwrap();
     }
-    let copy_secs = started.elapsed().as_secs_f64();
+    started.elapsed().as_secs_f64()
+}
+
+/// `n` approved creates pushed to an empty PostgreSQL table (its key
+/// mapped, so each insert carries it), against `COPY` of the same rows.
+#[test]
+#[ignore = "benchmark: run with --ignored --nocapture, preferably --release"]
+fn bench_push_creates_to_postgres() {
+    let Some(server) = pg::server() else { return };
+    let n = rows();
+    let cfg = server.database("bench_creates");
+    let mut client = server.client(&cfg);
+    client
+        .batch_execute("CREATE TABLE contacts (no text PRIMARY KEY, name text, email text)")
+        .unwrap();
+    let ws = pg_workspace(&cfg, n);
+    let push_secs = push_all(&|a| pg_run(&ws, a), n, "create");
     report(
-        "PostgreSQL",
+        "PostgreSQL, creates",
         n,
         push_secs,
-        &[
-            (
-                "single-transaction UPDATE, row by row (earlier stops' reference)",
-                update_secs,
-            ),
-            ("single-transaction UPDATE, one statement", set_secs),
-            ("COPY FROM STDIN (psql \\copy)", copy_secs),
-        ],
+        &[(
+            "COPY FROM STDIN (psql \\copy)",
+            pg_copy_ceiling(&mut client, n),
+        )],
     );
 }
 
