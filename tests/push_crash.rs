@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::crash::Stats;
 use support::ok;
 
 fn push_cmd(dir: &std::path::Path, args: &[&str]) -> Command {
@@ -78,27 +79,6 @@ fn scenario(rng: &mut fastrand::Rng) -> (support::TempWorkspace, Expected, usize
     (ws, expected, changes)
 }
 
-/// Where the kills landed.
-#[derive(Debug, Default)]
-struct Stats {
-    /// Kills that left entries `sending` (mid-batch).
-    mid_send: usize,
-    /// Kills that left a push half done.
-    partial: usize,
-    /// How long a push that was not killed took (moving average, µs): the
-    /// kill window follows it, so kills land inside pushes however fast
-    /// they become.
-    push_us: Option<f64>,
-}
-
-impl Stats {
-    /// The span kills are drawn from, in µs.
-    fn window_us(&self) -> u64 {
-        self.push_us
-            .map_or(30_000, |t| (1.5 * t).max(3_000.0) as u64)
-    }
-}
-
 fn cycle(seed: u64, stats: &mut Stats) -> usize {
     let mut rng = fastrand::Rng::with_seed(seed);
     let (ws, expected, changes) = scenario(&mut rng);
@@ -126,9 +106,7 @@ fn cycle(seed: u64, stats: &mut Stats) -> usize {
             args.push("--resume");
         }
         let mut child = push_cmd(ws.path(), &args).spawn().unwrap();
-        // The window widens with each kill, so a slow machine still finishes.
-        let kill_after =
-            Duration::from_micros(rng.u64(0..stats.window_us() * (1 + kills as u64 / 4)));
+        let kill_after = stats.kill_after(&mut rng, kills);
         let started = Instant::now();
         let mut finished = None;
         while started.elapsed() < kill_after {
@@ -140,8 +118,7 @@ fn cycle(seed: u64, stats: &mut Stats) -> usize {
         }
         match finished {
             Some(status) => {
-                let took = started.elapsed().as_micros() as f64;
-                stats.push_us = Some(stats.push_us.map_or(took, |t| 0.8 * t + 0.2 * took));
+                stats.finished(started.elapsed());
                 let out = child.wait_with_output().unwrap();
                 assert!(
                     status.success(),
@@ -157,14 +134,7 @@ fn cycle(seed: u64, stats: &mut Stats) -> usize {
                 child.wait().unwrap();
                 kills += 1;
                 let states = target::journal(ws.path());
-                if states.iter().any(|e| e.1 == "sending") {
-                    stats.mid_send += 1;
-                }
-                if states.iter().any(|e| e.1 == "applied")
-                    && states.iter().any(|e| e.1 != "applied")
-                {
-                    stats.partial += 1;
-                }
+                stats.killed(states.iter().map(|e| e.1.as_str()));
             }
         }
     }

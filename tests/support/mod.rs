@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: temporary workspaces and the CLI.
 #![allow(dead_code)]
 
+pub mod crash;
 pub mod hubspot_workspace;
 pub mod wire;
 
