@@ -72,8 +72,9 @@
 //! push is now bound by the cache side, like SQLite's (plan 0.4 s,
 //! journal 0.5–0.6 s, batches 1.7–1.9 s). Against the bulk loads the
 //! issue names (`COPY`, a single-transaction `INSERT`) both targets are at
-//! 3–4 %, and bare SQL doing only what the guarantees need is at 21–22 %
-//! on one thread: see `docs/push.md` for why 25 % is out of reach.
+//! 3–4 %, and bare SQL doing only what the guarantees need (cached records
+//! included) is at 14–19 % on one thread, 24 % at best: see `docs/push.md`
+//! for why 25 % is out of reach.
 //!
 //! Tried and not kept, each measured on the same 100k push:
 //!
