@@ -775,43 +775,39 @@ fn a_refused_value_in_a_batch_writes_nothing() {
         return;
     };
     let before = customers(&mut client);
-    let changes: Vec<WriteChange> = [("1", "7"), ("2", "not a number")]
-        .iter()
-        .map(|(id, balance)| WriteChange {
-            kind: WriteKind::Update,
-            id: vec![f("id", Some(id))],
-            values: vec![f("balance", Some(balance))],
-            expected: vec![],
-        })
-        .collect();
-    let err = system(&config)
-        .write_batch(&table("customers"), &changes)
-        .unwrap_err();
-    assert_eq!(err.code(), ErrorCode::Validation, "{err}");
-    assert!(err.to_string().contains("not a number"), "{err}");
-    assert_eq!(
-        customers(&mut client),
-        before,
-        "nothing of the batch written"
+    // Two changes of `kind` to ids 1 and 2 (or 60 and 1), setting `field`.
+    let mut refused = |kind: WriteKind, rows: [(&str, &str); 2], field: &str, message: &str| {
+        let changes: Vec<WriteChange> = rows
+            .iter()
+            .map(|(id, value)| WriteChange {
+                kind,
+                id: vec![f("id", Some(id))],
+                values: vec![f(field, Some(value))],
+                expected: vec![],
+            })
+            .collect();
+        let err = system(&config)
+            .write_batch(&table("customers"), &changes)
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Validation, "{err}");
+        assert!(err.to_string().contains(message), "{err}");
+        assert_eq!(
+            customers(&mut client),
+            before,
+            "nothing of the batch written"
+        );
+    };
+    refused(
+        WriteKind::Update,
+        [("1", "7"), ("2", "not a number")],
+        "balance",
+        "not a number",
     );
     // An insert whose id is taken: the same.
-    let inserts: Vec<WriteChange> = [("60", "Lee"), ("1", "Ada again")]
-        .iter()
-        .map(|(id, name)| WriteChange {
-            kind: WriteKind::Insert,
-            id: vec![f("id", Some(id))],
-            values: vec![f("name", Some(name))],
-            expected: vec![],
-        })
-        .collect();
-    let err = system(&config)
-        .write_batch(&table("customers"), &inserts)
-        .unwrap_err();
-    assert_eq!(err.code(), ErrorCode::Validation, "{err}");
-    assert!(err.to_string().contains("customers_pkey"), "{err}");
-    assert_eq!(
-        customers(&mut client),
-        before,
-        "nothing of the batch written"
+    refused(
+        WriteKind::Insert,
+        [("60", "Lee"), ("1", "Ada again")],
+        "name",
+        "customers_pkey",
     );
 }

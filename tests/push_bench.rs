@@ -188,10 +188,9 @@ fn sqlite_insert_ceiling(path: &std::path::Path, n: usize) -> f64 {
 #[test]
 #[ignore = "benchmark: run with --ignored --nocapture, preferably --release"]
 fn bench_push_to_postgres() {
-    let Some(server) = pg::server() else { return };
-    let n = rows();
-    let cfg = server.database("bench");
-    let mut client = server.client(&cfg);
+    let Some((n, cfg, mut client)) = pg_bench("bench") else {
+        return;
+    };
     let seed = |client: &mut postgres::Client, table: &str| {
         client
             .batch_execute(&format!(
@@ -249,6 +248,21 @@ fn bench_push_to_postgres() {
     );
 }
 
+/// The row count, a fresh database `hint` on the test server and a client;
+/// `None` when PostgreSQL is not installed.
+fn pg_bench(
+    hint: &str,
+) -> Option<(
+    usize,
+    trueup::connectors::postgres::PgConfig,
+    postgres::Client,
+)> {
+    let server = pg::server()?;
+    let cfg = server.database(hint);
+    let client = server.client(&cfg);
+    Some((rows(), cfg, client))
+}
+
 /// A workspace pushing the left CSV of `n` rows to the PostgreSQL
 /// database `cfg` (table `contacts`).
 fn pg_workspace(cfg: &trueup::connectors::postgres::PgConfig, n: usize) -> TempWorkspace {
@@ -298,10 +312,9 @@ fn pg_copy_ceiling(client: &mut postgres::Client, n: usize) -> f64 {
 #[test]
 #[ignore = "benchmark: run with --ignored --nocapture, preferably --release"]
 fn bench_push_creates_to_postgres() {
-    let Some(server) = pg::server() else { return };
-    let n = rows();
-    let cfg = server.database("bench_creates");
-    let mut client = server.client(&cfg);
+    let Some((n, cfg, mut client)) = pg_bench("bench_creates") else {
+        return;
+    };
     client
         .batch_execute("CREATE TABLE contacts (no text PRIMARY KEY, name text, email text)")
         .unwrap();
