@@ -76,6 +76,14 @@
 //! included) is at 14–19 % on one thread, 24 % at best: see `docs/push.md`
 //! for why 25 % is out of reach.
 //!
+//! Stop 13 (SQLite target, same push): 2.6–2.75 s → 1.7–1.85 s. `perf`
+//! showed the push's thread and the journal's thread waiting on futexes in
+//! SQLite: the bundled build's `SQLITE_ENABLE_MEMORY_MANAGEMENT` puts every
+//! connection's pages in one process-wide cache behind one mutex, and its
+//! memory statistics take another mutex on every allocation. Both are off
+//! in `.cargo/config.toml` (`LIBSQLITE3_FLAGS`); batches 1.5 s → 1.0 s,
+//! plan 0.5 s → 0.28 s. PostgreSQL updates 2.9–3.0 s → 2.3–2.4 s.
+//!
 //! Tried and not kept, each measured on the same 100k push:
 //!
 //! - The journal split in two tables, the state (narrow, rewritten at each
@@ -87,6 +95,9 @@
 //!   2.0 s → 2.6 s (the functions parse the JSON again for every call).
 //! - Passive checkpoints on a third thread: no change in three alternated
 //!   runs (3.73/3.73, 3.78/3.69, 3.71/3.72 s).
+//! - The plan's "latest current decision per proposal" worked out in Rust
+//!   over a plain join instead of SQL `NOT EXISTS` (stop 13): 2.70–2.75 s
+//!   against 2.58–2.62 s for the SQL, alternated; not kept.
 //! - An index on `decisions (recon, state, id)` to read decisions in order:
 //!   SQLite then chose it for the plan's "no later decision" check, which
 //!   became quadratic (a 100k plan took 636 s). Reverted; a query plan is
