@@ -478,6 +478,13 @@ try {
   await step("edit the demo reconciliation's setup: a transform and a rule, previewed by the core, saved to trueup.toml", async () => {
     await choose(await s.find('[data-testid="setup-open"]'), "customers");
     await s.find('[data-testid="suggestions"] tr[data-target="City"]', { timeout: 20000 });
+    // The rows grow when their samples arrive; a click before that can land
+    // on the row above once they have (seen in CI: Phone's editor opened).
+    await s.until("the samples of every row shown", () =>
+      s.exec(`const rows = [...document.querySelectorAll('[data-testid="suggestions"] tr[data-target]')];
+        const used = rows.filter((r) => r.querySelector('input[type="checkbox"]')?.checked);
+        return used.length > 0 && used.every((r) => r.querySelector(".samples.left")?.textContent.trim() !== "");`),
+    );
     assert.equal(await s.exec(`return document.querySelector('[aria-label="Owner of City"]').value`), "left", "the configured owner shows");
     await s.click(await s.find('[aria-label="Edit City"]'));
     await s.find('[data-testid="field-editor"][data-target="City"]');
