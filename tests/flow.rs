@@ -537,3 +537,43 @@ fn counts_per_kind_match_the_filtered_lists() {
         assert!(text.is_some() || counts["update"] > 0, "{counts:?}");
     }
 }
+
+#[test]
+fn timings_name_each_stage_with_its_time_and_memory() {
+    let ws = two_csv(
+        "id,no,name,status\n1,N1,Ann,A\n2,N2,Bob,I\n",
+        "rid,no,name,status\n10,N1,Anne,active\n",
+    );
+    let out = ws.run(&["--timings", "reconcile", "--pull", "c"]);
+    let err = support::stderr(&out);
+    ok(out);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("timing ")).collect();
+    assert!(!lines.is_empty(), "timing lines on stderr:\n{err}");
+    for line in &lines {
+        // "timing <stage> <seconds> s   memory <n> MiB, peak <n> MiB"
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let unit = words.iter().position(|w| *w == "s").expect("seconds");
+        let secs: f64 = words[unit - 1].parse().unwrap();
+        assert!(secs >= 0.0, "{line}");
+        if cfg!(target_os = "linux") {
+            let mib = |after: &str| -> u64 {
+                // The last one: a stage may be called "release memory".
+                let rest = line
+                    .rsplit(after)
+                    .next()
+                    .unwrap_or_else(|| panic!("{after} in {line}"));
+                rest.split_whitespace()
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(',')
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{after}: {e} in {line}"))
+            };
+            let (now, peak) = (mib("memory "), mib("peak "));
+            assert!(
+                now > 0 && now <= peak,
+                "memory now {now} ≤ peak {peak}: {line}"
+            );
+        }
+    }
+}

@@ -42,7 +42,7 @@ struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
-    /// Print how long each stage took (on standard error).
+    /// Print how long each stage took and the memory in use after it (on standard error).
     #[arg(long, global = true)]
     timings: bool,
     /// Who is acting (recorded with every decision); default: the OS user.

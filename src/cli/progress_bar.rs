@@ -39,7 +39,12 @@ impl Bar {
             && let Ok(mut t) = t.lock()
         {
             if !t.0.is_empty() {
-                eprintln!("timing {:24} {:8.3} s", t.0, t.1.elapsed().as_secs_f64());
+                eprintln!(
+                    "timing {:24} {:8.3} s{}",
+                    t.0,
+                    t.1.elapsed().as_secs_f64(),
+                    memory().unwrap_or_default()
+                );
             }
             *t = (next.to_string(), std::time::Instant::now());
         }
@@ -87,4 +92,24 @@ impl Bar {
     pub fn is_cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
+}
+
+/// The process's resident memory now and at its peak so far, where the
+/// system says (Linux: `/proc/self/status`), for `--timings`.
+fn memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib = |key: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(key))?;
+        line[key.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some(format!(
+        "   memory {:6} MiB, peak {:6} MiB",
+        kib("VmRSS:")? / 1024,
+        kib("VmHWM:")? / 1024
+    ))
 }
