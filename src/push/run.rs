@@ -291,7 +291,7 @@ fn journal_plan(ws: &Workspace, plan: Plan, now: &str, actor: &Actor) -> Result<
     let baselines = load_baselines(ws, &plan.recon)?;
     let label = plan.target.label();
     let recon = plan.recon.clone();
-    let entries = plan.into_entries(&baselines);
+    let entries = plan.into_entries(baselines);
     journal::create_push(&ws.cache, &recon, "push", None, &label, entries, now, actor)
 }
 
