@@ -550,7 +550,7 @@ fn timings_name_each_stage_with_its_time_and_memory() {
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("timing ")).collect();
     assert!(!lines.is_empty(), "timing lines on stderr:\n{err}");
     for line in &lines {
-        // "timing <stage> <seconds> s   memory <n> MiB, peak <n> MiB"
+        // "timing <stage> <seconds> s   memory <n> MiB, peak <n> MiB, allocated <n> MiB"
         let words: Vec<&str> = line.split_whitespace().collect();
         let unit = words.iter().position(|w| *w == "s").expect("seconds");
         let secs: f64 = words[unit - 1].parse().unwrap();
@@ -569,7 +569,11 @@ fn timings_name_each_stage_with_its_time_and_memory() {
                     .parse()
                     .unwrap_or_else(|e| panic!("{after}: {e} in {line}"))
             };
-            let (now, peak) = (mib("memory "), mib("peak "));
+            let (now, peak, allocated) = (mib("memory "), mib("peak "), mib("allocated "));
+            assert!(
+                allocated <= now,
+                "allocated {allocated} ≤ resident {now}: {line}"
+            );
             assert!(
                 now > 0 && now <= peak,
                 "memory now {now} ≤ peak {peak}: {line}"

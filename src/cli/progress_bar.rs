@@ -94,8 +94,9 @@ impl Bar {
     }
 }
 
-/// The process's resident memory now and at its peak so far, where the
-/// system says (Linux: `/proc/self/status`), for `--timings`.
+/// The process's resident memory now, at its peak so far, and the part it
+/// allocated itself, where the system says (Linux: `/proc/self/status`),
+/// for `--timings`.
 fn memory() -> Option<String> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kib = |key: &str| -> Option<u64> {
@@ -107,9 +108,12 @@ fn memory() -> Option<String> {
             .parse()
             .ok()
     };
+    // Resident memory counts the pages of the cache's memory-mapped file
+    // too; the anonymous part is what the process allocated itself.
     Some(format!(
-        "   memory {:6} MiB, peak {:6} MiB",
+        "   memory {:6} MiB, peak {:6} MiB, allocated {:6} MiB",
         kib("VmRSS:")? / 1024,
-        kib("VmHWM:")? / 1024
+        kib("VmHWM:")? / 1024,
+        kib("RssAnon:")? / 1024
     ))
 }
